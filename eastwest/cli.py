@@ -1,0 +1,186 @@
+"""`eastwest`: everything an operator types."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from eastwest.embedded import NatsServer, free_port
+from eastwest.gateway import create_gateway
+from eastwest.services import FACTORIES, create_apps
+from libs import migrations
+from libs.auth import Role, issue_token
+from libs.observability import configure_logging
+from libs.settings import Settings
+
+app = typer.Typer(help="eastwest · 东西部劳务协作平台", no_args_is_help=True, add_completion=False)
+console = Console(stderr=True, soft_wrap=True)
+
+
+def load_settings(**overrides: object) -> Settings:
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    if settings.jwt_secret is None and not (settings.jwt_public_key or settings.jwt_jwks_url):
+        if settings.environment == "prod":
+            raise typer.BadParameter("production needs EW_JWT_PUBLIC_KEY or EW_JWT_JWKS_URL")
+        settings = settings.model_copy(update={"jwt_secret": dev_secret(settings.data_dir)})
+    return settings
+
+
+def dev_secret(data_dir: Path) -> object:
+    """A development signing key made once per checkout, kept out of git under the data folder."""
+    from pydantic import SecretStr
+
+    path = data_dir / "dev-jwt-secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return SecretStr(path.read_text().strip())
+
+
+def check_service(name: str) -> str:
+    if name not in FACTORIES:
+        raise typer.BadParameter(f"unknown service {name!r}; one of: {', '.join(FACTORIES)}")
+    return name
+
+
+@app.command()
+def migrate(
+    services: Annotated[list[str] | None, typer.Argument(help="services to migrate (default: all)")] = None,
+) -> None:
+    """Bring each service's database to the latest schema (EW_DATABASE_URL, or SQLite files under EW_DATA_DIR)."""
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    for name in services or list(FACTORIES):
+        check_service(name)
+        asyncio.run(migrations.upgrade(name, settings.database_url_for(name)))
+        console.print(f"[green]migrated[/] {name}")
+
+
+@app.command()
+def makemigration(service: str, message: Annotated[str, typer.Option("-m", "--message")]) -> None:
+    """(Developers) autogenerate a migration for one service from its models."""
+    settings = load_settings()
+    url = settings.database_url_for(check_service(service))
+    asyncio.run(migrations.upgrade(service, url))
+    migrations.revision(service, url, message)
+
+
+@app.command()
+def token(
+    role: Annotated[Role, typer.Option(help="admin | partner | station | recruiter | training | public")],
+    sub: Annotated[str | None, typer.Option(help="subject (user id)")] = None,
+    province: Annotated[list[str] | None, typer.Option("--province", help="partner: 2-digit codes")] = None,
+    station_id: Annotated[str | None, typer.Option()] = None,
+    employer_id: Annotated[str | None, typer.Option()] = None,
+    base_id: Annotated[str | None, typer.Option()] = None,
+    hours: Annotated[int, typer.Option(help="lifetime")] = 12,
+) -> None:
+    """Print a development token signed with the local key (never in production)."""
+    settings = load_settings()
+    assert settings.jwt_secret is not None
+    typer.echo(
+        issue_token(
+            settings.jwt_secret.get_secret_value(),
+            role=role,
+            sub=sub,
+            provinces=province,
+            station_id=station_id,
+            employer_id=employer_id,
+            base_id=base_id,
+            ttl_seconds=hours * 3600,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+        )
+    )
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help="the service to run alone")],
+    host: str = "0.0.0.0",
+    port: int = 8000,
+) -> None:
+    """Run one service against EW_DATABASE_URL and EW_NATS_URL (the mode containers use)."""
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    application = FACTORIES[check_service(service)](settings)
+    uvicorn.run(
+        application, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=20
+    )
+
+
+@app.command()
+def run(
+    port: Annotated[int, typer.Option(help="HTTP port")] = 8000,
+    demo: Annotated[bool, typer.Option("--demo", help="load demo employers and jobs")] = False,
+) -> None:
+    """Everything on one port: a real nats-server from the wheel, SQLite per service, all services."""
+    settings = load_settings()
+    configure_logging(settings.log_level, json_logs=os.environ.get("EW_LOG_JSON", "0") == "1")
+    if free_port(port) != port:
+        raise typer.BadParameter(f"port {port} is taken; try `make run PORT={free_port()}`")
+    data_dir = settings.data_dir.resolve()
+    nats = NatsServer(data_dir / "nats", log_file=data_dir / "nats.log").start()
+    try:
+        settings = settings.model_copy(update={"nats_url": nats.url, "data_dir": data_dir})
+        for name in FACTORIES:
+            asyncio.run(migrations.upgrade(name, settings.database_url_for(name)))
+        asyncio.run(_serve_all(settings, port, demo, nats.url))
+    finally:
+        nats.stop()
+        console.print("[green]stopped[/] nats-server and all services")
+
+
+async def _serve_all(settings: Settings, port: int, demo: bool, nats_url: str) -> None:
+    gateway = create_gateway(create_apps(settings))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            gateway,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        )
+    )
+
+    async def after_start() -> None:
+        while not server.started:
+            if server.should_exit:
+                return
+            await asyncio.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        if demo:
+            from eastwest.demo import load_demo
+
+            assert settings.jwt_secret is not None
+            employers, jobs = await load_demo(base, settings)
+            console.print(f"[green]demo data[/]: {employers} employers, {jobs} jobs")
+        console.print(
+            f"\n[bold]eastwest is running[/] on {base}  (NATS {nats_url}, data in {settings.data_dir})\n"
+            f"  API docs:  {base}/docs  ({', '.join(f'{base}/docs/{name}' for name in FACTORIES)})\n"
+            f"  health:    {base}/healthz  {base}/readyz  {base}/metrics\n"
+            "  a token:   .venv/bin/eastwest token --role admin\n"
+            "             .venv/bin/eastwest token --role recruiter --employer-id <id>\n"
+            f'  try:       curl -H "Authorization: Bearer $(.venv/bin/eastwest token --role public)" {base}/v1/feed\n'
+            "  Ctrl-C stops everything.\n"
+        )
+
+    await asyncio.gather(server.serve(), after_start())
+
+
+@app.command()
+def demo(url: Annotated[str, typer.Option(help="a running platform")] = "http://127.0.0.1:8000") -> None:
+    """Load demo employers and jobs into a running platform through its API."""
+    from eastwest.demo import load_demo
+
+    employers, jobs = asyncio.run(load_demo(url, load_settings()))
+    console.print(f"demo data: {employers} employers, {jobs} jobs")

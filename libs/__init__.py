@@ -1,0 +1,1 @@
+"""Shared code of every service: settings, db, api, auth, events, pii, reference data, observability."""

@@ -1,0 +1,169 @@
+"""The app factory every service uses: the same middleware, errors, health, metrics, lifespan and runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from libs.api.middleware import add_middleware
+from libs.api.problems import install_problem_handlers
+from libs.auth import verifier_from_settings
+from libs.db import create_engine
+from libs.events.bus import Bus
+from libs.events.consumer import EventConsumer
+from libs.events.outbox import wake_info
+from libs.events.relay import OutboxRelay
+from libs.events.tables import PlatformTables
+from libs.observability import get_logger
+from libs.settings import Settings
+
+log = get_logger("ew.app")
+
+
+@dataclass
+class ServiceRuntime:
+    """What a running service holds: its database, its NATS link, its relay and consumers."""
+
+    name: str
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    bus: Bus
+    relay: OutboxRelay
+    tables: PlatformTables
+    consumers: list[EventConsumer] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    run_relay: bool = True
+
+    async def readiness(self) -> dict[str, bool]:
+        database = True
+        try:
+            async with self.engine.connect() as connection:
+                await asyncio.wait_for(connection.execute(text("SELECT 1")), timeout=2)
+        except Exception:
+            database = False
+        return {"database": database, "nats": self.bus.connected}
+
+    def start(self) -> None:
+        self.bus.start()
+        if self.run_relay:
+            self.tasks.append(asyncio.create_task(self.relay.run(), name=f"relay-{self.name}"))
+        for consumer in self.consumers:
+            self.tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{consumer.name}"))
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.tasks.clear()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.bus.close(), timeout=3)
+        await self.engine.dispose()
+
+
+def build_runtime(name: str, settings: Settings, tables: PlatformTables) -> ServiceRuntime:
+    engine = create_engine(settings.database_url_for(name))
+    bus = Bus(settings.nats_url, name=name, stream=settings.stream_name, replicas=settings.stream_replicas)
+    relay_holder: list[OutboxRelay] = []
+    sessions = async_sessionmaker(
+        engine, expire_on_commit=False, info=wake_info(lambda: relay_holder[0].wake())
+    )
+    relay = OutboxRelay(
+        service=name,
+        sessions=sessions,
+        outbox=tables.outbox,
+        bus=bus,
+        batch_size=settings.relay_batch_size,
+        idle_seconds=settings.relay_idle_seconds,
+    )
+    relay_holder.append(relay)
+    return ServiceRuntime(
+        name=name, settings=settings, engine=engine, sessions=sessions, bus=bus, relay=relay, tables=tables
+    )
+
+
+def create_service_app(
+    *,
+    name: str,
+    title: str,
+    description: str,
+    settings: Settings,
+    tables: PlatformTables,
+    routers: Sequence[APIRouter],
+    consumers: Callable[[ServiceRuntime], list[EventConsumer]] | None = None,
+) -> FastAPI:
+    """One service as an ASGI app; `app.state.runtime` is its runtime (tests reach the database through it)."""
+    runtime = build_runtime(name, settings, tables)
+    if consumers is not None:
+        runtime.consumers = consumers(runtime)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.start()
+        log.info("service.started", service=name)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            log.info("service.stopped", service=name)
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        docs_url=f"/docs/{name}",
+        openapi_url=f"/openapi/{name}.json",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.token_verifier = verifier_from_settings(settings)
+    install_problem_handlers(app)
+    add_middleware(app, name, settings.max_body_bytes, settings.max_upload_bytes)
+    for router in routers:
+        app.include_router(router)
+    app.include_router(health_router())
+    return app
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz(request: Request) -> JSONResponse:
+        runtime: ServiceRuntime = request.app.state.runtime
+        checks = await runtime.readiness()
+        ready = all(checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+async def session_dependency(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work; routes commit explicitly, anything uncommitted is rolled back."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        yield session
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime

@@ -1,0 +1,171 @@
+"""RFC 9457 problem details for every error: a stable `type`, a Chinese `title`, the failing fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from libs.observability import get_logger
+
+log = get_logger("ew.api")
+
+PROBLEM_JSON = "application/problem+json"
+
+TITLES = {
+    400: "请求格式错误",
+    401: "未认证或令牌无效",
+    403: "无权执行此操作",
+    404: "资源不存在",
+    405: "不支持的请求方法",
+    406: "不支持的响应格式",
+    409: "与现有数据冲突",
+    410: "资源已删除",
+    412: "前提条件不满足",
+    413: "请求体过大",
+    415: "不支持的内容类型",
+    422: "请求数据校验失败",
+    429: "请求过于频繁",
+    500: "服务器内部错误",
+    503: "服务暂不可用",
+}
+
+SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    410: "gone",
+    412: "precondition-failed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation",
+    429: "too-many-requests",
+    500: "internal",
+    503: "unavailable",
+}
+
+
+def problem_type(slug: str) -> str:
+    return f"https://eastwest.dev/problems/{slug}"
+
+
+class FieldError(dict[str, Any]):
+    """One failing field: `{"field": "body.salary_min", "code": "...", "message": "..."}`."""
+
+    def __init__(self, field: str, code: str, message: str) -> None:
+        super().__init__(field=field, code=code, message=message)
+
+
+class Problem(Exception):
+    """Raise anywhere below the route; the handler turns it into problem+json."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        slug: str | None = None,
+        title: str | None = None,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.slug = slug or SLUGS.get(status, "error")
+        self.title = title or TITLES.get(status, "请求失败")
+        self.errors = errors
+        self.headers = headers
+        self.extra = extra
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": problem_type(self.slug),
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = self.errors
+        body.update(self.extra)
+        return body
+
+
+def validation_problem(field: str, code: str, message: str, detail: str | None = None) -> Problem:
+    return Problem(422, detail or message, errors=[FieldError(field, code, message)])
+
+
+def not_found(what: str = "资源") -> Problem:
+    return Problem(404, f"{what}不存在或不在您的权限范围内")
+
+
+def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
+    return JSONResponse(
+        problem.body(request.url.path if request else None),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
+    )
+
+
+def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in location)
+
+
+def _from_validation(error: RequestValidationError) -> Problem:
+    errors = error.errors()
+    if any(item.get("type") == "json_invalid" for item in errors):
+        return Problem(
+            400,
+            "请求体不是合法的 JSON",
+            slug="malformed-json",
+            errors=[FieldError("body", "json_invalid", "请求体不是合法的 JSON")],
+        )
+    fields = [
+        FieldError(
+            _field_path(item.get("loc", ())), str(item.get("type", "invalid")), str(item.get("msg", ""))
+        )
+        for item in errors
+    ]
+    detail = "；".join(f"{item['field']}: {item['message']}" for item in fields[:5])
+    return Problem(422, detail, errors=fields)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(exc, request)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(_from_validation(exc), request)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else None
+        defaults = {404: "请求的路径或资源不存在", 405: f"此路径不支持 {request.method} 方法"}
+        problem = Problem(
+            exc.status_code,
+            detail or defaults.get(exc.status_code, TITLES.get(exc.status_code, "请求失败")),
+            headers=dict(exc.headers) if exc.headers else None,
+        )
+        return problem_response(problem, request)
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("request.unhandled", path=request.url.path, error=type(exc).__name__, exc_info=exc)
+        return problem_response(Problem(500, "服务器处理请求时出错，请稍后重试"), request)
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,170 @@
+"""JWT bearer auth with pinned algorithms, the roles and scopes of API.md, and development tokens."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import jwt
+from fastapi import Request
+from pydantic import BaseModel, ValidationError, field_validator
+
+from libs.api.problems import Problem
+from libs.settings import Settings
+
+
+class Role(StrEnum):
+    admin = "admin"
+    partner = "partner"
+    station = "station"
+    recruiter = "recruiter"
+    training = "training"
+    public = "public"
+
+
+class Claims(BaseModel):
+    sub: str
+    role: Role
+    provinces: list[str] = []
+    station_id: str | None = None
+    employer_id: str | None = None
+    base_id: str | None = None
+
+    @field_validator("provinces")
+    @classmethod
+    def _two_digits(cls, value: list[str]) -> list[str]:
+        if any(len(code) != 2 or not code.isdigit() for code in value):
+            raise ValueError("provinces are 2-digit codes")
+        return value
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling and what they may see."""
+
+    sub: str
+    role: Role
+    provinces: tuple[str, ...] = ()
+    station_id: str | None = None
+    employer_id: str | None = None
+    base_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.admin
+
+
+_REQUIRED_SCOPE = {
+    Role.partner: "provinces",
+    Role.station: "station_id",
+    Role.recruiter: "employer_id",
+    Role.training: "base_id",
+}
+
+
+@dataclass
+class TokenVerifier:
+    """Verifies with a key and an explicit algorithm list; `alg: none` and algorithm confusion are refused."""
+
+    key: Any
+    algorithms: list[str]
+    audience: str
+    issuer: str
+    jwks_client: jwt.PyJWKClient | None = field(default=None)
+
+    def verify(self, token: str) -> Principal:
+        try:
+            key = self.jwks_client.get_signing_key_from_jwt(token).key if self.jwks_client else self.key
+            payload = jwt.decode(
+                token,
+                key,
+                algorithms=self.algorithms,
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "sub", "iat"]},
+            )
+            claims = Claims.model_validate(payload)
+        except jwt.ExpiredSignatureError as error:
+            raise _unauthorized("令牌已过期") from error
+        except (jwt.PyJWTError, ValidationError) as error:
+            raise _unauthorized("令牌无效") from error
+        scope_claim = _REQUIRED_SCOPE.get(claims.role)
+        if scope_claim is not None and not getattr(claims, scope_claim):
+            raise _unauthorized(f"{claims.role} 角色的令牌必须包含 {scope_claim}")
+        return Principal(
+            sub=claims.sub,
+            role=claims.role,
+            provinces=tuple(claims.provinces),
+            station_id=claims.station_id,
+            employer_id=claims.employer_id,
+            base_id=claims.base_id,
+        )
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+def issue_token(
+    secret: str,
+    *,
+    role: Role,
+    sub: str | None = None,
+    provinces: list[str] | None = None,
+    station_id: str | None = None,
+    employer_id: str | None = None,
+    base_id: str | None = None,
+    ttl_seconds: int = 12 * 3600,
+    audience: str = "eastwest",
+    issuer: str = "eastwest",
+) -> str:
+    """A development token signed with the shared secret (HS256); production tokens come from the IdP."""
+    now = int(time.time())
+    payload: dict[str, Any] = {
+        "sub": sub or f"dev-{role.value}-{uuid.uuid4().hex[:8]}",
+        "role": role.value,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "aud": audience,
+        "iss": issuer,
+    }
+    extras = {
+        "provinces": provinces,
+        "station_id": station_id,
+        "employer_id": employer_id,
+        "base_id": base_id,
+    }
+    payload.update({name: value for name, value in extras.items() if value})
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def principal(request: Request) -> Principal:
+    """FastAPI dependency: the verified caller (401 without a valid bearer token)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(401, "缺少 Bearer 令牌", headers={"WWW-Authenticate": "Bearer"})
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return verifier.verify(token.strip())
+
+
+def require_role(caller: Principal, *roles: Role) -> None:
+    if caller.role not in roles:
+        raise Problem(403, f"角色 {caller.role} 无权执行此操作")
+
+
+def verifier_from_settings(settings: Settings) -> TokenVerifier:
+    """Production: a public key or JWKS (asymmetric algorithms only); development: the shared secret."""
+    audience, issuer = settings.jwt_audience, settings.jwt_issuer
+    if settings.jwt_jwks_url or settings.jwt_public_key:
+        algorithms = [alg for alg in settings.jwt_algorithms if not alg.startswith("HS")] or ["RS256"]
+        jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+        return TokenVerifier(settings.jwt_public_key, algorithms, audience, issuer, jwks_client=jwks)
+    if settings.jwt_secret is None:
+        raise RuntimeError(
+            "set EW_JWT_SECRET (development) or EW_JWT_PUBLIC_KEY / EW_JWT_JWKS_URL (production)"
+        )
+    return TokenVerifier(settings.jwt_secret.get_secret_value(), ["HS256"], audience, issuer)

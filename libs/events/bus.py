@@ -1,0 +1,96 @@
+"""The NATS connection a service shares between its relay and consumers: connects in the background, forever."""
+
+from __future__ import annotations
+
+import asyncio
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from libs.observability import get_logger
+
+log = get_logger("ew.bus")
+
+
+class Bus:
+    """Holds the connection; readiness and the relay/consumer loops look at `connected`."""
+
+    def __init__(self, url: str, *, name: str, stream: str, replicas: int = 1) -> None:
+        self.url = url
+        self.name = name
+        self.stream = stream
+        self.replicas = replicas
+        self.nc: NATS | None = None
+        self._js: JetStreamContext | None = None
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.nc is not None and self.nc.is_connected
+
+    @property
+    def js(self) -> JetStreamContext:
+        assert self._js is not None, "bus not connected yet"
+        return self._js
+
+    async def wait_ready(self) -> None:
+        await self._ready.wait()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._connect(), name=f"bus-connect-{self.name}")
+
+    async def _connect(self) -> None:
+        async def on_error(error: Exception) -> None:
+            log.warning("nats.error", service=self.name, error=type(error).__name__)
+
+        async def on_disconnect() -> None:
+            log.warning("nats.disconnected", service=self.name)
+
+        async def on_reconnect() -> None:
+            log.info("nats.reconnected", service=self.name)
+
+        self.nc = await nats.connect(
+            self.url,
+            name=f"eastwest-{self.name}",
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            connect_timeout=2,
+            error_cb=on_error,
+            disconnected_cb=on_disconnect,
+            reconnected_cb=on_reconnect,
+        )
+        self._js = self.nc.jetstream(timeout=5)
+        while True:
+            try:
+                await ensure_stream(self._js, self.stream, self.replicas)
+                break
+            except Exception as error:
+                log.warning("nats.stream_setup_failed", service=self.name, error=str(error))
+                await asyncio.sleep(1)
+        self._ready.set()
+        log.info("nats.ready", service=self.name)
+
+    async def close(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        if self.nc is not None and not self.nc.is_closed:
+            await self.nc.drain()
+
+
+async def ensure_stream(js: JetStreamContext, name: str, replicas: int = 1) -> None:
+    """One stream `EW` on `ew.>`, file storage; de-duplication window for `Nats-Msg-Id` of two minutes."""
+    config = StreamConfig(
+        name=name,
+        subjects=["ew.>"],
+        storage=StorageType.FILE,
+        num_replicas=replicas,
+        duplicate_window=120.0,
+    )
+    try:
+        await js.stream_info(name)
+    except NotFoundError:
+        await js.add_stream(config)

@@ -1,0 +1,184 @@
+"""Durable pull consumer with an inbox table: each event handled once, poison events dead-lettered."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from pydantic import ValidationError
+from sqlalchemy import Table, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.db import utcnow
+from libs.events.bus import Bus
+from libs.events.envelope import CloudEvent
+from libs.observability import CONSUMER_PENDING, DEAD_LETTERS, EVENTS_CONSUMED, get_logger
+
+log = get_logger("ew.consumer")
+
+Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+AfterCommit = Callable[[CloudEvent], None]
+
+
+def dead_letter_subject(consumer: str) -> str:
+    return f"ew.dlq.{consumer}"
+
+
+class EventConsumer:
+    """The handler and the inbox row share one transaction; the ack follows the commit."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        subjects: list[str],
+        handler: Handler,
+        sessions: async_sessionmaker[AsyncSession],
+        inbox: Table,
+        bus: Bus,
+        max_deliver: int = 5,
+        batch_size: int = 64,
+        after_commit: AfterCommit | None = None,
+        stall_check_seconds: float = 3.0,
+    ) -> None:
+        self.name = name
+        self.subjects = subjects
+        self.handler = handler
+        self.sessions = sessions
+        self.inbox = inbox
+        self.bus = bus
+        self.max_deliver = max_deliver
+        self.batch_size = batch_size
+        self.after_commit = after_commit
+        self.stall_check_seconds = stall_check_seconds
+
+    async def run(self) -> None:
+        """Subscribe and consume forever; any failure (a NATS restart included) leads to a fresh subscription."""
+        await self.bus.wait_ready()
+        backoff = 0.2
+        while True:
+            try:
+                await self._consume()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning(
+                    "consumer.resubscribe", consumer=self.name, error=f"{type(error).__name__}: {error}"
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=self.name,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=30,
+            max_ack_pending=1000,
+            filter_subjects=self.subjects if len(self.subjects) > 1 else None,
+        )
+
+    async def _consume(self) -> None:
+        js = self.bus.js
+        subscription = await js.pull_subscribe(
+            self.subjects[0], durable=self.name, stream=self.bus.stream, config=self._config()
+        )
+        log.info("consumer.subscribed", consumer=self.name)
+        last_progress = time.monotonic()
+        while True:
+            try:
+                messages = await subscription.fetch(self.batch_size, timeout=1.0)
+            except (NatsTimeoutError, TimeoutError):
+                messages = []
+            if messages:
+                for message in messages:
+                    await self._handle(message)
+                last_progress = time.monotonic()
+                continue
+            if time.monotonic() - last_progress > self.stall_check_seconds:
+                # nats.py pull subscriptions may silently stop after a server restart (#504): if the server
+                # holds messages for us and we got none, start over with a new subscription.
+                info = await js.consumer_info(self.bus.stream, self.name)
+                CONSUMER_PENDING.labels(self.name).set(info.num_pending or 0)
+                if (info.num_pending or 0) > 0 or (info.num_ack_pending or 0) > 0:
+                    await subscription.unsubscribe()
+                    raise RuntimeError("consumer stalled with messages pending")
+                last_progress = time.monotonic()
+
+    async def _handle(self, message: Msg) -> None:
+        try:
+            cloud_event = CloudEvent.model_validate_json(message.data)
+        except (ValidationError, json.JSONDecodeError) as error:
+            await self._dead_letter(message, f"unreadable envelope: {error}")
+            return
+        try:
+            processed = await self._process(cloud_event)
+        except Exception as error:
+            delivered = message.metadata.num_delivered if message.metadata else 1
+            EVENTS_CONSUMED.labels(self.name, "error").inc()
+            log.warning(
+                "consumer.handler_failed",
+                consumer=self.name,
+                event_id=cloud_event.id,
+                event_type=cloud_event.type,
+                delivered=delivered,
+                error=f"{type(error).__name__}: {error}",
+            )
+            if delivered >= self.max_deliver:
+                await self._dead_letter(message, f"{type(error).__name__}: {error}")
+            else:
+                await message.nak(delay=min(0.5 * 2**delivered, 30))
+            return
+        await message.ack()
+        EVENTS_CONSUMED.labels(self.name, "processed" if processed else "duplicate").inc()
+        if processed and self.after_commit is not None:
+            self.after_commit(cloud_event)
+
+    async def _process(self, cloud_event: CloudEvent) -> bool:
+        """True when handled now, False when the inbox shows it was handled before."""
+        try:
+            async with self.sessions() as session, session.begin():
+                seen = await session.scalar(
+                    select(self.inbox.c.event_id).where(
+                        self.inbox.c.consumer == self.name, self.inbox.c.event_id == cloud_event.id
+                    )
+                )
+                if seen is not None:
+                    return False
+                await self.handler(session, cloud_event)
+                await session.execute(
+                    insert(self.inbox).values(
+                        consumer=self.name,
+                        event_id=cloud_event.id,
+                        event_type=cloud_event.type,
+                        processed_at=utcnow(),
+                    )
+                )
+        except IntegrityError:
+            # Another replica may have committed the same event first; any other conflict is a real failure.
+            async with self.sessions() as session:
+                seen = await session.scalar(
+                    select(self.inbox.c.event_id).where(
+                        self.inbox.c.consumer == self.name, self.inbox.c.event_id == cloud_event.id
+                    )
+                )
+            if seen is None:
+                raise
+            return False
+        return True
+
+    async def _dead_letter(self, message: Msg, reason: str) -> None:
+        DEAD_LETTERS.labels(self.name).inc()
+        log.error("consumer.dead_lettered", consumer=self.name, subject=message.subject, reason=reason[:300])
+        headers = dict(message.headers or {})
+        headers.pop("Nats-Msg-Id", None)
+        headers["ew-dead-letter-reason"] = reason[:500]
+        headers["ew-original-subject"] = message.subject
+        await self.bus.js.publish(dead_letter_subject(self.name), message.data, headers=headers)
+        await message.term()

@@ -1,0 +1,1 @@
+"""Dated reference tables (regions, minimum wage, occupations) that the services validate against."""

@@ -1,0 +1,50 @@
+"""Settings of every service, read from `EW_*` variables by the composition root and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """One settings object for the whole platform; a service takes what it needs."""
+
+    model_config = SettingsConfigDict(env_prefix="EW_", extra="ignore")
+
+    environment: Literal["dev", "test", "prod"] = "dev"
+    data_dir: Path = Path("var")
+    # One service alone (containers): its database. All-in-one: unset, each service gets data_dir/<name>.db.
+    database_url: str | None = None
+    # Per-service URLs when several services share a process but not a database (EW_DATABASE_URLS as JSON).
+    database_urls: dict[str, str] = {}
+    nats_url: str = "nats://127.0.0.1:4222"
+    stream_name: str = "EW"
+    stream_replicas: int = 1
+
+    # JWT: a shared secret for development tokens (HS256); in production a public key or a JWKS URL (RS256/ES256).
+    jwt_secret: SecretStr | None = None
+    jwt_public_key: str | None = None
+    jwt_jwks_url: str | None = None
+    jwt_algorithms: list[str] = ["HS256"]
+    jwt_audience: str = "eastwest"
+    jwt_issuer: str = "eastwest"
+
+    max_body_bytes: int = 1_048_576
+    max_upload_bytes: int = 10_485_760
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    relay_batch_size: int = 256
+    relay_idle_seconds: float = 0.5
+    consumer_max_deliver: int = 5
+
+    def database_url_for(self, service: str) -> str:
+        """The service's own database: the configured URL, or a SQLite file per service under data_dir."""
+        if service in self.database_urls:
+            return self.database_urls[service]
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{service}.db').resolve()}"

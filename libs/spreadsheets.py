@@ -1,0 +1,332 @@
+"""Reading and writing the spreadsheets stations and employers exchange with the platform (.xlsx and .csv).
+
+Everything is text on the way in: the services validate cell text themselves, so an 18-digit ID number that
+Excel already mangled into "3.20501199001011E+17" reaches the validator as that text and is reported, instead
+of being silently "repaired" into a wrong number here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import unicodedata
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from enum import Enum
+from typing import Literal
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+NOTES_SHEET_TITLE = "填写说明"
+
+# A title row ("XX公司岗位需求表") above the headers is common; look this far for the real header row.
+_HEADER_SEARCH_ROWS = 10
+# Excel keeps 15 significant digits; a whole float beyond that may already have lost digits.
+_EXACT_FLOAT_LIMIT = 1e15
+_WIDTH_SAMPLE_ROWS = 500
+_MIN_WIDTH, _MAX_WIDTH = 8, 60
+# Cells starting with these run as formulas when a CSV is opened in Excel (CSV injection).
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_ILLEGAL_XML_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    """One data row; `number` is the row number the user sees in Excel, so errors can point at it."""
+
+    number: int
+    values: dict[str, str]
+
+
+class SpreadsheetError(ValueError):
+    """The file as a whole cannot be imported; the message is shown to the user as is."""
+
+
+def normalize_header(text: str) -> str:
+    """Templates mark required columns with "*", users add spaces: neither is part of the column's name."""
+    return text.strip().rstrip("*＊").strip()
+
+
+def read_table(
+    data: bytes,
+    filename: str,
+    *,
+    required_headers: Sequence[str] = (),
+    max_rows: int = 20000,
+) -> list[SheetRow]:
+    """Read the first sheet of an .xlsx or a .csv into rows keyed by (normalized) header.
+
+    Fully empty rows are skipped but keep their place in the numbering. A header-only file gives [].
+    """
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if suffix == "xls":
+        raise SpreadsheetError("不支持旧版 Excel（.xls）文件，请在 Excel 中另存为 .xlsx 后再上传")
+    if suffix not in ("xlsx", "csv"):
+        raise SpreadsheetError("不支持的文件类型，请上传 .xlsx 或 .csv 文件")
+    if not data.strip():
+        raise SpreadsheetError("文件为空")
+    if suffix == "xlsx":
+        return _rows_to_table(_xlsx_rows(data), required_headers, max_rows)
+    return _rows_to_table(_csv_rows(data), required_headers, max_rows)
+
+
+def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as error:
+        raise SpreadsheetError("无法读取该 Excel 文件，请确认文件未损坏且为 .xlsx 格式") from error
+    try:
+        if not workbook.worksheets:
+            raise SpreadsheetError("文件为空")
+        sheet = workbook.worksheets[0]
+        # Some generators write a wrong <dimension>; trusting it would silently drop rows.
+        sheet.reset_dimensions()
+        try:
+            # Read-only iteration yields gap rows as empty tuples, so enumerate gives the Excel row number.
+            for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+                yield number, [cell_text(value) for value in cells]
+        except Exception as error:
+            raise SpreadsheetError("无法读取该 Excel 文件，请确认文件未损坏且为 .xlsx 格式") from error
+    finally:
+        workbook.close()
+
+
+def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Chinese Excel saves "CSV" in the ANSI code page, i.e. GBK, which GB18030 contains.
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError as error:
+            raise SpreadsheetError("无法识别 CSV 文件的编码，请另存为 UTF-8 或 GBK 编码的 CSV") from error
+    try:
+        # Each CSV record is one Excel row, even when a quoted cell spans several lines.
+        for number, cells in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+            yield number, [cell.strip() for cell in cells]
+    except csv.Error as error:
+        raise SpreadsheetError("CSV 文件格式错误，无法读取") from error
+
+
+def cell_text(value: object) -> str:
+    """What the user typed, as text; numbers that may have lost digits keep their float text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < _EXACT_FLOAT_LIMIT:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _rows_to_table(
+    rows: Iterable[tuple[int, list[str]]], required_headers: Sequence[str], max_rows: int
+) -> list[SheetRow]:
+    required = [normalize_header(header) for header in required_headers]
+    iterator = iter(rows)
+    headers = _find_header_row(iterator, required)
+    table: list[SheetRow] = []
+    for number, cells in iterator:
+        values = {
+            header: (cells[index] if index < len(cells) else "")
+            for index, header in enumerate(headers)
+            if header
+        }
+        if not any(values.values()):
+            continue
+        if len(table) >= max_rows:
+            raise SpreadsheetError(f"数据行数超过上限 {max_rows} 行，请拆分为多个文件分批导入")
+        table.append(SheetRow(number=number, values=values))
+    return table
+
+
+def _find_header_row(rows: Iterator[tuple[int, list[str]]], required: Sequence[str]) -> list[str]:
+    """Consume rows up to and including the header row and return the normalized headers."""
+    first: list[str] | None = None
+    seen = 0
+    for _number, cells in rows:
+        headers = [normalize_header(cell) for cell in cells]
+        if not any(headers):
+            continue
+        if first is None:
+            first = headers
+        if all(header in headers for header in required):
+            _check_duplicates(headers)
+            return headers
+        seen += 1
+        if seen >= _HEADER_SEARCH_ROWS:
+            break
+    if first is None:
+        raise SpreadsheetError("文件为空，未找到表头")
+    missing = [header for header in required if header not in first]
+    raise SpreadsheetError(f"缺少必填列：{'、'.join(missing)}")
+
+
+def _check_duplicates(headers: Sequence[str]) -> None:
+    seen: set[str] = set()
+    duplicates: list[str] = []
+    for header in headers:
+        if header and header in seen and header not in duplicates:
+            duplicates.append(header)
+        seen.add(header)
+    if duplicates:
+        raise SpreadsheetError(f"表头重复：{'、'.join(duplicates)}，每列名称只能出现一次")
+
+
+def write_table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    fmt: Literal["xlsx", "csv"],
+    *,
+    sheet_title: str = "Sheet1",
+    notes: Sequence[tuple[str, str]] = (),
+    text_headers: Collection[str] = (),
+) -> bytes:
+    """Export rows the way Excel users expect: Chinese that opens correctly and ID numbers kept as text."""
+    if fmt == "csv":
+        return _write_csv(headers, rows)
+    return _write_xlsx(headers, list(rows), sheet_title, notes, text_headers)
+
+
+def _write_csv(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow([_csv_value(value) for value in row])
+    # The BOM is what makes Excel read the file as UTF-8 rather than GBK.
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def _csv_value(value: object) -> str:
+    if isinstance(value, Enum):
+        value = value.value
+    if isinstance(value, datetime) and value.time() != time():
+        return value.isoformat(sep=" ", timespec="seconds")
+    text = cell_text(value)
+    if isinstance(value, str) and text.startswith(_FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+def _write_xlsx(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    sheet_title: str,
+    notes: Sequence[tuple[str, str]],
+    text_headers: Collection[str],
+) -> bytes:
+    workbook = Workbook(write_only=True)
+    text_columns = {index for index, header in enumerate(headers) if header in text_headers}
+    sheet = workbook.create_sheet(sheet_title)
+    widths = _column_widths(headers, rows)
+    for index, width in enumerate(widths):
+        dimension = sheet.column_dimensions[get_column_letter(index + 1)]
+        dimension.width = width
+        if index in text_columns:
+            # Column-level "@" also covers the rows users type in later (templates).
+            dimension.number_format = "@"
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header_cells = []
+    for header in headers:
+        cell = WriteOnlyCell(sheet, value=_clean_text(header))
+        cell.font = bold
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    for row in rows:
+        sheet.append([_xlsx_cell(sheet, value, index in text_columns) for index, value in enumerate(row)])
+    if notes:
+        _append_notes(workbook, notes, bold)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _xlsx_cell(sheet: object, value: object, as_text: bool) -> WriteOnlyCell:
+    if isinstance(value, Enum):
+        value = value.value
+    number_format: str | None = None
+    if value is None:
+        content: object = None
+    elif isinstance(value, bool):
+        content = "是" if value else "否"
+    elif as_text:
+        content = _clean_text(cell_text(value))
+        number_format = "@"
+    elif isinstance(value, int):
+        # openpyxl writes large ints through a float: an ID number would lose its last digits.
+        content = value if abs(value) < _EXACT_FLOAT_LIMIT else str(value)
+    elif isinstance(value, float):
+        content = value if math.isfinite(value) else repr(value)
+    elif isinstance(value, datetime):
+        # Excel has no time zones: callers convert to local time first, the offset is dropped here.
+        content = value.replace(tzinfo=None)
+        number_format = "yyyy-mm-dd" if value.time() == time() else "yyyy-mm-dd hh:mm:ss"
+    elif isinstance(value, date):
+        content = value
+        number_format = "yyyy-mm-dd"
+    else:
+        content = _clean_text(str(value))
+    cell = WriteOnlyCell(sheet, value=content)
+    if isinstance(content, str):
+        # Keep user text such as "=HYPERLINK(...)" a literal string, never a formula.
+        cell.data_type = "s"
+    if number_format:
+        cell.number_format = number_format
+    return cell
+
+
+def _append_notes(workbook: Workbook, notes: Sequence[tuple[str, str]], bold: Font) -> None:
+    sheet = workbook.create_sheet(NOTES_SHEET_TITLE)
+    sheet.column_dimensions["A"].width = max(
+        _MIN_WIDTH, min(_MAX_WIDTH, max((_display_width(name) for name, _ in notes), default=0) + 2)
+    )
+    sheet.column_dimensions["B"].width = 80
+    header = []
+    for title in ("列名", "说明"):
+        cell = WriteOnlyCell(sheet, value=title)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for name, text in notes:
+        name_cell = WriteOnlyCell(sheet, value=_clean_text(name))
+        text_cell = WriteOnlyCell(sheet, value=_clean_text(text))
+        for cell in (name_cell, text_cell):
+            cell.data_type = "s"
+            cell.alignment = wrap
+        sheet.append([name_cell, text_cell])
+
+
+def _column_widths(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[float]:
+    widths = [_display_width(header) for header in headers]
+    for row in rows[:_WIDTH_SAMPLE_ROWS]:
+        for index, value in enumerate(row[: len(widths)]):
+            widths[index] = max(widths[index], _display_width(_csv_value(value)))
+    return [float(max(_MIN_WIDTH, min(_MAX_WIDTH, width + 2))) for width in widths]
+
+
+def _display_width(text: str) -> int:
+    """Chinese characters take two columns in Excel's default font."""
+    longest_line = max(text.splitlines() or [""], key=len)
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in longest_line)
+
+
+def _clean_text(text: str) -> str:
+    """Control characters pasted from other systems make openpyxl refuse the whole file."""
+    return _ILLEGAL_XML_CHARS.sub("", text)

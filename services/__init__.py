@@ -1,0 +1,1 @@
+"""The platform's microservices, one package each with the same shape."""

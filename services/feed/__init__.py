@@ -1,0 +1,1 @@
+"""feed: the shared job feed built from job events."""

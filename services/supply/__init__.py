@@ -1,0 +1,1 @@
+"""supply: Jiangsu employers, jobs and supply lists."""

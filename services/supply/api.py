@@ -1,0 +1,198 @@
+"""Supply's HTTP routes: parse, authorise, call the service, commit, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.api.app import session_dependency
+from libs.api.idempotency import fingerprint
+from libs.api.pagination import Page
+from libs.api.problems import validation_problem
+from libs.api.routing import (
+    DEFAULT_LIMIT,
+    Cursor,
+    IdempotencyKey,
+    Limit,
+    idempotent_create,
+    next_time_id_cursor,
+    time_id_cursor,
+)
+from libs.auth import Principal, Role, principal, require_role
+from services.supply import repository, service
+from services.supply.imports import supply_template
+from services.supply.models import Job as JobRow
+from services.supply.models import platform
+from services.supply.schemas import (
+    Employer,
+    EmployerCreate,
+    ImportResult,
+    Job,
+    JobCreate,
+    JobPatch,
+    JobStatus,
+)
+
+router = APIRouter(prefix="/v1", tags=["supply"])
+Session = Annotated[AsyncSession, Depends(session_dependency)]
+Caller = Annotated[Principal, Depends(principal)]
+PROBLEMS: dict[int | str, dict[str, object]] = {
+    code: {"description": "RFC 9457 problem details", "content": {"application/problem+json": {}}}
+    for code in (400, 401, 403, 404, 409, 413, 415, 422)
+}
+
+
+def job_view(job: JobRow) -> Job:
+    return Job.model_validate(
+        {
+            **service.job_payload(job).model_dump(),
+            "compliance": job.compliance,
+            "supply_list_id": job.supply_list_id,
+            "created_at": job.created_at,
+            "closed_at": job.closed_at,
+        }
+    )
+
+
+@router.post("/employers", status_code=201, response_model=Employer, responses=PROBLEMS)
+async def create_employer(
+    request: Request, data: EmployerCreate, session: Session, caller: Caller, key: IdempotencyKey = None
+) -> JSONResponse:
+    async def create() -> tuple[int, dict[str, object]]:
+        employer = await service.create_employer(session, caller, data)
+        return 201, Employer.model_validate(employer, from_attributes=True).model_dump(mode="json")
+
+    return await idempotent_create(request, session, platform.idempotency, caller, key, create)
+
+
+@router.get("/employers", response_model=Page[Employer], responses=PROBLEMS)
+async def list_employers(
+    session: Session,
+    caller: Caller,
+    city_code: Annotated[str | None, Query(pattern=r"^\d{4}$")] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[Employer]:
+    require_role(caller, Role.admin, Role.partner, Role.station)
+    rows = list(
+        await repository.list_employers(
+            session, city_code=city_code, after=time_id_cursor(cursor), limit=limit
+        )
+    )
+    return Page(
+        items=[Employer.model_validate(row, from_attributes=True) for row in rows],
+        next_cursor=next_time_id_cursor(rows, limit),
+    )
+
+
+@router.get("/employers/{employer_id}", response_model=Employer, responses=PROBLEMS)
+async def get_employer(employer_id: str, session: Session, caller: Caller) -> Employer:
+    employer = await service.employer_in_scope(session, caller, employer_id)
+    return Employer.model_validate(employer, from_attributes=True)
+
+
+@router.post("/jobs", status_code=201, response_model=Job, responses=PROBLEMS)
+async def create_job(
+    request: Request, data: JobCreate, session: Session, caller: Caller, key: IdempotencyKey = None
+) -> JSONResponse:
+    require_role(caller, Role.admin, Role.recruiter)
+
+    async def create() -> tuple[int, dict[str, object]]:
+        job = await service.create_job(session, caller, data)
+        return 201, job_view(job).model_dump(mode="json")
+
+    return await idempotent_create(request, session, platform.idempotency, caller, key, create)
+
+
+@router.get("/jobs", response_model=Page[Job], responses=PROBLEMS)
+async def list_jobs(
+    session: Session,
+    caller: Caller,
+    city_code: Annotated[str | None, Query(pattern=r"^\d{4}$")] = None,
+    occupation_code: Annotated[str | None, Query(max_length=20)] = None,
+    status: JobStatus | None = None,
+    employer_id: Annotated[str | None, Query(max_length=36)] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[Job]:
+    require_role(caller, Role.admin, Role.recruiter, Role.partner, Role.station, Role.training)
+    statuses: list[str] | None = [status] if status else None
+    if caller.role is Role.recruiter:
+        employer_id = caller.employer_id
+    elif not caller.is_admin:
+        statuses = ["published"] if status in (None, "published") else ["__none__"]
+    job_filter = repository.JobFilter(
+        employer_id=employer_id, city_code=city_code, occupation_code=occupation_code, statuses=statuses
+    )
+    rows = list(await repository.list_jobs(session, job_filter, after=time_id_cursor(cursor), limit=limit))
+    return Page(items=[job_view(row) for row in rows], next_cursor=next_time_id_cursor(rows, limit))
+
+
+@router.get("/jobs/{job_id}", response_model=Job, responses=PROBLEMS)
+async def get_job(job_id: str, session: Session, caller: Caller) -> Job:
+    return job_view(await service.job_in_scope(session, caller, job_id))
+
+
+@router.patch("/jobs/{job_id}", response_model=Job, responses=PROBLEMS)
+async def update_job(job_id: str, patch: JobPatch, session: Session, caller: Caller) -> Job:
+    job = await service.update_job(session, caller, job_id, patch)
+    view = job_view(job)
+    await session.commit()
+    return view
+
+
+@router.post("/jobs/{job_id}/close", response_model=Job, responses=PROBLEMS)
+async def close_job(job_id: str, session: Session, caller: Caller) -> Job:
+    job = await service.close_job(session, caller, job_id)
+    view = job_view(job)
+    await session.commit()
+    return view
+
+
+@router.post("/supply-lists/imports", status_code=201, response_model=ImportResult, responses=PROBLEMS)
+async def import_supply_list(
+    request: Request,
+    session: Session,
+    caller: Caller,
+    file: Annotated[UploadFile, File(description=".xlsx 或 .csv 岗位供给清单")],
+    employer_id: Annotated[str, Form(min_length=1, max_length=36)],
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    require_role(caller, Role.admin, Role.recruiter)
+    content = await file.read()
+    filename = file.filename or "upload"
+    if not content:
+        raise validation_problem("form.file", "empty_file", "上传的文件为空")
+
+    async def create() -> tuple[int, dict[str, object]]:
+        result = await service.import_supply_list(
+            session, caller, employer_id=employer_id, filename=filename, content=content
+        )
+        return 201, result.model_dump(mode="json")
+
+    body = fingerprint(employer_id, filename, content).encode()
+    return await idempotent_create(request, session, platform.idempotency, caller, key, create, body=body)
+
+
+@router.get("/supply-lists/template", responses=PROBLEMS)
+async def supply_list_template(caller: Caller, format: Literal["xlsx", "csv"] = "xlsx") -> Response:
+    media = {
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "csv": "text/csv; charset=utf-8",
+    }[format]
+    return Response(
+        supply_template(format),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="supply-list-template.{format}"'},
+    )
+
+
+@router.get("/supply-lists/{list_id}", response_model=ImportResult, responses=PROBLEMS)
+async def get_supply_list(list_id: str, session: Session, caller: Caller) -> ImportResult:
+    supply_list = await service.supply_list_in_scope(session, caller, list_id)
+    return ImportResult.model_validate(
+        {"list_id": supply_list.id, "accepted": supply_list.accepted, "rejected": supply_list.rejected}
+    )

@@ -1,0 +1,23 @@
+"""Supply as an app: its routes on the shared factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from libs.api.app import create_service_app
+from libs.settings import Settings
+from services.supply.api import router
+from services.supply.models import platform
+
+NAME = "supply"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    return create_service_app(
+        name=NAME,
+        title="eastwest supply · 岗位供给",
+        description="江苏用人单位与岗位：登记、发布（含合规检查）、岗位供给清单导入。",
+        settings=settings,
+        tables=platform,
+        routers=[router],
+    )

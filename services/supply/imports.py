@@ -1,0 +1,421 @@
+"""岗位供给清单 import: spreadsheet rows -> `JobCreate` or per-cell errors, with no I/O.
+
+Employers fill these sheets by hand, so cells are read the way people write them ("苏州", "5,500元",
+"45岁以下", "2025年6月30日") and every problem of a row is reported at once, against the Chinese column
+header, so a whole sheet can be fixed in one pass instead of one error per upload.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Literal, get_args
+
+from pydantic import ValidationError
+
+from libs.reference.occupations import INDUSTRIES, is_occupation_code, occupation_code_by_name
+from libs.reference.regions import jiangsu_city_code
+from libs.spreadsheets import SheetRow, write_table
+from services.supply.schemas import Education, JobCreate, RowError
+
+EDUCATION_LEVELS: tuple[str, ...] = get_args(Education)
+
+
+@dataclass(frozen=True)
+class ImportColumn:
+    """One template column; `field` is the `JobCreate` field it fills ("benefits.meals" for nested ones)."""
+
+    header: str
+    field: str
+    required: bool
+    description: str
+    example: str
+
+
+_LIST_HINT = "多项用 、 或 , 或 ， 或 ； 分隔，每项最多 30 个字"
+_BOOL_HINT = "填 是 或 否，不填视为 否"
+
+SUPPLY_COLUMNS: tuple[ImportColumn, ...] = (
+    ImportColumn("岗位名称", "title", True, "岗位名称，2 至 100 个字", "电子产品装配工"),
+    ImportColumn(
+        "岗位描述",
+        "description",
+        False,
+        "工作内容、工作环境等，最多 4000 个字",
+        "负责手机主板插件、焊接与外观检查，流水线坐班作业，车间恒温",
+    ),
+    ImportColumn(
+        "工种",
+        "occupation_code",
+        False,
+        "国家职业分类大典中的职业名称或代码，如 电子设备装接工 或 6-25-04-07；常用叫法（如 电子产品装配工）也可",
+        "电子产品装配工",
+    ),
+    ImportColumn("行业", "industry", False, f"以下之一：{'、'.join(INDUSTRIES.values())}", "制造业"),
+    ImportColumn("工作城市", "city_code", True, "江苏省设区市的名称或代码，如 苏州 或 3205", "苏州"),
+    ImportColumn("招聘人数", "headcount", True, "整数，1 至 10000", "50"),
+    ImportColumn("月薪下限", "salary_min", True, "税前月薪，元/月，整数", "5500"),
+    ImportColumn("月薪上限", "salary_max", True, "税前月薪，元/月，整数，不小于月薪下限", "7500"),
+    ImportColumn(
+        "年龄要求",
+        "age_range",
+        False,
+        "如 18-45、18至45、45岁以下、18岁以上；年龄须在 16 至 70 岁之间，不填为不限",
+        "18-45",
+    ),
+    ImportColumn(
+        "学历要求",
+        "education_min",
+        False,
+        f"最低学历，以下之一：{'、'.join(EDUCATION_LEVELS)}；不填为不限",
+        "初中",
+    ),
+    ImportColumn("技能要求", "skills", False, _LIST_HINT, "电子元器件识别、电烙铁焊接"),
+    ImportColumn("证书要求", "certificates_required", False, _LIST_HINT + "，最多 10 项", ""),
+    ImportColumn("包住", "benefits.dormitory", False, "是否提供住宿，" + _BOOL_HINT, "是"),
+    ImportColumn("包吃", "benefits.meals", False, "是否提供工作餐，" + _BOOL_HINT, "是"),
+    ImportColumn("五险", "benefits.social_insurance", False, "是否依法缴纳五险，" + _BOOL_HINT, "是"),
+    ImportColumn("班制", "shift", False, "如 长白班、两班倒、三班倒，最多 40 个字", "两班倒"),
+    ImportColumn(
+        "有效期至",
+        "valid_until",
+        False,
+        "招聘截止日期，如 2025-06-30、2025/6/30 或 2025年6月30日；不能早于今天，最长一年，填 长期 或不填为不设截止",
+        "",
+    ),
+)
+REQUIRED_HEADERS: tuple[str, ...] = tuple(column.header for column in SUPPLY_COLUMNS if column.required)
+# Typed into General cells, Excel turns "10-12" into 12 October; text format keeps what was typed.
+_TEXT_HEADERS = ("工种", "年龄要求")
+_HEADER_BY_FIELD: dict[str, str] = {
+    **{column.field: column.header for column in SUPPLY_COLUMNS},
+    "age_min": "年龄要求",
+    "age_max": "年龄要求",
+}
+_COLUMN_ORDER = {column.header: index for index, column in enumerate(SUPPLY_COLUMNS)}
+_DUPLICATE_KEY_HEADERS = ("岗位名称", "工作城市", "月薪下限", "月薪上限")
+
+# What people write in an optional cell to mean "nothing required".
+_NOTHING = frozenset({"无", "不限", "无要求", "没有", "/", "-", "—", "——"})
+_TRUE = frozenset({"是", "有", "包", "提供", "y", "yes", "true", "1", "√", "✓"})
+_FALSE = frozenset({"否", "无", "不包", "不提供", "没有", "n", "no", "false", "0", "×", "✗"})
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)(万|千|k)?")
+_NUMBER_UNITS = ("元/月", "元每月", "元", "人", "名")
+_LIST_SEPARATORS = re.compile(r"[、,，;；\n]+")
+_AGE_BETWEEN = re.compile(r"(\d{1,3})岁?(?:-|—|–|―|~|至|到)(\d{1,3})岁?")
+_AGE_AT_MOST = re.compile(r"(\d{1,3})岁?(?:及以下|以下|以内)")
+_AGE_AT_LEAST = re.compile(r"(\d{1,3})岁?(?:及以上|以上)")
+_DATE = re.compile(
+    r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?"
+)
+_COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_EDUCATION_SUFFIXES = ("及以上学历", "以上学历", "及以上", "或以上", "以上", "学历")
+_EDUCATION_ALIASES = {"专科": "大专", "高职": "大专", "职高": "中专", "大学": "本科", "研究生": "硕士"}
+_FIELD_NAMES = "|".join(sorted(_HEADER_BY_FIELD, key=len, reverse=True))
+_FIELD_NAME = re.compile(rf"\s*(?<![A-Za-z0-9_])({_FIELD_NAMES})(?![A-Za-z0-9_])\s*")
+
+
+class _CellError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _plain(text: str) -> str:
+    """Full-width digits and punctuation from Chinese input methods, and stray spaces, mean nothing."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def _text(text: str, column: ImportColumn) -> str:
+    return text
+
+
+def _integer(text: str, column: ImportColumn) -> int:
+    plain = _plain(text).replace(",", "").lower()
+    for unit in _NUMBER_UNITS:
+        plain = plain.removesuffix(unit)
+    match = _NUMBER.fullmatch(plain)
+    hint = "（元/月）" if column.field.startswith("salary") else ""
+    error = _CellError(
+        "invalid_number", f"{column.header}须为整数{hint}，如 {column.example}，当前为「{text}」"
+    )
+    if match is None:
+        raise error
+    amount = Decimal(match.group(1)) * {"万": 10000, "千": 1000, "k": 1000, None: 1}[match.group(2)]
+    if amount != amount.to_integral_value():
+        raise error
+    return int(amount)
+
+
+def _city(text: str, column: ImportColumn) -> str:
+    code = jiangsu_city_code(text)
+    if code is None:
+        raise _CellError(
+            "invalid_city", f"「{text}」不是江苏省的设区市，请填写城市名称或代码，如 苏州 或 3205"
+        )
+    return code
+
+
+def _occupation(text: str, column: ImportColumn) -> str:
+    code = text if is_occupation_code(text) else occupation_code_by_name(text)
+    if code is None:
+        raise _CellError(
+            "invalid_occupation",
+            f"未找到工种「{text}」，请填写国家职业分类大典中的职业名称或代码，如 电子设备装接工 或 6-25-04-07",
+        )
+    return code
+
+
+def _industry(text: str, column: ImportColumn) -> str:
+    plain = _plain(text)
+    if plain.lower() in INDUSTRIES:
+        return plain.lower()
+    by_name = [key for key, name in INDUSTRIES.items() if name == plain]
+    # "制造" or "物流" for 制造业 / 快递物流, as long as only one industry matches.
+    partial = [key for key, name in INDUSTRIES.items() if len(plain) >= 2 and plain in name]
+    if by_name or len(partial) == 1:
+        return (by_name or partial)[0]
+    raise _CellError(
+        "invalid_industry", f"行业「{text}」无法识别，请填写以下之一：{'、'.join(INDUSTRIES.values())}"
+    )
+
+
+def _age_range(text: str, column: ImportColumn) -> tuple[int | None, int | None]:
+    plain = _plain(text).replace("周岁", "岁")
+    if match := _AGE_BETWEEN.fullmatch(plain):
+        low, high = int(match.group(1)), int(match.group(2))
+        if low > high:
+            raise _CellError("invalid_age_range", f"年龄要求「{text}」的下限大于上限")
+        return low, high
+    if match := _AGE_AT_MOST.fullmatch(plain):
+        return None, int(match.group(1))
+    if match := _AGE_AT_LEAST.fullmatch(plain):
+        return int(match.group(1)), None
+    raise _CellError("invalid_age_range", f"年龄要求「{text}」无法识别，请填写如 18-45、45岁以下 或 18岁以上")
+
+
+def _education(text: str, column: ImportColumn) -> str:
+    plain = _plain(text)
+    if plain in _NOTHING:
+        return "不限"
+    for suffix in _EDUCATION_SUFFIXES:
+        if plain.endswith(suffix) and plain != suffix:
+            plain = plain.removesuffix(suffix)
+            break
+    # Anything else is left to the schema, which names the allowed levels.
+    return _EDUCATION_ALIASES.get(plain, plain)
+
+
+def _items(text: str, column: ImportColumn) -> list[str]:
+    items: list[str] = []
+    for part in _LIST_SEPARATORS.split(text):
+        item = part.strip()
+        if item and item not in items and item not in _NOTHING:
+            items.append(item)
+    return items
+
+
+def _boolean(text: str, column: ImportColumn) -> bool:
+    plain = _plain(text).lower()
+    if plain in _TRUE:
+        return True
+    if plain in _FALSE:
+        return False
+    raise _CellError("invalid_bool", f"{column.header}请填写“是”或“否”，当前为「{text}」")
+
+
+def _date(text: str, column: ImportColumn) -> date | None:
+    plain = unicodedata.normalize("NFKC", text).strip()
+    if plain == "长期":
+        return None
+    match = _DATE.fullmatch(plain) or _COMPACT_DATE.fullmatch(plain)
+    try:
+        if match is None:
+            raise ValueError(plain)
+        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError as exc:
+        raise _CellError(
+            "invalid_date", f"{column.header}「{text}」不是有效日期，请填写如 2025-06-30 或 2025年6月30日"
+        ) from exc
+
+
+_PARSERS: dict[str, Callable[[str, ImportColumn], object]] = {
+    "title": _text,
+    "description": _text,
+    "occupation_code": _occupation,
+    "industry": _industry,
+    "city_code": _city,
+    "headcount": _integer,
+    "salary_min": _integer,
+    "salary_max": _integer,
+    "education_min": _education,
+    "skills": _items,
+    "certificates_required": _items,
+    "shift": _text,
+    "valid_until": _date,
+}
+# Optional cells where "无" / "不限" means "left empty" rather than a value to validate.
+_NOTHING_MEANS_EMPTY = frozenset(
+    {"occupation_code", "industry", "age_range", "skills", "certificates_required"}
+)
+
+
+def parse_supply_rows(
+    rows: Sequence[SheetRow], employer_id: str
+) -> tuple[list[tuple[int, JobCreate]], list[RowError]]:
+    """Split rows into jobs ready to create (with their row numbers) and every error of every bad row."""
+    jobs: list[tuple[int, JobCreate]] = []
+    errors: list[RowError] = []
+    first_row_by_key: dict[tuple[object, ...], int] = {}
+    for row in rows:
+        data, row_errors = _parse_row(row)
+        job = None
+        try:
+            job = JobCreate.model_validate({**data, "employer_id": employer_id})
+        except ValidationError as error:
+            failed = {item.column for item in row_errors}
+            row_errors.extend(e for e in _schema_errors(row.number, error) if e.column not in failed)
+        row_errors.sort(key=lambda item: _COLUMN_ORDER.get(item.column, len(_COLUMN_ORDER)))
+        key = _duplicate_key(data)
+        if key is not None:
+            first = first_row_by_key.setdefault(key, row.number)
+            if first != row.number:
+                row_errors.append(
+                    RowError(
+                        row=row.number,
+                        column="岗位名称",
+                        code="duplicate_in_file",
+                        message=f"与第 {first} 行重复（{'、'.join(_DUPLICATE_KEY_HEADERS)}均相同）",
+                    )
+                )
+        if row_errors:
+            errors.extend(row_errors)
+        elif job is not None:
+            jobs.append((row.number, job))
+    return jobs, errors
+
+
+def _parse_row(row: SheetRow) -> tuple[dict[str, Any], list[RowError]]:
+    data: dict[str, Any] = {}
+    benefits: dict[str, bool] = {}
+    errors: list[RowError] = []
+    for column in SUPPLY_COLUMNS:
+        text = row.values.get(column.header, "").strip()
+        if column.field in _NOTHING_MEANS_EMPTY and _plain(text) in _NOTHING:
+            text = ""
+        if not text:
+            if column.required:
+                message = f"{column.header}为必填项，不能为空"
+                errors.append(
+                    RowError(row=row.number, column=column.header, code="required", message=message)
+                )
+            continue
+        try:
+            if column.field == "age_range":
+                low, high = _age_range(text, column)
+                data.update(
+                    {key: age for key, age in (("age_min", low), ("age_max", high)) if age is not None}
+                )
+            elif column.field.startswith("benefits."):
+                benefits[column.field.removeprefix("benefits.")] = _boolean(text, column)
+            else:
+                value = _PARSERS[column.field](text, column)
+                if value is not None and value != []:
+                    data[column.field] = value
+        except _CellError as error:
+            errors.append(
+                RowError(row=row.number, column=column.header, code=error.code, message=error.message)
+            )
+    # A 是/否 column left empty means 否, so benefits are always stated.
+    data["benefits"] = benefits
+    return data, errors
+
+
+def _duplicate_key(data: dict[str, Any]) -> tuple[object, ...] | None:
+    """Rows whose key cells parsed; the comparison is on parsed values, so 苏州 and 3205 are the same city."""
+    fields = ("title", "city_code", "salary_min", "salary_max")
+    if not all(field in data for field in fields):
+        return None
+    return (re.sub(r"\s+", " ", str(data["title"]).strip()), *(data[field] for field in fields[1:]))
+
+
+def _schema_errors(row: int, error: ValidationError) -> list[RowError]:
+    found: list[RowError] = []
+    for item in error.errors():
+        location = [str(part) for part in item["loc"] if isinstance(part, str)]
+        header = _header_for(location)
+        index = next((part for part in item["loc"] if isinstance(part, int)), None)
+        code = "required" if item["type"] == "missing" else item["type"]
+        found.append(
+            RowError(row=row, column=header, code=code, message=_schema_message(item, header, index))
+        )
+    return found
+
+
+def _header_for(location: Sequence[str]) -> str:
+    for end in range(len(location), 0, -1):
+        header = _HEADER_BY_FIELD.get(".".join(location[:end]))
+        if header is not None:
+            return header
+    # Not a spreadsheet column (employer_id): the caller's input, reported against no column.
+    return ""
+
+
+def _schema_message(item: Any, header: str, index: int | None) -> str:
+    """pydantic's messages are English and name fields; users need Chinese and the column they see."""
+    kind: str = item["type"]
+    context: dict[str, Any] = item.get("ctx") or {}
+    subject = header or "/".join(str(part) for part in item["loc"])
+    if index is not None:
+        subject = f"{subject}第 {index + 1} 项"
+    if kind == "value_error":
+        text = str(context.get("error", item["msg"])).removeprefix("Value error, ")
+        return _FIELD_NAME.sub(lambda match: _HEADER_BY_FIELD[match.group(1)], text)
+    if kind == "missing":
+        return f"{subject}为必填项，不能为空"
+    if kind == "string_too_short":
+        return f"{subject}至少 {context.get('min_length')} 个字"
+    if kind == "string_too_long":
+        return f"{subject}最多 {context.get('max_length')} 个字"
+    if kind == "too_long":
+        return f"{subject}最多 {context.get('max_length')} 项"
+    if kind == "greater_than_equal":
+        return f"{subject}不能小于 {context.get('ge')}"
+    if kind == "less_than_equal":
+        return f"{subject}不能大于 {context.get('le')}"
+    if kind == "literal_error":
+        choices = re.findall(r"'([^']*)'", str(context.get("expected", "")))
+        return f"{subject}须为以下之一：{'、'.join(choices)}，当前为「{item.get('input')}」"
+    return f"{subject}格式不正确"
+
+
+def supply_template(fmt: Literal["xlsx", "csv"]) -> bytes:
+    """The sheet employers download: required headers starred, one valid example row, and notes (xlsx)."""
+    headers = [f"{column.header}*" if column.required else column.header for column in SUPPLY_COLUMNS]
+    example: list[object] = []
+    for column in SUPPLY_COLUMNS:
+        if column.field in ("headcount", "salary_min", "salary_max"):
+            example.append(int(column.example))
+        elif column.field == "valid_until":
+            # A fixed date would fail the "not in the past" check once it passes; keep the example valid.
+            example.append(date.today() + timedelta(days=90))
+        else:
+            example.append(column.example)
+    notes = [
+        (header, ("必填。" if column.required else "选填。") + column.description)
+        for header, column in zip(headers, SUPPLY_COLUMNS, strict=True)
+    ]
+    notes.append(("说明", "示例行仅供参考，导入前请删除或替换；列名后带 * 的为必填列；每行一个岗位。"))
+    return write_table(
+        headers,
+        [example],
+        fmt,
+        sheet_title="岗位供给清单",
+        notes=notes,
+        text_headers=[header for header in headers if header.rstrip("*") in _TEXT_HEADERS],
+    )

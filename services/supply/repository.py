@@ -1,0 +1,72 @@
+"""Every query supply makes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.supply.models import Employer, Job, SupplyList
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    employer_id: str | None = None
+    city_code: str | None = None
+    occupation_code: str | None = None
+    statuses: Sequence[str] | None = None
+
+
+async def get_employer(session: AsyncSession, employer_id: str) -> Employer | None:
+    return await session.get(Employer, employer_id)
+
+
+async def employer_by_credit_code(session: AsyncSession, credit_code: str) -> Employer | None:
+    result = await session.scalars(select(Employer).where(Employer.credit_code == credit_code))
+    return result.first()
+
+
+async def list_employers(
+    session: AsyncSession, *, city_code: str | None, after: tuple[datetime, str] | None, limit: int
+) -> Sequence[Employer]:
+    query = select(Employer)
+    if city_code:
+        query = query.where(Employer.city_code == city_code)
+    if after is not None:
+        query = query.where(
+            or_(Employer.created_at > after[0], and_(Employer.created_at == after[0], Employer.id > after[1]))
+        )
+    return (await session.scalars(query.order_by(Employer.created_at, Employer.id).limit(limit))).all()
+
+
+async def get_job(session: AsyncSession, job_id: str, *, for_update: bool = False) -> Job | None:
+    query: Select[tuple[Job]] = select(Job).where(Job.id == job_id)
+    if for_update:
+        query = query.with_for_update(of=Job)
+    return (await session.scalars(query)).first()
+
+
+async def list_jobs(
+    session: AsyncSession, job_filter: JobFilter, *, after: tuple[datetime, str] | None, limit: int
+) -> Sequence[Job]:
+    query = select(Job)
+    if job_filter.employer_id:
+        query = query.where(Job.employer_id == job_filter.employer_id)
+    if job_filter.city_code:
+        query = query.where(Job.city_code == job_filter.city_code)
+    if job_filter.occupation_code:
+        query = query.where(Job.occupation_code == job_filter.occupation_code)
+    if job_filter.statuses:
+        query = query.where(Job.status.in_(job_filter.statuses))
+    if after is not None:
+        query = query.where(
+            or_(Job.created_at > after[0], and_(Job.created_at == after[0], Job.id > after[1]))
+        )
+    return (await session.scalars(query.order_by(Job.created_at, Job.id).limit(limit))).all()
+
+
+async def get_supply_list(session: AsyncSession, list_id: str) -> SupplyList | None:
+    return await session.get(SupplyList, list_id)

@@ -1,0 +1,195 @@
+"""Supply's public contract (API.md): requests validated field by field, responses typed."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from stdnum.cn import uscc
+
+from libs.events.contracts import Benefits
+from libs.reference.occupations import INDUSTRIES, is_occupation_code
+from libs.reference.regions import JIANGSU_CITIES
+
+Education = Literal["不限", "小学", "初中", "高中", "中专", "技校", "大专", "本科", "硕士"]
+ShortText = Annotated[str, Field(min_length=1, max_length=30)]
+JobStatus = Literal["published", "flagged", "closed"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _credit_code(value: str) -> str:
+    try:
+        return str(uscc.validate(value))
+    except Exception as error:
+        raise ValueError("统一社会信用代码无效（长度、字符或校验位不符合 GB 32100）") from error
+
+
+def _jiangsu_city(value: str) -> str:
+    if value not in JIANGSU_CITIES:
+        raise ValueError("city_code 必须是江苏 13 个设区市之一的代码（3201 至 3213）")
+    return value
+
+
+class EmployerCreate(Strict):
+    name: str = Field(min_length=2, max_length=100)
+    credit_code: str = Field(min_length=18, max_length=18, description="统一社会信用代码 (GB 32100)")
+    city_code: str = Field(pattern=r"^\d{4}$")
+    assistance_base: bool = False
+    caring_employer: bool = False
+
+    @field_validator("credit_code")
+    @classmethod
+    def _check_credit_code(cls, value: str) -> str:
+        return _credit_code(value)
+
+    @field_validator("city_code")
+    @classmethod
+    def _check_city(cls, value: str) -> str:
+        return _jiangsu_city(value)
+
+
+class Employer(BaseModel):
+    id: str
+    name: str
+    credit_code: str
+    city_code: str
+    assistance_base: bool
+    caring_employer: bool
+    created_at: datetime
+
+
+class JobFields(Strict):
+    """Fields shared by create and patch; every check names its field."""
+
+    title: str | None = Field(default=None, min_length=2, max_length=100)
+    description: str | None = Field(default=None, max_length=4000)
+    occupation_code: str | None = Field(default=None, max_length=20)
+    industry: str | None = None
+    city_code: str | None = Field(default=None, pattern=r"^\d{4}$")
+    headcount: int | None = Field(default=None, ge=1, le=10000)
+    salary_min: int | None = Field(default=None, ge=1, le=200000, description="元/月")
+    salary_max: int | None = Field(default=None, ge=1, le=200000, description="元/月")
+    age_min: int | None = Field(default=None, ge=16, le=70)
+    age_max: int | None = Field(default=None, ge=16, le=70)
+    education_min: Education | None = None
+    skills: list[ShortText] | None = Field(default=None, max_length=30)
+    certificates_required: list[ShortText] | None = Field(default=None, max_length=10)
+    benefits: Benefits | None = None
+    shift: str | None = Field(default=None, max_length=40)
+    valid_until: date | None = None
+    public_welfare: bool | None = None
+    contract_months: int | None = Field(default=None, ge=1, le=120)
+
+    @field_validator("occupation_code")
+    @classmethod
+    def _occupation(cls, value: str | None) -> str | None:
+        if value is not None and not is_occupation_code(value):
+            raise ValueError("未知的职业代码（国家职业分类大典格式，如 6-18-01-01）")
+        return value
+
+    @field_validator("industry")
+    @classmethod
+    def _industry(cls, value: str | None) -> str | None:
+        if value is not None and value not in INDUSTRIES:
+            raise ValueError(f"行业须为以下之一：{', '.join(INDUSTRIES)}")
+        return value
+
+    @field_validator("city_code")
+    @classmethod
+    def _city(cls, value: str | None) -> str | None:
+        return None if value is None else _jiangsu_city(value)
+
+    @field_validator("salary_max")
+    @classmethod
+    def _salary_range(cls, value: int | None, info: ValidationInfo) -> int | None:
+        low = info.data.get("salary_min")
+        if value is not None and low is not None and value < low:
+            raise ValueError("salary_max 不能小于 salary_min")
+        return value
+
+    @field_validator("age_max")
+    @classmethod
+    def _age_range(cls, value: int | None, info: ValidationInfo) -> int | None:
+        low = info.data.get("age_min")
+        if value is not None and low is not None and value < low:
+            raise ValueError("age_max 不能小于 age_min")
+        return value
+
+    @field_validator("valid_until")
+    @classmethod
+    def _not_past(cls, value: date | None) -> date | None:
+        if value is not None and value < date.today():
+            raise ValueError("有效期不能早于今天")
+        if value is not None and (value - date.today()).days > 366:
+            raise ValueError("有效期最长一年")
+        return value
+
+
+class JobCreate(JobFields):
+    employer_id: str = Field(min_length=1, max_length=36)
+    title: str = Field(min_length=2, max_length=100)
+    city_code: str = Field(pattern=r"^\d{4}$")
+    headcount: int = Field(ge=1, le=10000)
+    salary_min: int = Field(ge=1, le=200000, description="元/月")
+    salary_max: int = Field(ge=1, le=200000, description="元/月")
+
+
+class JobPatch(JobFields):
+    """Only the fields sent change; `null` is not a way to clear a required field."""
+
+
+class ComplianceNote(BaseModel):
+    code: str
+    message: str
+
+
+class Job(BaseModel):
+    id: str
+    employer_id: str
+    employer_name: str
+    title: str
+    description: str | None
+    occupation_code: str | None
+    industry: str | None
+    city_code: str
+    headcount: int
+    headcount_left: int
+    salary_min: int
+    salary_max: int
+    age_min: int | None
+    age_max: int | None
+    education_min: str | None
+    skills: list[str]
+    certificates_required: list[str]
+    benefits: Benefits
+    shift: str | None
+    valid_until: date | None
+    public_welfare: bool
+    contract_months: int | None
+    status: JobStatus
+    compliance: list[ComplianceNote]
+    version: int
+    supply_list_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    closed_at: datetime | None
+
+
+class RowError(BaseModel):
+    row: int
+    column: str
+    code: str
+    message: str
+
+
+class ImportResult(BaseModel):
+    list_id: str
+    accepted: int
+    flagged: int = 0
+    rejected: list[RowError]
+    job_ids: list[str] = []

@@ -1,0 +1,279 @@
+"""Supply's domain operations. Each state change writes its event to the outbox; the caller commits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.api.problems import FieldError, Problem, not_found, validation_problem
+from libs.auth import Principal, Role
+from libs.db import utcnow
+from libs.events.contracts import JOB_CLOSED, JOB_PUBLISHED, JOB_UPDATED, Benefits, JobPayload
+from libs.events.envelope import new_event
+from libs.events.outbox import add_event
+from libs.spreadsheets import SpreadsheetError, read_table
+from services.supply import repository
+from services.supply.compliance import check_posting
+from services.supply.imports import REQUIRED_HEADERS, parse_supply_rows
+from services.supply.models import Employer, Job, SupplyList, platform
+from services.supply.schemas import EmployerCreate, ImportResult, JobCreate, JobPatch
+
+SERVICE = "supply"
+
+
+# --- scope --------------------------------------------------------------------------------------------------
+
+
+def can_manage_employer(caller: Principal, employer_id: str) -> bool:
+    return caller.is_admin or (caller.role is Role.recruiter and caller.employer_id == employer_id)
+
+
+def can_read_job(caller: Principal, job: Job) -> bool:
+    """Recruiters see their own employer's jobs; provinces and stations see what is published."""
+    if can_manage_employer(caller, job.employer_id):
+        return True
+    return caller.role in (Role.partner, Role.station, Role.training) and job.status == "published"
+
+
+# --- employers ----------------------------------------------------------------------------------------------
+
+
+async def create_employer(session: AsyncSession, caller: Principal, data: EmployerCreate) -> Employer:
+    if not caller.is_admin:
+        raise Problem(403, "只有管理员可以登记用人单位")
+    existing = await repository.employer_by_credit_code(session, data.credit_code)
+    if existing is not None:
+        raise Problem(
+            409,
+            "该统一社会信用代码的用人单位已存在",
+            existing_id=existing.id,
+            errors=[FieldError("body.credit_code", "duplicate", "统一社会信用代码已登记")],
+        )
+    employer = Employer(id=str(uuid.uuid4()), created_at=utcnow(), **data.model_dump())
+    session.add(employer)
+    try:
+        await session.flush()
+    except IntegrityError as error:  # a concurrent registration of the same code
+        raise Problem(409, "该统一社会信用代码的用人单位已存在") from error
+    return employer
+
+
+async def employer_in_scope(session: AsyncSession, caller: Principal, employer_id: str) -> Employer:
+    employer = await repository.get_employer(session, employer_id)
+    readable = (
+        caller.is_admin
+        or caller.role in (Role.partner, Role.station)
+        or (caller.role is Role.recruiter and caller.employer_id == employer_id)
+    )
+    if employer is None or not readable:
+        raise not_found("用人单位")
+    return employer
+
+
+async def managed_employer(
+    session: AsyncSession, caller: Principal, employer_id: str, field: str
+) -> Employer:
+    """The employer a caller may post for; any other answers 404 naming the field."""
+    employer = await repository.get_employer(session, employer_id)
+    if employer is None or not can_manage_employer(caller, employer_id):
+        problem = not_found("用人单位")
+        problem.errors = [FieldError(field, "not_found", "用人单位不存在或不在您的权限范围内")]
+        raise problem
+    return employer
+
+
+# --- jobs ---------------------------------------------------------------------------------------------------
+
+
+def _compliance(job: Job, today: date) -> list[dict[str, str]]:
+    texts = [job.title, job.description or "", job.shift or "", *job.skills, *job.certificates_required]
+    issues = check_posting(texts=texts, salary_min=job.salary_min, city_code=job.city_code, on=today)
+    return [{"code": issue.code, "message": issue.message} for issue in issues]
+
+
+def job_payload(job: Job) -> JobPayload:
+    return JobPayload(
+        id=job.id,
+        version=job.version,
+        status=job.status,
+        employer_id=job.employer_id,
+        employer_name=job.employer.name,
+        employer_assistance_base=job.employer.assistance_base,
+        employer_caring=job.employer.caring_employer,
+        title=job.title,
+        description=job.description,
+        occupation_code=job.occupation_code,
+        industry=job.industry,
+        city_code=job.city_code,
+        headcount=job.headcount,
+        headcount_left=job.headcount - job.filled,
+        salary_min=job.salary_min,
+        salary_max=job.salary_max,
+        age_min=job.age_min,
+        age_max=job.age_max,
+        education_min=job.education_min,
+        skills=list(job.skills),
+        certificates_required=list(job.certificates_required),
+        benefits=Benefits.model_validate(job.benefits or {}),
+        shift=job.shift,
+        valid_until=job.valid_until,
+        public_welfare=job.public_welfare,
+        contract_months=job.contract_months,
+        published_at=job.published_at,
+        updated_at=job.updated_at,
+    )
+
+
+async def _emit(session: AsyncSession, event_type: str, job: Job) -> None:
+    data = job_payload(job).model_dump(mode="json")
+    await add_event(session, platform.outbox, new_event(SERVICE, event_type, job.id, data))
+
+
+async def create_job(
+    session: AsyncSession, caller: Principal, data: JobCreate, *, supply_list_id: str | None = None
+) -> Job:
+    employer = await managed_employer(session, caller, data.employer_id, "body.employer_id")
+    now = utcnow()
+    fields: dict[str, Any] = data.model_dump(exclude={"employer_id"}, exclude_none=True)
+    fields["benefits"] = (data.benefits or Benefits()).model_dump()
+    defaults: dict[str, Any] = {"skills": [], "certificates_required": [], "public_welfare": False}
+    job = Job(
+        id=str(uuid.uuid4()),
+        employer_id=employer.id,
+        employer=employer,
+        supply_list_id=supply_list_id,
+        filled=0,
+        version=1,
+        created_at=now,
+        updated_at=now,
+        **(defaults | fields),
+    )
+    job.compliance = _compliance(job, now.date())
+    job.status = "flagged" if job.compliance else "published"
+    if job.status == "published":
+        job.published_at = now
+    session.add(job)
+    await session.flush()
+    if job.status == "published":
+        await _emit(session, JOB_PUBLISHED, job)
+    return job
+
+
+async def job_in_scope(
+    session: AsyncSession, caller: Principal, job_id: str, *, for_update: bool = False
+) -> Job:
+    job = await repository.get_job(session, job_id, for_update=for_update)
+    if job is None or not can_read_job(caller, job):
+        raise not_found("岗位")
+    return job
+
+
+async def update_job(session: AsyncSession, caller: Principal, job_id: str, patch: JobPatch) -> Job:
+    job = await job_in_scope(session, caller, job_id, for_update=True)
+    if not can_manage_employer(caller, job.employer_id):
+        raise not_found("岗位")
+    if job.status == "closed":
+        raise Problem(409, "岗位已关闭，不能再修改")
+    changes: dict[str, Any] = patch.model_dump(exclude_unset=True)
+    required = {"title", "city_code", "headcount", "salary_min", "salary_max"}
+    for name in required & changes.keys():
+        if changes[name] is None:
+            raise validation_problem(f"body.{name}", "required", f"{name} 不能为空")
+    _check_merged_ranges(job, changes)
+    if "headcount" in changes and changes["headcount"] < job.filled:
+        raise validation_problem(
+            "body.headcount", "below_filled", f"招聘人数不能少于已录用的 {job.filled} 人"
+        )
+    if not changes:
+        return job
+    was_published = job.status == "published"
+    for name, value in changes.items():
+        setattr(job, name, value)
+    now = utcnow()
+    job.updated_at = now
+    job.version += 1
+    job.compliance = _compliance(job, now.date())
+    job.status = "flagged" if job.compliance else "published"
+    if job.status == "published" and job.published_at is None:
+        job.published_at = now
+    await session.flush()
+    if job.status == "published":
+        await _emit(session, JOB_UPDATED if was_published else JOB_PUBLISHED, job)
+    elif was_published:
+        await _emit(session, JOB_UPDATED, job)  # now flagged: readers drop it
+    return job
+
+
+def _check_merged_ranges(job: Job, changes: dict[str, Any]) -> None:
+    salary_min = changes.get("salary_min", job.salary_min)
+    salary_max = changes.get("salary_max", job.salary_max)
+    if salary_min is not None and salary_max is not None and salary_min > salary_max:
+        raise validation_problem("body.salary_max", "range", "salary_max 不能小于 salary_min")
+    age_min = changes.get("age_min", job.age_min)
+    age_max = changes.get("age_max", job.age_max)
+    if age_min is not None and age_max is not None and age_min > age_max:
+        raise validation_problem("body.age_max", "range", "age_max 不能小于 age_min")
+
+
+async def close_job(session: AsyncSession, caller: Principal, job_id: str) -> Job:
+    job = await job_in_scope(session, caller, job_id, for_update=True)
+    if not can_manage_employer(caller, job.employer_id):
+        raise not_found("岗位")
+    if job.status == "closed":
+        return job
+    now = utcnow()
+    job.status = "closed"
+    job.closed_at = now
+    job.updated_at = now
+    job.version += 1
+    await session.flush()
+    await _emit(session, JOB_CLOSED, job)
+    return job
+
+
+# --- supply lists -------------------------------------------------------------------------------------------
+
+
+async def import_supply_list(
+    session: AsyncSession, caller: Principal, *, employer_id: str, filename: str, content: bytes
+) -> ImportResult:
+    """Every good row becomes a job, every bad row is reported; one transaction for the whole list."""
+    await managed_employer(session, caller, employer_id, "form.employer_id")
+    try:
+        rows = read_table(content, filename, required_headers=REQUIRED_HEADERS)
+    except SpreadsheetError as error:
+        raise validation_problem("form.file", "unreadable_file", str(error)) from error
+    good, rejected = parse_supply_rows(rows, employer_id)
+    supply_list = SupplyList(
+        id=str(uuid.uuid4()),
+        employer_id=employer_id,
+        filename=filename[:200],
+        accepted=0,
+        rejected=[],
+        created_at=utcnow(),
+    )
+    session.add(supply_list)
+    await session.flush()
+    job_ids: list[str] = []
+    flagged = 0
+    for _row_number, data in good:
+        job = await create_job(session, caller, data, supply_list_id=supply_list.id)
+        job_ids.append(job.id)
+        flagged += job.status == "flagged"
+    supply_list.accepted = len(job_ids)
+    supply_list.rejected = [error.model_dump() for error in rejected]
+    await session.flush()
+    return ImportResult(
+        list_id=supply_list.id, accepted=len(job_ids), flagged=flagged, rejected=rejected, job_ids=job_ids
+    )
+
+
+async def supply_list_in_scope(session: AsyncSession, caller: Principal, list_id: str) -> SupplyList:
+    supply_list = await repository.get_supply_list(session, list_id)
+    if supply_list is None or not can_manage_employer(caller, supply_list.employer_id):
+        raise not_found("岗位供给清单")
+    return supply_list

