@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -128,6 +129,8 @@ def run(
     if free_port(port) != port:
         raise typer.BadParameter(f"port {port} is taken; try `make run PORT={free_port()}`")
     data_dir = settings.data_dir.resolve()
+    # uvicorn re-raises SIGTERM after its graceful shutdown; make that an exit that runs our `finally`.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     nats = NatsServer(data_dir / "nats", log_file=data_dir / "nats.log").start()
     try:
         settings = settings.model_copy(update={"nats_url": nats.url, "data_dir": data_dir})
@@ -137,6 +140,10 @@ def run(
     finally:
         nats.stop()
         console.print("[green]stopped[/] nats-server and all services")
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 async def _serve_all(settings: Settings, port: int, demo: bool, nats_url: str) -> None:
@@ -174,7 +181,11 @@ async def _serve_all(settings: Settings, port: int, demo: bool, nats_url: str) -
             "  Ctrl-C stops everything.\n"
         )
 
-    await asyncio.gather(server.serve(), after_start())
+    announcer = asyncio.create_task(after_start())
+    try:
+        await server.serve()
+    finally:
+        announcer.cancel()
 
 
 @app.command()

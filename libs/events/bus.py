@@ -78,7 +78,7 @@ class Bus:
         if self._task is not None and not self._task.done():
             self._task.cancel()
         if self.nc is not None and not self.nc.is_closed:
-            await self.nc.drain()
+            await self.nc.close()
 
 
 async def ensure_stream(js: JetStreamContext, name: str, replicas: int = 1) -> None:
