@@ -44,13 +44,22 @@ class Bus:
         self._task = asyncio.create_task(self._connect(), name=f"bus-connect-{self.name}")
 
     async def _connect(self) -> None:
+        errors_while_down = 0
+
         async def on_error(error: Exception) -> None:
-            log.warning("nats.error", service=self.name, error=type(error).__name__)
+            nonlocal errors_while_down
+            errors_while_down += 1
+            if errors_while_down in (1, 10) or errors_while_down % 100 == 0:  # retries every 0.5 s: sample
+                log.warning(
+                    "nats.error", service=self.name, error=type(error).__name__, count=errors_while_down
+                )
 
         async def on_disconnect() -> None:
             log.warning("nats.disconnected", service=self.name)
 
         async def on_reconnect() -> None:
+            nonlocal errors_while_down
+            errors_while_down = 0
             log.info("nats.reconnected", service=self.name)
 
         self.nc = await nats.connect(

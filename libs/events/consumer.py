@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 from sqlalchemy import Table, insert, select
@@ -46,6 +48,7 @@ class EventConsumer:
         batch_size: int = 64,
         after_commit: AfterCommit | None = None,
         stall_check_seconds: float = 3.0,
+        ack_wait: float = 10.0,
     ) -> None:
         self.name = name
         self.subjects = subjects
@@ -57,6 +60,7 @@ class EventConsumer:
         self.batch_size = batch_size
         self.after_commit = after_commit
         self.stall_check_seconds = stall_check_seconds
+        self.ack_wait = ack_wait
 
     async def run(self) -> None:
         """Subscribe and consume forever; any failure (a NATS restart included) leads to a fresh subscription."""
@@ -79,7 +83,7 @@ class EventConsumer:
             durable_name=self.name,
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
-            ack_wait=30,
+            ack_wait=self.ack_wait,
             max_ack_pending=1000,
             filter_subjects=self.subjects if len(self.subjects) > 1 else None,
         )
@@ -90,6 +94,14 @@ class EventConsumer:
             self.subjects[0], durable=self.name, stream=self.bus.stream, config=self._config()
         )
         log.info("consumer.subscribed", consumer=self.name)
+        try:
+            await self._pull(subscription)
+        finally:
+            # Withdraw interest so the server stops handing messages to a fetch nobody will finish.
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+
+    async def _pull(self, subscription: JetStreamContext.PullSubscription) -> None:
         last_progress = time.monotonic()
         while True:
             try:
@@ -103,11 +115,10 @@ class EventConsumer:
                 continue
             if time.monotonic() - last_progress > self.stall_check_seconds:
                 # nats.py pull subscriptions may silently stop after a server restart (#504): if the server
-                # holds messages for us and we got none, start over with a new subscription.
-                info = await js.consumer_info(self.bus.stream, self.name)
+                # holds undelivered messages for us and we got none, start over with a new subscription.
+                info = await self.bus.js.consumer_info(self.bus.stream, self.name)
                 CONSUMER_PENDING.labels(self.name).set(info.num_pending or 0)
-                if (info.num_pending or 0) > 0 or (info.num_ack_pending or 0) > 0:
-                    await subscription.unsubscribe()
+                if (info.num_pending or 0) > 0:
                     raise RuntimeError("consumer stalled with messages pending")
                 last_progress = time.monotonic()
 
