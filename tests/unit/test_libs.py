@@ -1,0 +1,128 @@
+"""Pure pieces of libs: cursors, problem details, tokens, settings, idempotency fingerprints."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import SecretStr
+
+from libs.api.idempotency import check_key, fingerprint
+from libs.api.pagination import decode_cursor, encode_cursor
+from libs.api.problems import Problem
+from libs.auth import Role, TokenVerifier, issue_token, verifier_from_settings
+from libs.events.envelope import nats_headers, new_event
+from libs.settings import Settings
+
+
+def test_cursor_round_trip_and_tampering() -> None:
+    cursor = encode_cursor("2026-11-28T00:00:00+00:00", "abc")
+    assert decode_cursor(cursor, 2) == ["2026-11-28T00:00:00+00:00", "abc"]
+    assert decode_cursor(None, 2) is None
+    for bad in ("%%%", base64.urlsafe_b64encode(b"[1]").decode(), "bm90IGpzb24"):
+        with pytest.raises(Problem) as raised:
+            decode_cursor(bad, 2)
+        assert raised.value.status == 422
+        assert raised.value.errors and raised.value.errors[0]["field"] == "query.cursor"
+
+
+def test_problem_body_is_rfc9457() -> None:
+    body = Problem(409, "已存在", existing_id="x").body("/v1/things")
+    assert body["type"].endswith("/conflict")
+    assert body["title"] == "与现有数据冲突"
+    assert body["status"] == 409 and body["instance"] == "/v1/things" and body["existing_id"] == "x"
+
+
+def _verifier(secret: str = "s" * 32) -> TokenVerifier:
+    return TokenVerifier(secret, ["HS256"], "eastwest", "eastwest")
+
+
+def test_token_round_trip_and_scope_claims() -> None:
+    token = issue_token("s" * 32, role=Role.partner, provinces=["61", "52"])
+    principal = _verifier().verify(token)
+    assert principal.role is Role.partner and principal.provinces == ("61", "52")
+    with pytest.raises(Problem):  # a partner without provinces has no scope
+        _verifier().verify(issue_token("s" * 32, role=Role.partner))
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        issue_token("other-secret" * 3, role=Role.admin),
+        issue_token("s" * 32, role=Role.admin, ttl_seconds=-10),
+        issue_token("s" * 32, role=Role.admin, audience="someone-else"),
+        "not.a.token",
+    ],
+)
+def test_bad_tokens_are_401(token: str) -> None:
+    with pytest.raises(Problem) as raised:
+        _verifier().verify(token)
+    assert raised.value.status == 401
+
+
+def test_alg_none_is_refused() -> None:
+    def part(data: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    now = int(time.time())
+    claims = {"sub": "x", "role": "admin", "iat": now, "exp": now + 60, "aud": "eastwest", "iss": "eastwest"}
+    forged = f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+    with pytest.raises(Problem):
+        _verifier().verify(forged)
+
+
+def test_production_verifier_uses_the_public_key_only() -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    settings = Settings(jwt_public_key=public_pem, jwt_algorithms=["RS256", "HS256"])
+    verifier = verifier_from_settings(settings)
+    assert verifier.algorithms == ["RS256"]
+    now = int(time.time())
+    claims = {
+        "sub": "ops",
+        "role": "admin",
+        "iat": now,
+        "exp": now + 60,
+        "aud": "eastwest",
+        "iss": "eastwest",
+    }
+    assert verifier.verify(jwt.encode(claims, key, algorithm="RS256")).role is Role.admin
+    with pytest.raises(Problem):  # algorithm confusion: the public key as an HMAC secret
+        verifier.verify(jwt.encode(claims, "x" * 32, algorithm="HS256"))
+
+
+def test_development_verifier_needs_a_secret() -> None:
+    with pytest.raises(RuntimeError):
+        verifier_from_settings(Settings())
+    assert verifier_from_settings(Settings(jwt_secret=SecretStr("k" * 32))).algorithms == ["HS256"]
+
+
+def test_database_url_per_service() -> None:
+    settings = Settings(database_urls={"feed": "postgresql+asyncpg://db/feed"})
+    assert settings.database_url_for("feed") == "postgresql+asyncpg://db/feed"
+    assert settings.database_url_for("supply").startswith("sqlite+aiosqlite:///")
+    assert Settings(database_url="postgresql+asyncpg://db/x").database_url_for("supply").endswith("/x")
+
+
+def test_idempotency_keys_and_fingerprints() -> None:
+    assert check_key("order-2026-11-28-001") == "order-2026-11-28-001"
+    for bad in ("has space", "x" * 201, "中文"):
+        with pytest.raises(Problem):
+            check_key(bad)
+    assert fingerprint(b"a", "b") != fingerprint(b"ab")
+
+
+def test_event_envelope_headers_carry_the_id_for_deduplication() -> None:
+    event = new_event("supply", "ew.supply.job.published", "job-1", {"id": "job-1"})
+    headers = nats_headers(event.model_dump(mode="json"))
+    assert headers["Nats-Msg-Id"] == event.id == headers["ce-id"]
+    assert event.source == "/eastwest/supply" and event.specversion == "1.0"
