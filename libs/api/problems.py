@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -120,6 +122,57 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSONRe
 
 def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in location)
+
+
+_MESSAGES = {
+    "missing": "{subject}为必填项",
+    "string_too_short": "{subject}至少 {min_length} 个字",
+    "string_too_long": "{subject}最多 {max_length} 个字",
+    "too_short": "{subject}至少 {min_length} 项",
+    "too_long": "{subject}最多 {max_length} 项",
+    "greater_than_equal": "{subject}不能小于 {ge}",
+    "less_than_equal": "{subject}不能大于 {le}",
+    "greater_than": "{subject}必须大于 {gt}",
+    "less_than": "{subject}必须小于 {lt}",
+    "int_type": "{subject}必须是整数",
+    "int_parsing": "{subject}必须是整数",
+    "int_from_float": "{subject}必须是整数",
+    "bool_type": "{subject}必须是 true 或 false",
+    "bool_parsing": "{subject}必须是 true 或 false",
+    "string_type": "{subject}必须是文本",
+    "list_type": "{subject}必须是数组",
+    "dict_type": "{subject}必须是对象",
+    "model_type": "{subject}必须是对象",
+    "model_attributes_type": "{subject}必须是对象",
+    "date_type": "{subject}必须是日期（YYYY-MM-DD）",
+    "date_parsing": "{subject}必须是日期（YYYY-MM-DD）",
+    "date_from_datetime_parsing": "{subject}必须是日期（YYYY-MM-DD）",
+    "datetime_parsing": "{subject}必须是带时区的时间（ISO 8601）",
+    "datetime_type": "{subject}必须是带时区的时间（ISO 8601）",
+    "string_pattern_mismatch": "{subject}格式不正确",
+    "extra_forbidden": "{subject}不是可接受的字段",
+    "enum": "{subject}须为以下之一：{expected}，当前为「{input}」",
+    "literal_error": "{subject}须为以下之一：{expected}，当前为「{input}」",
+}
+
+
+def describe_error(item: Mapping[str, Any], subject: str) -> str:
+    """pydantic speaks English; users read Chinese. Unknown kinds keep pydantic's own message."""
+    kind = str(item.get("type", ""))
+    context: dict[str, Any] = dict(item.get("ctx") or {})
+    if kind == "value_error":
+        return str(context.get("error", item.get("msg", ""))).removeprefix("Value error, ")
+    template = _MESSAGES.get(kind)
+    if template is None:
+        return f"{subject}: {item.get('msg', '格式不正确')}"
+    if "expected" in context:
+        context["expected"] = (
+            "、".join(re.findall(r"'([^']*)'", str(context["expected"]))) or context["expected"]
+        )
+    try:
+        return template.format(subject=subject, input=item.get("input"), **context)
+    except (KeyError, IndexError):
+        return f"{subject}格式不正确"
 
 
 def _from_validation(error: RequestValidationError) -> Problem:

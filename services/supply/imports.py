@@ -17,6 +17,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import ValidationError
 
+from libs.api.problems import describe_error
 from libs.reference.occupations import INDUSTRIES, is_occupation_code, occupation_code_by_name
 from libs.reference.regions import jiangsu_city_code
 from libs.spreadsheets import SheetRow, write_table
@@ -367,31 +368,16 @@ def _header_for(location: Sequence[str]) -> str:
 
 
 def _schema_message(item: Any, header: str, index: int | None) -> str:
-    """pydantic's messages are English and name fields; users need Chinese and the column they see."""
-    kind: str = item["type"]
-    context: dict[str, Any] = item.get("ctx") or {}
+    """In the words of the sheet: the column users see, not the API field."""
     subject = header or "/".join(str(part) for part in item["loc"])
     if index is not None:
         subject = f"{subject}第 {index + 1} 项"
-    if kind == "value_error":
-        text = str(context.get("error", item["msg"])).removeprefix("Value error, ")
-        return _FIELD_NAME.sub(lambda match: _HEADER_BY_FIELD[match.group(1)], text)
-    if kind == "missing":
+    message = describe_error(item, subject)
+    if item["type"] == "value_error":
+        return _FIELD_NAME.sub(lambda match: _HEADER_BY_FIELD[match.group(1)], message)
+    if item["type"] == "missing":
         return f"{subject}为必填项，不能为空"
-    if kind == "string_too_short":
-        return f"{subject}至少 {context.get('min_length')} 个字"
-    if kind == "string_too_long":
-        return f"{subject}最多 {context.get('max_length')} 个字"
-    if kind == "too_long":
-        return f"{subject}最多 {context.get('max_length')} 项"
-    if kind == "greater_than_equal":
-        return f"{subject}不能小于 {context.get('ge')}"
-    if kind == "less_than_equal":
-        return f"{subject}不能大于 {context.get('le')}"
-    if kind == "literal_error":
-        choices = re.findall(r"'([^']*)'", str(context.get("expected", "")))
-        return f"{subject}须为以下之一：{'、'.join(choices)}，当前为「{item.get('input')}」"
-    return f"{subject}格式不正确"
+    return message
 
 
 def supply_template(fmt: Literal["xlsx", "csv"]) -> bytes:
