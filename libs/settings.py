@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     nats_url: str = "nats://127.0.0.1:4222"
     stream_name: str = "EW"
     stream_replicas: int = 1
+    stream_max_age_days: float = 14
 
     # JWT: a shared secret for development tokens (HS256); in production a public key or a JWKS URL (RS256/ES256).
     jwt_secret: SecretStr | None = None
@@ -40,6 +41,10 @@ class Settings(BaseSettings):
     relay_batch_size: int = 256
     relay_idle_seconds: float = 0.5
     consumer_max_deliver: int = 5
+    housekeeping_every_seconds: float = 3600
+    outbox_retention_days: float = 7
+    inbox_retention_days: float = 30  # longer than stream_max_age_days: a redelivery is always recognised
+    idempotency_retention_days: float = 2
 
     def database_url_for(self, service: str) -> str:
         """The service's own database: the configured URL, or a SQLite file per service under data_dir."""

