@@ -1,0 +1,7 @@
+-- One database per service: each service owns its database and nobody else reads it (ARCHITECTURE.md).
+-- The postgres image runs this file once, on the first start with an empty data volume. It is idempotent,
+-- so after adding a service below an existing volume takes it with:
+--   docker compose exec -T postgres psql -U eastwest -d postgres < deploy/postgres/init.sql
+-- Keep this list in step with eastwest/services.py (stations, demand, training, matching, bus come later).
+SELECT 'CREATE DATABASE supply' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'supply')\gexec
+SELECT 'CREATE DATABASE feed' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'feed')\gexec
