@@ -7,11 +7,17 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from libs.settings import Settings
+from services.demand.app import create_app as create_demand
 from services.feed.app import create_app as create_feed
+from services.stations.app import create_app as create_stations
 from services.supply.app import create_app as create_supply
+from services.training.app import create_app as create_training
 
 FACTORIES: dict[str, Callable[[Settings], FastAPI]] = {
+    "stations": create_stations,
+    "demand": create_demand,
     "supply": create_supply,
+    "training": create_training,
     "feed": create_feed,
 }
 

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     jwt_audience: str = "eastwest"
     jwt_issuer: str = "eastwest"
 
+    # Personal data: encryption keys by id (EW_PII_KEYS='{"k1": "<base64 32 bytes>"}'), the one new data is
+    # written with, and the HMAC key for look-ups. Development gets generated ones under data_dir.
+    pii_keys: dict[str, SecretStr] = {}
+    pii_active_key: str = "k1"
+    pii_hash_key: SecretStr | None = None
+
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 10_485_760
     log_level: str = "INFO"

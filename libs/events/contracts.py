@@ -49,3 +49,95 @@ class JobPayload(BaseModel):
     contract_months: int | None
     published_at: datetime | None
     updated_at: datetime
+
+
+# --- stations -----------------------------------------------------------------------------------------------
+
+STATION_CREATED = "ew.stations.station.created"
+STATION_UPDATED = "ew.stations.station.updated"
+STATION_EVENTS = "ew.stations.station.>"
+
+
+class StationPayload(BaseModel):
+    """A liaison station: where it is, which Jiangsu city it pairs with. Demand and bus keep copies."""
+
+    id: str
+    version: int
+    name: str
+    province_code: str
+    city_code: str
+    county_code: str
+    partner_city_code: str
+    active: bool = True
+
+
+# --- demand (workers) ---------------------------------------------------------------------------------------
+
+PERSON_REGISTERED = "ew.demand.person.registered"
+PERSON_UPDATED = "ew.demand.person.updated"
+PERSON_STATUS_CHANGED = "ew.demand.person.status_changed"
+PERSON_ERASED = "ew.demand.person.erased"
+PERSON_EVENTS = "ew.demand.person.>"
+WARNING_RAISED = "ew.demand.warning.raised"
+
+
+class Intention(BaseModel):
+    occupation_codes: list[str] = []
+    keywords: str | None = None
+    city_codes: list[str] = []
+    min_salary: int | None = None
+    needs_dormitory: bool = False
+    available_from: date | None = None
+
+
+class PersonPayload(BaseModel):
+    """What matching needs about a worker, and nothing that identifies them: no name, ID number or phone.
+
+    `id` is random; age and gender are derived, the birthplace is reduced to its province."""
+
+    id: str
+    version: int
+    station_id: str
+    province_code: str
+    gender: str
+    age: int
+    education: str | None
+    categories: list[str]
+    key_region: bool
+    skills: list[str]
+    certificates: list[str]
+    intention: Intention
+    status: str
+    status_since: date
+    updated_at: datetime
+
+
+class PersonErased(BaseModel):
+    id: str
+    station_id: str
+    erased_at: datetime
+
+
+class WarningPayload(BaseModel):
+    id: str
+    person_id: str
+    station_id: str
+    kind: str  # employed_to_unemployed | placement_ended
+    raised_at: datetime
+
+
+# --- training -----------------------------------------------------------------------------------------------
+
+TRAINING_COMPLETED = "ew.training.enrolment.completed"
+TRAINING_EVENTS = "ew.training.>"
+
+
+class TrainingCompleted(BaseModel):
+    enrolment_id: str
+    programme_id: str
+    base_id: str
+    person_id: str
+    occupation_code: str
+    skills: list[str]
+    certificate: str | None
+    completed_on: date

@@ -1,0 +1,1 @@
+"""demand: workers (personal data), demand lists, employment status and early warnings."""

@@ -1,0 +1,1 @@
+"""stations: the labour liaison stations Jiangsu runs in origin provinces."""

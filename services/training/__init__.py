@@ -1,0 +1,1 @@
+"""training: training bases, order-based programmes, enrolments and completions."""
