@@ -11,7 +11,7 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.api.problems import Problem, validation_problem
+from libs.api.problems import FieldError, Problem, validation_problem
 from libs.db import utcnow
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
@@ -64,6 +64,7 @@ async def run_once(
                 "此 Idempotency-Key 已用于另一个请求体；新的请求请使用新的键",
                 slug="idempotency-key-reused",
                 title="幂等键已被使用",
+                errors=[FieldError("header.Idempotency-Key", "reused", "此键已用于另一个请求体")],
             )
         return (stored.status_code, stored.response), True
     try:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from libs.observability import get_logger
 
@@ -175,23 +177,44 @@ def describe_error(item: Mapping[str, Any], subject: str) -> str:
         return f"{subject}格式不正确"
 
 
-def _from_validation(error: RequestValidationError) -> Problem:
+MALFORMED_BODY = "请求体不是合法的 JSON"
+
+
+def _malformed() -> Problem:
+    return Problem(
+        400,
+        MALFORMED_BODY,
+        slug="malformed-json",
+        errors=[FieldError("body", "json_invalid", MALFORMED_BODY)],
+    )
+
+
+def _from_validation(error: RequestValidationError, request: Request) -> Problem:
     errors = error.errors()
     if any(item.get("type") == "json_invalid" for item in errors):
-        return Problem(
-            400,
-            "请求体不是合法的 JSON",
-            slug="malformed-json",
-            errors=[FieldError("body", "json_invalid", "请求体不是合法的 JSON")],
-        )
-    fields = [
-        FieldError(
-            _field_path(item.get("loc", ())), str(item.get("type", "invalid")), str(item.get("msg", ""))
-        )
-        for item in errors
-    ]
-    detail = "；".join(f"{item['field']}: {item['message']}" for item in fields[:5])
+        return _malformed()
+    is_form = request.headers.get("content-type", "").startswith(
+        ("multipart/form-data", "application/x-www-form")
+    )
+    fields = []
+    for item in errors:
+        location = list(item.get("loc", ()))
+        if is_form and location[:1] == ["body"]:
+            location[0] = "form"  # a form's fields are named as the form names them
+        path = _field_path(location)
+        fields.append(FieldError(path, str(item.get("type", "invalid")), describe_error(item, path)))
+    detail = "；".join(str(item["message"]) for item in fields[:5])
     return Problem(422, detail, errors=fields)
+
+
+def _allowed_methods(request: Request) -> set[str]:
+    """Every method some route on this path accepts (Starlette names only the first route's)."""
+    allowed: set[str] = set()
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        probe = {**request.scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.add(method)
+    return allowed
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -201,16 +224,24 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return problem_response(_from_validation(exc), request)
+        return problem_response(_from_validation(exc, request), request)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        detail = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else None
+        status = exc.status_code
+        headers = dict(exc.headers) if exc.headers else {}
+        if status == 400 and exc.detail == "There was an error parsing the body":
+            return problem_response(_malformed(), request)  # bad UTF-8, absurd nesting: still "not JSON"
+        if status == 405:
+            allowed = _allowed_methods(request) or set(headers.get("Allow", "").split(", ")) - {""}
+            headers["Allow"] = ", ".join(sorted(allowed))
         defaults = {404: "请求的路径或资源不存在", 405: f"此路径不支持 {request.method} 方法"}
+        own_detail = isinstance(exc.detail, str) and exc.detail != HTTPStatus(status).phrase
+        detail = exc.detail if own_detail and status != 404 else None
         problem = Problem(
-            exc.status_code,
-            detail or defaults.get(exc.status_code, TITLES.get(exc.status_code, "请求失败")),
-            headers=dict(exc.headers) if exc.headers else None,
+            status,
+            str(detail or defaults.get(status, TITLES.get(status, "请求失败"))),
+            headers=headers or None,
         )
         return problem_response(problem, request)
 

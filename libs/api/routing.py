@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response, params
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.api.idempotency import Outcome, check_key, fingerprint, run_once
 from libs.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
-from libs.api.problems import validation_problem
+from libs.api.problems import Problem, validation_problem
 from libs.auth import Principal
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数")]
@@ -23,15 +24,50 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 __all__ = ["DEFAULT_LIMIT", "Cursor", "IdempotencyKey", "Limit"]
 
 
+class CheckedRoute(APIRoute):
+    """415 unless the body is what the route reads: JSON for a model, multipart/form-data for an upload."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        wants_form = self.body_field is not None and isinstance(self.body_field.field_info, params.Form)
+
+        async def checked(request: Request) -> Response:
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if wants_form:
+                acceptable = content_type == "multipart/form-data"
+            else:
+                has_body = (
+                    request.headers.get("content-length", "0") != "0"
+                    or "transfer-encoding" in request.headers
+                )
+                acceptable = (
+                    not has_body or content_type == "application/json" or content_type.endswith("+json")
+                )
+            if not acceptable:
+                expected = "multipart/form-data" if wants_form else "application/json"
+                raise Problem(415, f"此接口的请求体必须是 {expected}", expected=expected)
+            return await handler(request)
+
+        return checked
+
+
+def service_router(tag: str) -> APIRouter:
+    """Every service's public routes: under /v1, with content types checked."""
+    return APIRouter(prefix="/v1", tags=[tag], route_class=CheckedRoute)
+
+
 def time_id_cursor(cursor: str | None) -> tuple[datetime, str] | None:
     """Decode a (created_at, id) cursor."""
     key = decode_cursor(cursor, 2)
     if key is None:
         return None
     try:
-        return datetime.fromisoformat(str(key[0])), str(key[1])
+        moment = datetime.fromisoformat(str(key[0]))
     except ValueError as error:
         raise validation_problem("query.cursor", "cursor_invalid", "游标无效") from error
+    if moment.tzinfo is None:
+        raise validation_problem("query.cursor", "cursor_invalid", "游标无效")
+    return moment, str(key[1])
 
 
 def next_time_id_cursor(rows: list[Any], limit: int) -> str | None:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import Depends, Header, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
@@ -15,13 +15,13 @@ from libs.api.app import ServiceRuntime, session_dependency
 from libs.api.etag import not_modified, strong_etag
 from libs.api.pagination import decode_cursor, encode_cursor
 from libs.api.problems import validation_problem
-from libs.api.routing import DEFAULT_LIMIT, Cursor, Limit
+from libs.api.routing import DEFAULT_LIMIT, Cursor, Limit, service_router
 from libs.auth import Principal, principal
 from services.feed import repository
 from services.feed.schemas import FeedItem, FeedPage
 from services.feed.service import ChangeSignal
 
-router = APIRouter(prefix="/v1", tags=["feed"])
+router = service_router("feed")
 Session = Annotated[AsyncSession, Depends(session_dependency)]
 Caller = Annotated[Principal, Depends(principal)]
 CityCode = Annotated[str | None, Query(pattern=r"^32\d{2}$", description="江苏设区市代码")]
@@ -68,8 +68,11 @@ async def read_feed(
     )
 
 
+MAX_SEQ = 2**63 - 1
+
+
 def _int_key(value: object) -> int:
-    if not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQ:
         raise validation_problem("query.cursor", "cursor_invalid", "游标无效")
     return value
 
@@ -81,14 +84,16 @@ async def stream_feed(
     city_code: CityCode = None,
     occupation_code: OccupationCode = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
-    since: Annotated[int | None, Query(ge=0, description="从此版本之后开始（等同 Last-Event-ID）")] = None,
+    since: Annotated[
+        int | None, Query(ge=0, le=MAX_SEQ, description="从此版本之后开始（等同 Last-Event-ID）")
+    ] = None,
 ) -> EventSourceResponse:
     """`job.published`, `job.updated`, `job.closed`; each event id is the feed version it makes."""
     runtime: ServiceRuntime = request.app.state.runtime
     signal: ChangeSignal = request.app.state.feed_signal
     start = since
     if last_event_id is not None:
-        if not last_event_id.isdigit():
+        if not last_event_id.isdigit() or int(last_event_id) > MAX_SEQ:
             raise validation_problem(
                 "header.Last-Event-ID", "invalid", "Last-Event-ID 必须是上次收到的事件编号"
             )

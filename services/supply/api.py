@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,7 @@ from libs.api.routing import (
     Limit,
     idempotent_create,
     next_time_id_cursor,
+    service_router,
     time_id_cursor,
 )
 from libs.auth import Principal, Role, principal, require_role
@@ -36,7 +37,7 @@ from services.supply.schemas import (
     JobStatus,
 )
 
-router = APIRouter(prefix="/v1", tags=["supply"])
+router = service_router("supply")
 Session = Annotated[AsyncSession, Depends(session_dependency)]
 Caller = Annotated[Principal, Depends(principal)]
 PROBLEMS: dict[int | str, dict[str, object]] = {
@@ -192,7 +193,4 @@ async def supply_list_template(caller: Caller, format: Literal["xlsx", "csv"] = 
 
 @router.get("/supply-lists/{list_id}", response_model=ImportResult, responses=PROBLEMS)
 async def get_supply_list(list_id: str, session: Session, caller: Caller) -> ImportResult:
-    supply_list = await service.supply_list_in_scope(session, caller, list_id)
-    return ImportResult.model_validate(
-        {"list_id": supply_list.id, "accepted": supply_list.accepted, "rejected": supply_list.rejected}
-    )
+    return await service.supply_list_in_scope(session, caller, list_id)

@@ -70,3 +70,8 @@ async def list_jobs(
 
 async def get_supply_list(session: AsyncSession, list_id: str) -> SupplyList | None:
     return await session.get(SupplyList, list_id)
+
+
+async def jobs_of_supply_list(session: AsyncSession, list_id: str) -> Sequence[Job]:
+    query = select(Job).where(Job.supply_list_id == list_id).order_by(Job.created_at, Job.id)
+    return (await session.scalars(query)).all()

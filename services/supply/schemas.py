@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from stdnum.cn import uscc
 
+from libs.api.schemas import RequestModel
 from libs.events.contracts import Benefits
 from libs.reference.occupations import INDUSTRIES, is_occupation_code
 from libs.reference.regions import JIANGSU_CITIES
@@ -17,8 +18,8 @@ ShortText = Annotated[str, Field(min_length=1, max_length=30)]
 JobStatus = Literal["published", "flagged", "closed"]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Strict(RequestModel):
+    pass
 
 
 def _credit_code(value: str) -> str:
@@ -32,6 +33,12 @@ def _jiangsu_city(value: str) -> str:
     if value not in JIANGSU_CITIES:
         raise ValueError("city_code 必须是江苏 13 个设区市之一的代码（3201 至 3213）")
     return value
+
+
+class BenefitsIn(Strict):
+    dormitory: bool = False
+    meals: bool = False
+    social_insurance: bool = False
 
 
 class EmployerCreate(Strict):
@@ -78,7 +85,7 @@ class JobFields(Strict):
     education_min: Education | None = None
     skills: list[ShortText] | None = Field(default=None, max_length=30)
     certificates_required: list[ShortText] | None = Field(default=None, max_length=10)
-    benefits: Benefits | None = None
+    benefits: BenefitsIn | None = None
     shift: str | None = Field(default=None, max_length=40)
     valid_until: date | None = None
     public_welfare: bool | None = None

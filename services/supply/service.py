@@ -179,10 +179,15 @@ async def update_job(session: AsyncSession, caller: Principal, job_id: str, patc
     if job.status == "closed":
         raise Problem(409, "岗位已关闭，不能再修改")
     changes: dict[str, Any] = patch.model_dump(exclude_unset=True)
-    required = {"title", "city_code", "headcount", "salary_min", "salary_max"}
+    required = {"title", "city_code", "headcount", "salary_min", "salary_max", "public_welfare"}
     for name in required & changes.keys():
         if changes[name] is None:
             raise validation_problem(f"body.{name}", "required", f"{name} 不能为空")
+    # `null` clears the optional collections.
+    cleared: dict[str, Any] = {"skills": [], "certificates_required": [], "benefits": Benefits().model_dump()}
+    for name, empty in cleared.items():
+        if name in changes and changes[name] is None:
+            changes[name] = empty
     _check_merged_ranges(job, changes)
     if "headcount" in changes and changes["headcount"] < job.filled:
         raise validation_problem(
@@ -272,8 +277,16 @@ async def import_supply_list(
     )
 
 
-async def supply_list_in_scope(session: AsyncSession, caller: Principal, list_id: str) -> SupplyList:
+async def supply_list_in_scope(session: AsyncSession, caller: Principal, list_id: str) -> ImportResult:
+    """The import's answer again: its rows' jobs as they are now."""
     supply_list = await repository.get_supply_list(session, list_id)
     if supply_list is None or not can_manage_employer(caller, supply_list.employer_id):
         raise not_found("岗位供给清单")
-    return supply_list
+    jobs = await repository.jobs_of_supply_list(session, list_id)
+    return ImportResult(
+        list_id=supply_list.id,
+        accepted=supply_list.accepted,
+        flagged=sum(job.status == "flagged" for job in jobs),
+        rejected=supply_list.rejected,
+        job_ids=[job.id for job in jobs],
+    )
