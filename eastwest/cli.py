@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import signal
@@ -31,7 +32,29 @@ def load_settings(**overrides: object) -> Settings:
         if settings.environment == "prod":
             raise typer.BadParameter("production needs EW_JWT_PUBLIC_KEY or EW_JWT_JWKS_URL")
         settings = settings.model_copy(update={"jwt_secret": dev_secret(settings.data_dir)})
+    if not settings.pii_keys or settings.pii_hash_key is None:
+        if settings.environment == "prod":
+            raise typer.BadParameter("production needs EW_PII_KEYS and EW_PII_HASH_KEY")
+        settings = settings.model_copy(update=dev_pii_keys(settings.data_dir))
     return settings
+
+
+def dev_pii_keys(data_dir: Path) -> dict[str, object]:
+    """Development personal-data keys, made once per checkout and kept out of git under the data folder."""
+    from pydantic import SecretStr
+
+    path = data_dir / "dev-pii-keys.json"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        keys = {"keys": {"k1": secrets.token_hex(32)}, "active": "k1", "hash_key": secrets.token_hex(32)}
+        path.write_text(json.dumps(keys))
+        path.chmod(0o600)
+    stored = json.loads(path.read_text())
+    return {
+        "pii_keys": {key_id: SecretStr(value) for key_id, value in stored["keys"].items()},
+        "pii_active_key": stored["active"],
+        "pii_hash_key": SecretStr(stored["hash_key"]),
+    }
 
 
 def dev_secret(data_dir: Path) -> object:

@@ -54,10 +54,16 @@ def parse_resident_id(value: str) -> ResidentId:
     except InvalidChecksum as error:
         raise PiiError("id_number_check_digit", "身份证号码校验位错误") from error
     except InvalidComponent as error:
-        raise PiiError("id_number_component", "身份证号码中的出生日期或户籍地代码无效") from error
+        try:
+            ric.get_birth_date(number)
+        except InvalidComponent:
+            raise PiiError("id_number_birth_date", "身份证号码中的出生日期无效") from error
+        raise PiiError(
+            "unknown_county", "身份证号码中的户籍地（县级行政区划）代码不存在或当时未设立"
+        ) from error
     birth = ric.get_birth_date(number)
     if birth > date.today():
-        raise PiiError("id_number_component", "身份证号码中的出生日期在未来")
+        raise PiiError("id_number_birth_date", "身份证号码中的出生日期在未来")
     gender = "male" if int(number[16]) % 2 == 1 else "female"
     return ResidentId(number=number, birth_date=birth, gender=gender, birthplace_code=number[:6])
 
@@ -125,3 +131,9 @@ def decode_key(text: str) -> bytes:
     if re.fullmatch(r"[0-9a-fA-F]{64,}", text):
         return bytes.fromhex(text)
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def vault_from_settings(keys: dict[str, str], active_key_id: str, hash_key: str) -> PiiVault:
+    return PiiVault(
+        {key_id: decode_key(text) for key_id, text in keys.items()}, active_key_id, decode_key(hash_key)
+    )

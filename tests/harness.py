@@ -53,6 +53,8 @@ def _with_database(url: str, database: str) -> str:
 
 
 SECRET = "test-secret-" + "x" * 32
+PII_KEY = "11" * 32
+PII_HASH_KEY = "22" * 32
 
 
 def token(role: Role | str, **claims: Any) -> str:
@@ -123,6 +125,8 @@ async def make_settings(
         "database_urls": urls,
         "nats_url": nats_url,
         "jwt_secret": SecretStr(SECRET),
+        "pii_keys": {"k1": SecretStr(PII_KEY)},
+        "pii_hash_key": SecretStr(PII_HASH_KEY),
         "relay_idle_seconds": 0.2,
         **overrides,
     }

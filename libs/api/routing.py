@@ -70,11 +70,12 @@ def time_id_cursor(cursor: str | None) -> tuple[datetime, str] | None:
     return moment, str(key[1])
 
 
-def next_time_id_cursor(rows: list[Any], limit: int) -> str | None:
+def next_time_id_cursor(rows: list[Any], limit: int, time_attribute: str = "created_at") -> str | None:
+    """The cursor after a full page (a shorter page is the last one)."""
     if len(rows) < limit:
         return None
     last = rows[-1]
-    return encode_cursor(last.created_at.isoformat(), last.id)
+    return encode_cursor(getattr(last, time_attribute).isoformat(), last.id)
 
 
 async def idempotent_create(

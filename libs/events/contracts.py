@@ -141,3 +141,31 @@ class TrainingCompleted(BaseModel):
     skills: list[str]
     certificate: str | None
     completed_on: date
+
+
+# --- matching -----------------------------------------------------------------------------------------------
+
+PLACEMENT_CONFIRMED = "ew.matching.placement.confirmed"
+PLACEMENT_EVENTS = "ew.matching.placement.>"
+
+
+class PlacementConfirmed(BaseModel):
+    """A worker placed in a job; readers take what they need (training: who started work, and when).
+
+    Matching may send more fields; readers ignore what they do not know."""
+
+    placement_id: str
+    person_id: str
+    job_id: str
+    start_date: date
+
+
+PLACEMENT_ENDED = "ew.matching.placement.ended"
+
+
+class PlacementEnded(BaseModel):
+    placement_id: str
+    person_id: str
+    job_id: str
+    ended_on: date
+    reason: str

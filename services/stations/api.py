@@ -1,7 +1,105 @@
-"""stations's HTTP routes."""
+"""Stations' HTTP routes: parse, authorise, call the service, commit, shape the answer."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Callable
+from typing import Annotated
 
-router = APIRouter(prefix="/v1", tags=["stations"])
+from fastapi import Depends, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.api.app import session_dependency
+from libs.api.pagination import Page
+from libs.api.problems import validation_problem
+from libs.api.routing import (
+    DEFAULT_LIMIT,
+    Cursor,
+    IdempotencyKey,
+    Limit,
+    idempotent_create,
+    next_time_id_cursor,
+    service_router,
+    time_id_cursor,
+)
+from libs.auth import Principal, Role, principal, require_role
+from libs.reference.regions import is_province_code
+from services.stations import repository, service
+from services.stations.models import Station as StationRow
+from services.stations.models import platform
+from services.stations.schemas import Station, StationCreate, StationPatch, StationSummary
+
+router = service_router("stations")
+Session = Annotated[AsyncSession, Depends(session_dependency)]
+Caller = Annotated[Principal, Depends(principal)]
+PROBLEMS: dict[int | str, dict[str, object]] = {
+    code: {"description": "RFC 9457 problem details", "content": {"application/problem+json": {}}}
+    for code in (400, 401, 403, 404, 409, 413, 415, 422)
+}
+
+
+def caller_with_role(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency that refuses other roles with 403 before the body is validated."""
+
+    def check(caller: Caller) -> Principal:
+        require_role(caller, *roles)
+        return caller
+
+    return check
+
+
+Creator = Annotated[Principal, Depends(caller_with_role(*service.CREATORS))]
+Editor = Annotated[Principal, Depends(caller_with_role(*service.EDITORS))]
+
+
+def station_view(station: StationRow) -> Station:
+    return Station.model_validate(station, from_attributes=True)
+
+
+@router.post("/stations", status_code=201, response_model=Station, responses=PROBLEMS)
+async def create_station(
+    request: Request, data: StationCreate, session: Session, caller: Creator, key: IdempotencyKey = None
+) -> JSONResponse:
+    async def create() -> tuple[int, dict[str, object]]:
+        station = await service.create_station(session, caller, data)
+        return 201, station_view(station).model_dump(mode="json")
+
+    return await idempotent_create(request, session, platform.idempotency, caller, key, create)
+
+
+@router.get("/stations", response_model=Page[Station | StationSummary], responses=PROBLEMS)
+async def list_stations(
+    session: Session,
+    caller: Caller,
+    province_code: Annotated[str | None, Query(pattern=r"^\d{2}$", description="所在省份")] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[Station | StationSummary]:
+    """Full records for admins, partners and stations; the directory entry for recruiters and training."""
+    require_role(caller, *service.LIST_READERS)
+    if province_code is not None and not is_province_code(province_code):
+        raise validation_problem("query.province_code", "unknown_province", "不是有效的省级行政区划代码")
+    after = time_id_cursor(cursor)
+    station_filter = service.list_filter(caller, province_code)
+    if station_filter is None:
+        return Page(items=[], next_cursor=None)
+    rows = list(await repository.list_stations(session, station_filter, after=after, limit=limit))
+    full = service.sees_contacts(caller)
+    items: list[Station | StationSummary] = [
+        station_view(row) if full else StationSummary.model_validate(row, from_attributes=True)
+        for row in rows
+    ]
+    return Page(items=items, next_cursor=next_time_id_cursor(rows, limit))
+
+
+@router.get("/stations/{station_id}", response_model=Station, responses=PROBLEMS)
+async def get_station(station_id: str, session: Session, caller: Caller) -> Station:
+    return station_view(await service.station_in_scope(session, caller, station_id))
+
+
+@router.patch("/stations/{station_id}", response_model=Station, responses=PROBLEMS)
+async def update_station(station_id: str, patch: StationPatch, session: Session, caller: Editor) -> Station:
+    station = await service.update_station(session, caller, station_id, patch)
+    view = station_view(station)
+    await session.commit()
+    return view

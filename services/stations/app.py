@@ -1,4 +1,4 @@
-"""stations as an app: its routes on the shared factory."""
+"""Stations as an app: its routes on the shared factory."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ NAME = "stations"
 def create_app(settings: Settings) -> FastAPI:
     return create_service_app(
         name=NAME,
-        title="eastwest stations",
-        description="stations: the labour liaison stations Jiangsu runs in origin provinces.",
+        title="eastwest stations · 劳务联络站",
+        description="江苏在劳务输出地设立的定点劳务联络站：登记、查询、修改（所在县、结对的江苏城市、联系方式）。",
         settings=settings,
         tables=platform,
         routers=[router],

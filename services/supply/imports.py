@@ -8,33 +8,33 @@ header, so a whole sheet can be fixed in one pass instead of one error per uploa
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any, Literal, get_args
 
 from pydantic import ValidationError
 
 from libs.api.problems import describe_error
-from libs.reference.occupations import INDUSTRIES, is_occupation_code, occupation_code_by_name
-from libs.reference.regions import jiangsu_city_code
+from libs.reference.occupations import INDUSTRIES
+from libs.spreadsheet_cells import (
+    EDUCATION_ALIASES,
+    NOTHING,
+    CellError,
+    ImportColumn,
+    parse_bool,
+    parse_date,
+    parse_integer,
+    parse_jiangsu_city,
+    parse_occupation,
+    plain,
+    split_items,
+)
 from libs.spreadsheets import SheetRow, write_table
 from services.supply.schemas import Education, JobCreate, RowError
 
+__all__ = ["REQUIRED_HEADERS", "SUPPLY_COLUMNS", "ImportColumn", "parse_supply_rows", "supply_template"]
+
 EDUCATION_LEVELS: tuple[str, ...] = get_args(Education)
-
-
-@dataclass(frozen=True)
-class ImportColumn:
-    """One template column; `field` is the `JobCreate` field it fills ("benefits.meals" for nested ones)."""
-
-    header: str
-    field: str
-    required: bool
-    description: str
-    example: str
 
 
 _LIST_HINT = "多项用 、 或 , 或 ， 或 ； 分隔，每项最多 30 个字"
@@ -100,36 +100,12 @@ _HEADER_BY_FIELD: dict[str, str] = {
 _COLUMN_ORDER = {column.header: index for index, column in enumerate(SUPPLY_COLUMNS)}
 _DUPLICATE_KEY_HEADERS = ("岗位名称", "工作城市", "月薪下限", "月薪上限")
 
-# What people write in an optional cell to mean "nothing required".
-_NOTHING = frozenset({"无", "不限", "无要求", "没有", "/", "-", "—", "——"})
-_TRUE = frozenset({"是", "有", "包", "提供", "y", "yes", "true", "1", "√", "✓"})
-_FALSE = frozenset({"否", "无", "不包", "不提供", "没有", "n", "no", "false", "0", "×", "✗"})
-_NUMBER = re.compile(r"(\d+(?:\.\d+)?)(万|千|k)?")
-_NUMBER_UNITS = ("元/月", "元每月", "元", "人", "名")
-_LIST_SEPARATORS = re.compile(r"[、,，;；\n]+")
 _AGE_BETWEEN = re.compile(r"(\d{1,3})岁?(?:-|—|–|―|~|至|到)(\d{1,3})岁?")
 _AGE_AT_MOST = re.compile(r"(\d{1,3})岁?(?:及以下|以下|以内)")
 _AGE_AT_LEAST = re.compile(r"(\d{1,3})岁?(?:及以上|以上)")
-_DATE = re.compile(
-    r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?"
-)
-_COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _EDUCATION_SUFFIXES = ("及以上学历", "以上学历", "及以上", "或以上", "以上", "学历")
-_EDUCATION_ALIASES = {"专科": "大专", "高职": "大专", "职高": "中专", "大学": "本科", "研究生": "硕士"}
 _FIELD_NAMES = "|".join(sorted(_HEADER_BY_FIELD, key=len, reverse=True))
 _FIELD_NAME = re.compile(rf"\s*(?<![A-Za-z0-9_])({_FIELD_NAMES})(?![A-Za-z0-9_])\s*")
-
-
-class _CellError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-def _plain(text: str) -> str:
-    """Full-width digits and punctuation from Chinese input methods, and stray spaces, mean nothing."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
 def _text(text: str, column: ImportColumn) -> str:
@@ -137,112 +113,70 @@ def _text(text: str, column: ImportColumn) -> str:
 
 
 def _integer(text: str, column: ImportColumn) -> int:
-    plain = _plain(text).replace(",", "").lower()
-    for unit in _NUMBER_UNITS:
-        plain = plain.removesuffix(unit)
-    match = _NUMBER.fullmatch(plain)
     hint = "（元/月）" if column.field.startswith("salary") else ""
-    error = _CellError(
-        "invalid_number", f"{column.header}须为整数{hint}，如 {column.example}，当前为「{text}」"
-    )
-    if match is None:
-        raise error
-    amount = Decimal(match.group(1)) * {"万": 10000, "千": 1000, "k": 1000, None: 1}[match.group(2)]
-    if amount != amount.to_integral_value():
-        raise error
-    return int(amount)
+    return parse_integer(text, column.header, column.example, hint)
 
 
 def _city(text: str, column: ImportColumn) -> str:
-    code = jiangsu_city_code(text)
-    if code is None:
-        raise _CellError(
-            "invalid_city", f"「{text}」不是江苏省的设区市，请填写城市名称或代码，如 苏州 或 3205"
-        )
-    return code
+    return parse_jiangsu_city(text)
 
 
 def _occupation(text: str, column: ImportColumn) -> str:
-    code = text if is_occupation_code(text) else occupation_code_by_name(text)
-    if code is None:
-        raise _CellError(
-            "invalid_occupation",
-            f"未找到工种「{text}」，请填写国家职业分类大典中的职业名称或代码，如 电子设备装接工 或 6-25-04-07",
-        )
-    return code
+    return parse_occupation(text)
 
 
 def _industry(text: str, column: ImportColumn) -> str:
-    plain = _plain(text)
-    if plain.lower() in INDUSTRIES:
-        return plain.lower()
-    by_name = [key for key, name in INDUSTRIES.items() if name == plain]
+    value = plain(text)
+    if value.lower() in INDUSTRIES:
+        return value.lower()
+    by_name = [key for key, name in INDUSTRIES.items() if name == value]
     # "制造" or "物流" for 制造业 / 快递物流, as long as only one industry matches.
-    partial = [key for key, name in INDUSTRIES.items() if len(plain) >= 2 and plain in name]
+    partial = [key for key, name in INDUSTRIES.items() if len(value) >= 2 and value in name]
     if by_name or len(partial) == 1:
         return (by_name or partial)[0]
-    raise _CellError(
+    raise CellError(
         "invalid_industry", f"行业「{text}」无法识别，请填写以下之一：{'、'.join(INDUSTRIES.values())}"
     )
 
 
 def _age_range(text: str, column: ImportColumn) -> tuple[int | None, int | None]:
-    plain = _plain(text).replace("周岁", "岁")
-    if match := _AGE_BETWEEN.fullmatch(plain):
+    value = plain(text).replace("周岁", "岁")
+    if match := _AGE_BETWEEN.fullmatch(value):
         low, high = int(match.group(1)), int(match.group(2))
         if low > high:
-            raise _CellError("invalid_age_range", f"年龄要求「{text}」的下限大于上限")
+            raise CellError("invalid_age_range", f"年龄要求「{text}」的下限大于上限")
         return low, high
-    if match := _AGE_AT_MOST.fullmatch(plain):
+    if match := _AGE_AT_MOST.fullmatch(value):
         return None, int(match.group(1))
-    if match := _AGE_AT_LEAST.fullmatch(plain):
+    if match := _AGE_AT_LEAST.fullmatch(value):
         return int(match.group(1)), None
-    raise _CellError("invalid_age_range", f"年龄要求「{text}」无法识别，请填写如 18-45、45岁以下 或 18岁以上")
+    raise CellError("invalid_age_range", f"年龄要求「{text}」无法识别，请填写如 18-45、45岁以下 或 18岁以上")
 
 
 def _education(text: str, column: ImportColumn) -> str:
-    plain = _plain(text)
-    if plain in _NOTHING:
+    value = plain(text)
+    if value in NOTHING:
         return "不限"
     for suffix in _EDUCATION_SUFFIXES:
-        if plain.endswith(suffix) and plain != suffix:
-            plain = plain.removesuffix(suffix)
+        if value.endswith(suffix) and value != suffix:
+            value = value.removesuffix(suffix)
             break
     # Anything else is left to the schema, which names the allowed levels.
-    return _EDUCATION_ALIASES.get(plain, plain)
+    return EDUCATION_ALIASES.get(value, value)
 
 
 def _items(text: str, column: ImportColumn) -> list[str]:
-    items: list[str] = []
-    for part in _LIST_SEPARATORS.split(text):
-        item = part.strip()
-        if item and item not in items and item not in _NOTHING:
-            items.append(item)
-    return items
+    return split_items(text)
 
 
 def _boolean(text: str, column: ImportColumn) -> bool:
-    plain = _plain(text).lower()
-    if plain in _TRUE:
-        return True
-    if plain in _FALSE:
-        return False
-    raise _CellError("invalid_bool", f"{column.header}请填写“是”或“否”，当前为「{text}」")
+    return parse_bool(text, column.header)
 
 
 def _date(text: str, column: ImportColumn) -> date | None:
-    plain = unicodedata.normalize("NFKC", text).strip()
-    if plain == "长期":
+    if plain(text) == "长期":
         return None
-    match = _DATE.fullmatch(plain) or _COMPACT_DATE.fullmatch(plain)
-    try:
-        if match is None:
-            raise ValueError(plain)
-        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-    except ValueError as exc:
-        raise _CellError(
-            "invalid_date", f"{column.header}「{text}」不是有效日期，请填写如 2025-06-30 或 2025年6月30日"
-        ) from exc
+    return parse_date(text, column.header)
 
 
 _PARSERS: dict[str, Callable[[str, ImportColumn], object]] = {
@@ -307,7 +241,7 @@ def _parse_row(row: SheetRow) -> tuple[dict[str, Any], list[RowError]]:
     errors: list[RowError] = []
     for column in SUPPLY_COLUMNS:
         text = row.values.get(column.header, "").strip()
-        if column.field in _NOTHING_MEANS_EMPTY and _plain(text) in _NOTHING:
+        if column.field in _NOTHING_MEANS_EMPTY and plain(text) in NOTHING:
             text = ""
         if not text:
             if column.required:
@@ -328,7 +262,7 @@ def _parse_row(row: SheetRow) -> tuple[dict[str, Any], list[RowError]]:
                 value = _PARSERS[column.field](text, column)
                 if value is not None and value != []:
                     data[column.field] = value
-        except _CellError as error:
+        except CellError as error:
             errors.append(
                 RowError(row=row.number, column=column.header, code=error.code, message=error.message)
             )

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.db import after_key
 from services.supply.models import Employer, Job, SupplyList
 
 
@@ -35,10 +36,7 @@ async def list_employers(
     query = select(Employer)
     if city_code:
         query = query.where(Employer.city_code == city_code)
-    if after is not None:
-        query = query.where(
-            or_(Employer.created_at > after[0], and_(Employer.created_at == after[0], Employer.id > after[1]))
-        )
+    query = query.where(after_key(Employer.created_at, Employer.id, after))
     return (await session.scalars(query.order_by(Employer.created_at, Employer.id).limit(limit))).all()
 
 
@@ -61,10 +59,7 @@ async def list_jobs(
         query = query.where(Job.occupation_code == job_filter.occupation_code)
     if job_filter.statuses:
         query = query.where(Job.status.in_(job_filter.statuses))
-    if after is not None:
-        query = query.where(
-            or_(Job.created_at > after[0], and_(Job.created_at == after[0], Job.id > after[1]))
-        )
+    query = query.where(after_key(Job.created_at, Job.id, after))
     return (await session.scalars(query.order_by(Job.created_at, Job.id).limit(limit))).all()
 
 
