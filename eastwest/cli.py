@@ -211,6 +211,72 @@ async def _serve_all(settings: Settings, port: int, demo: bool, nats_url: str) -
         announcer.cancel()
 
 
+import_app = typer.Typer(help="Bulk imports through the API of a running platform.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("demand")
+def import_demand(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".xlsx or .csv roster (花名册)")],
+    station: Annotated[str, typer.Option("--station", help="the liaison station's id")],
+    url: Annotated[str, typer.Option(help="a running platform")] = "http://127.0.0.1:8000",
+    token: Annotated[
+        str | None, typer.Option(envvar="EW_TOKEN", help="bearer token (default: a dev token)")
+    ] = None,
+    chunk_rows: Annotated[int, typer.Option(min=1, max=5000)] = 200,
+) -> None:
+    """Import a roster in chunks with a progress bar; re-running the same file changes nothing."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from rich.table import Table
+
+    from eastwest.roster_upload import UploadError, upload_roster
+
+    if token is None:
+        settings = load_settings()
+        assert settings.jwt_secret is not None
+        token = issue_token(
+            settings.jwt_secret.get_secret_value(),
+            role=Role.station,
+            station_id=station,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+        )
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("导入花名册", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            summary = asyncio.run(
+                upload_roster(
+                    file,
+                    station_id=station,
+                    base_url=url,
+                    token=token,
+                    chunk_rows=chunk_rows,
+                    progress=progress,
+                )
+            )
+        except UploadError as error:
+            console.print(f"[red]导入中止[/]（第 {error.chunk + 1} 批）：{error}")
+            raise typer.Exit(1) from error
+    console.print(
+        f"共 {summary.total_rows} 行：[green]接收 {summary.accepted}[/]，[red]拒绝 {len(summary.rejected)}[/]"
+    )
+    if summary.rejected:
+        table = Table("行", "列", "原因代码", "说明")
+        for rejection in summary.rejected:
+            table.add_row(str(rejection.row), rejection.column, rejection.code, rejection.message)
+        console.print(table)
+
+
 @app.command()
 def demo(url: Annotated[str, typer.Option(help="a running platform")] = "http://127.0.0.1:8000") -> None:
     """Load demo employers and jobs into a running platform through its API."""

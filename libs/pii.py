@@ -53,6 +53,10 @@ def parse_resident_id(value: str) -> ResidentId:
         raise PiiError("id_number_format", "身份证号码前 17 位应为数字，最后一位为数字或 X") from error
     except InvalidChecksum as error:
         raise PiiError("id_number_check_digit", "身份证号码校验位错误") from error
+    except KeyError as error:  # stdnum: a province prefix with no such county in its table
+        raise PiiError(
+            "unknown_county", "身份证号码中的户籍地（县级行政区划）代码不存在或当时未设立"
+        ) from error
     except InvalidComponent as error:
         try:
             ric.get_birth_date(number)

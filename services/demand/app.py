@@ -1,23 +1,35 @@
-"""demand as an app: its routes on the shared factory."""
+"""Demand as an app: routes, the station consumer, and the vault that holds the personal-data keys."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from libs.api.app import create_service_app
+from libs.pii import vault_from_settings
 from libs.settings import Settings
 from services.demand.api import router
+from services.demand.consumers import demand_consumers
 from services.demand.models import platform
 
 NAME = "demand"
 
 
 def create_app(settings: Settings) -> FastAPI:
-    return create_service_app(
+    if not settings.pii_keys or settings.pii_hash_key is None:
+        raise RuntimeError("demand needs EW_PII_KEYS and EW_PII_HASH_KEY (see deploy/README.md)")
+    vault = vault_from_settings(
+        {key_id: key.get_secret_value() for key_id, key in settings.pii_keys.items()},
+        settings.pii_active_key,
+        settings.pii_hash_key.get_secret_value(),
+    )
+    app = create_service_app(
         name=NAME,
-        title="eastwest demand",
-        description="demand: workers (personal data), demand lists, employment status and early warnings.",
+        title="eastwest demand · 就业需求清单",
+        description="务工人员（个人信息加密存储、脱敏返回）、就业状态与预警、花名册导入导出。",
         settings=settings,
         tables=platform,
         routers=[router],
+        consumers=lambda runtime: demand_consumers(runtime, vault),
     )
+    app.state.vault = vault
+    return app

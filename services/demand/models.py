@@ -1,10 +1,14 @@
-"""demand's tables (plus the shared outbox, inbox, idempotency keys)."""
+"""Demand's tables. Personal data lives only here, encrypted; look-ups go through keyed hashes."""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+from datetime import date, datetime
+from typing import Any
 
-from libs.db import new_metadata
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from libs.db import UTCDateTime, new_metadata
 from libs.events.tables import platform_tables
 
 
@@ -13,3 +17,104 @@ class Base(DeclarativeBase):
 
 
 platform = platform_tables(Base.metadata)
+
+
+class Station(Base):
+    """Read model of liaison stations (from station events): scope and province of each worker."""
+
+    __tablename__ = "stations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    province_code: Mapped[str] = mapped_column(String(2), index=True)
+    partner_city_code: Mapped[str] = mapped_column(String(4))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Person(Base):
+    """A worker. Name, ID number and phone are ciphertexts; `*_hash` are HMACs for de-duplication and look-up;
+    after erasure all of them are gone and the row keeps only anonymous statistics."""
+
+    __tablename__ = "persons"
+    __table_args__ = (
+        Index("ix_persons_station_list", "station_id", "created_at", "id"),
+        Index("ix_persons_province_list", "province_code", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(36))
+    province_code: Mapped[str] = mapped_column(String(2))
+    demand_list_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    name_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    id_number_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    id_number_masked: Mapped[str | None] = mapped_column(String(18), nullable=True)
+    phone_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    phone_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    phone_masked: Mapped[str | None] = mapped_column(String(11), nullable=True)
+    birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    birth_year: Mapped[int] = mapped_column(Integer)
+    gender: Mapped[str] = mapped_column(String(6))
+    birthplace_province: Mapped[str] = mapped_column(String(2))
+    education: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    key_region: Mapped[bool] = mapped_column(Boolean, default=False)
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    certificates: Mapped[list[str]] = mapped_column(JSON, default=list)
+    intention: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    consent_given_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    consent_scope: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    note_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    status_since: Mapped[date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class StatusChange(Base):
+    """The employment history; kept (anonymous) after erasure, for the statistics."""
+
+    __tablename__ = "status_changes"
+    __table_args__ = (Index("ix_status_changes_person", "person_id", "recorded_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"))
+    status: Mapped[str] = mapped_column(String(12))
+    previous_status: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    since: Mapped[date] = mapped_column(Date)
+    note_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source: Mapped[str] = mapped_column(String(20))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EarlyWarning(Base):
+    """就业转失业 or a placement that ended: the station should call the worker."""
+
+    __tablename__ = "warnings"
+    __table_args__ = (Index("ix_warnings_station", "station_id", "raised_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"))
+    station_id: Mapped[str] = mapped_column(String(36))
+    province_code: Mapped[str] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(30))
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class DemandList(Base):
+    """One imported roster (花名册) and what became of each row."""
+
+    __tablename__ = "demand_lists"
+    __table_args__ = (Index("ix_demand_lists_province", "province_code", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(36))
+    province_code: Mapped[str] = mapped_column(String(2))
+    filename: Mapped[str] = mapped_column(String(200))
+    accepted: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,75 @@
+"""Demand's event handlers: the station read model (scope and province of each worker) and placements."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.api.app import ServiceRuntime
+from libs.events.consumer import EventConsumer, Handler
+from libs.events.contracts import (
+    PLACEMENT_CONFIRMED,
+    PLACEMENT_ENDED,
+    PLACEMENT_EVENTS,
+    STATION_EVENTS,
+    PlacementConfirmed,
+    PlacementEnded,
+    StationPayload,
+)
+from libs.events.envelope import CloudEvent
+from libs.pii import PiiVault
+from services.demand import repository
+from services.demand.models import platform
+from services.demand.schemas import StatusChangeIn
+from services.demand.service import apply_station, change_status
+
+
+async def on_station_event(session: AsyncSession, event: CloudEvent) -> None:
+    station = StationPayload.model_validate(event.data)
+    await apply_station(session, station.id, station.version, station.model_dump())
+
+
+def placement_handler(vault: PiiVault) -> Handler:
+    """A placement makes the worker employed; its end makes them unemployed and warns their station."""
+
+    async def on_placement_event(session: AsyncSession, event: CloudEvent) -> None:
+        if event.type == PLACEMENT_CONFIRMED:
+            confirmed = PlacementConfirmed.model_validate(event.data)
+            person = await repository.get_person(session, confirmed.person_id, for_update=True)
+            if person is not None:
+                change = StatusChangeIn(status="employed", since=min(confirmed.start_date, date.today()))
+                await change_status(session, vault, person, change, source="placement")
+        elif event.type == PLACEMENT_ENDED:
+            ended = PlacementEnded.model_validate(event.data)
+            person = await repository.get_person(session, ended.person_id, for_update=True)
+            if person is not None:
+                change = StatusChangeIn(status="unemployed", since=min(ended.ended_on, date.today()))
+                await change_status(
+                    session, vault, person, change, source="placement", warning_kind="placement_ended"
+                )
+
+    return on_placement_event
+
+
+def demand_consumers(runtime: ServiceRuntime, vault: PiiVault) -> list[EventConsumer]:
+    return [
+        EventConsumer(
+            name="demand-placements",
+            subjects=[PLACEMENT_EVENTS],
+            handler=placement_handler(vault),
+            sessions=runtime.sessions,
+            inbox=platform.inbox,
+            bus=runtime.bus,
+            max_deliver=runtime.settings.consumer_max_deliver,
+        ),
+        EventConsumer(
+            name="demand-stations",
+            subjects=[STATION_EVENTS],
+            handler=on_station_event,
+            sessions=runtime.sessions,
+            inbox=platform.inbox,
+            bus=runtime.bus,
+            max_deliver=runtime.settings.consumer_max_deliver,
+        ),
+    ]

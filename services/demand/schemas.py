@@ -1,0 +1,196 @@
+"""Demand's public contract (API.md): workers, status, warnings, demand lists. Responses carry masked data."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
+
+from libs.api.schemas import RequestModel
+from libs.events.contracts import Intention
+from libs.pii import PiiError, normalise_phone, parse_resident_id
+from libs.reference.occupations import is_occupation_code
+from libs.reference.regions import JIANGSU_CITIES
+
+Category = Literal["poverty_alleviated", "registered_low_income", "rural_low_income", "dibao"]
+Status = Literal["seeking", "employed", "unemployed", "training", "inactive"]
+Education = Literal["文盲", "小学", "初中", "高中", "中专", "技校", "大专", "本科", "硕士"]
+ShortText = Annotated[str, Field(min_length=1, max_length=30)]
+
+
+class Strict(RequestModel):
+    pass
+
+
+class IntentionIn(Strict):
+    occupation_codes: list[str] = Field(default=[], max_length=10)
+    keywords: str | None = Field(default=None, max_length=200)
+    city_codes: list[str] = Field(default=[], max_length=13)
+    min_salary: int | None = Field(default=None, ge=0, le=100000)
+    needs_dormitory: bool = False
+    available_from: date | None = None
+
+    @field_validator("occupation_codes")
+    @classmethod
+    def _occupations(cls, codes: list[str]) -> list[str]:
+        unknown = [code for code in codes if not is_occupation_code(code)]
+        if unknown:
+            raise ValueError(f"未知的职业代码：{'、'.join(unknown)}")
+        return codes
+
+    @field_validator("city_codes")
+    @classmethod
+    def _cities(cls, codes: list[str]) -> list[str]:
+        unknown = [code for code in codes if code not in JIANGSU_CITIES]
+        if unknown:
+            raise ValueError(f"意向城市须为江苏设区市代码（3201 至 3213）：{'、'.join(unknown)}")
+        return codes
+
+
+class Consent(Strict):
+    given_at: AwareDatetime
+    scope: str = Field(min_length=2, max_length=200, description="授权范围，如：就业帮扶信息登记与岗位推荐")
+
+    @field_validator("given_at")
+    @classmethod
+    def _not_future(cls, value: datetime) -> datetime:
+        if value.timestamp() > datetime.now().timestamp() + 300:
+            raise ValueError("授权时间不能晚于当前时间")
+        return value
+
+
+def _id_number(value: str) -> str:
+    try:
+        return parse_resident_id(value).number
+    except PiiError as error:
+        raise ValueError(str(error)) from error
+
+
+def _phone(value: str) -> str:
+    try:
+        return normalise_phone(value)
+    except PiiError as error:
+        raise ValueError(str(error)) from error
+
+
+class ProfileFields(Strict):
+    """What a station may change after registration."""
+
+    name: str | None = Field(default=None, min_length=2, max_length=50)
+    phone: str | None = Field(default=None, max_length=20)
+    education: Education | None = None
+    categories: list[Category] | None = Field(default=None, max_length=4)
+    key_region: bool | None = None
+    skills: list[ShortText] | None = Field(default=None, max_length=30)
+    certificates: list[ShortText] | None = Field(default=None, max_length=20)
+    intention: IntentionIn | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _check_phone(cls, value: str | None) -> str | None:
+        return None if value is None else _phone(value)
+
+
+class PersonCreate(ProfileFields):
+    station_id: str = Field(min_length=1, max_length=36)
+    name: str = Field(min_length=2, max_length=50)
+    id_number: str = Field(min_length=1, max_length=30, description="居民身份证号码（18 位，GB 11643）")
+    phone: str = Field(max_length=20)
+    consent: Consent = Field(description="个人信息处理授权：时间与范围；没有授权不能登记")
+    note: str | None = Field(default=None, max_length=500)
+
+    @field_validator("id_number")
+    @classmethod
+    def _check_id_number(cls, value: str) -> str:
+        return _id_number(value)
+
+
+class PersonPatch(ProfileFields):
+    """Only the fields sent change."""
+
+
+class ConsentOut(BaseModel):
+    given_at: datetime | None
+    scope: str | None
+
+
+class Person(BaseModel):
+    id: str
+    station_id: str
+    province_code: str
+    name: str | None
+    id_number_masked: str | None
+    phone_masked: str | None
+    birth_date: date | None
+    gender: str
+    age: int
+    education: str | None
+    categories: list[str]
+    key_region: bool
+    skills: list[str]
+    certificates: list[str]
+    intention: Intention
+    consent: ConsentOut
+    status: str
+    status_since: date
+    demand_list_id: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    erased: bool = False
+
+
+class StatusChangeIn(Strict):
+    status: Status
+    since: date
+    note: str | None = Field(default=None, max_length=500)
+
+    @field_validator("since")
+    @classmethod
+    def _not_future(cls, value: date) -> date:
+        if value > date.today():
+            raise ValueError("状态起始日期不能晚于今天")
+        return value
+
+
+class StatusChangeOut(BaseModel):
+    id: str
+    status: str
+    previous_status: str | None
+    since: date
+    source: str
+    recorded_at: datetime
+
+
+class Warning(BaseModel):
+    id: str
+    person_id: str
+    station_id: str
+    kind: str
+    raised_at: datetime
+    resolved_at: datetime | None
+
+
+class RowError(BaseModel):
+    row: int
+    column: str
+    code: str
+    message: str
+
+
+class ImportResult(BaseModel):
+    list_id: str
+    accepted: int
+    rejected: list[RowError]
+    person_ids: list[str] = []
+
+
+class DemandListOut(BaseModel):
+    id: str
+    station_id: str
+    province_code: str
+    filename: str
+    accepted: int
+    rejected: list[RowError]
+    created_at: datetime
