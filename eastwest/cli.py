@@ -211,6 +211,32 @@ async def _serve_all(settings: Settings, port: int, demo: bool, nats_url: str) -
         announcer.cancel()
 
 
+@app.command("rotate-pii-key")
+def rotate_pii_key() -> None:
+    """Re-encrypt personal data written with older keys under EW_PII_ACTIVE_KEY (keep the old keys in
+    EW_PII_KEYS until this has run); safe to interrupt and re-run."""
+    from libs.db import create_engine, session_factory
+    from libs.pii import vault_from_settings
+    from services.demand.keys import rotate
+
+    settings = load_settings()
+    assert settings.pii_hash_key is not None
+    vault = vault_from_settings(
+        {key_id: key.get_secret_value() for key_id, key in settings.pii_keys.items()},
+        settings.pii_active_key,
+        settings.pii_hash_key.get_secret_value(),
+    )
+
+    async def run() -> int:
+        engine = create_engine(settings.database_url_for("demand"))
+        try:
+            return await rotate(session_factory(engine), vault)
+        finally:
+            await engine.dispose()
+
+    console.print(f"re-encrypted {asyncio.run(run())} rows with key {settings.pii_active_key}")
+
+
 import_app = typer.Typer(help="Bulk imports through the API of a running platform.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 
