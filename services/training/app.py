@@ -1,4 +1,4 @@
-"""training as an app: its routes on the shared factory."""
+"""Training as an app: its routes, and the consumers that keep its read models of persons and placements."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from libs.api.app import create_service_app
 from libs.settings import Settings
 from services.training.api import router
+from services.training.consumers import training_consumers
 from services.training.models import platform
 
 NAME = "training"
@@ -15,9 +16,10 @@ NAME = "training"
 def create_app(settings: Settings) -> FastAPI:
     return create_service_app(
         name=NAME,
-        title="eastwest training",
-        description="training: training bases, order-based programmes, enrolments and completions.",
+        title="eastwest training · 就业培训",
+        description="培训基地、订单式培训班、报名与结业，以及培训后就业率（结业后上岗人数 / 结业人数）。",
         settings=settings,
         tables=platform,
         routers=[router],
+        consumers=training_consumers,
     )
