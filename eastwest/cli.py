@@ -192,8 +192,7 @@ async def _serve_all(settings: Settings, port: int, demo: bool, nats_url: str) -
             from eastwest.demo import load_demo
 
             assert settings.jwt_secret is not None
-            employers, jobs = await load_demo(base, settings)
-            console.print(f"[green]demo data[/]: {employers} employers, {jobs} jobs")
+            console.print(f"[green]demo data[/]: {await load_demo(base, settings)}")
         console.print(
             f"\n[bold]eastwest is running[/] on {base}  (NATS {nats_url}, data in {settings.data_dir})\n"
             f"  API docs:  {base}/docs  ({', '.join(f'{base}/docs/{name}' for name in FACTORIES)})\n"
@@ -308,5 +307,4 @@ def demo(url: Annotated[str, typer.Option(help="a running platform")] = "http://
     """Load demo employers and jobs into a running platform through its API."""
     from eastwest.demo import load_demo
 
-    employers, jobs = asyncio.run(load_demo(url, load_settings()))
-    console.print(f"demo data: {employers} employers, {jobs} jobs")
+    console.print(f"demo data: {asyncio.run(load_demo(url, load_settings()))}")

@@ -2,15 +2,57 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
+
 import httpx
 
 from eastwest.demo_data import demo_employers, demo_jobs
+from eastwest.demo_origin import STATIONS, demo_workers
 from libs.auth import Role, issue_token
 from libs.settings import Settings
 
 
-async def load_demo(base_url: str, settings: Settings) -> tuple[int, int]:
-    """Idempotent: employers are unique by credit code; jobs are posted only on the first load."""
+async def load_origin_demo(client: httpx.AsyncClient) -> tuple[int, int]:
+    """Stations, then their workers once demand has heard of each station (it learns them from events)."""
+    stations = workers = 0
+    for index, station in enumerate(STATIONS):
+        response = await client.post("/v1/stations", json=station)
+        if response.status_code == 201:
+            stations += 1
+            station_id = response.json()["id"]
+        elif response.status_code == 409:
+            station_id = response.json()["existing_id"]
+        else:
+            response.raise_for_status()
+        for worker in demo_workers(station_id, station["county_code"], index):
+            for _attempt in range(100):
+                response = await client.post("/v1/persons", json=worker)
+                if response.status_code != 404:  # 404: demand has not seen the station event yet
+                    break
+                await asyncio.sleep(0.1)
+            if response.status_code == 201:
+                workers += 1
+            elif response.status_code != 409:
+                response.raise_for_status()
+    return stations, workers
+
+
+@dataclass
+class DemoCounts:
+    employers: int
+    jobs: int
+    stations: int
+    workers: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.employers} employers, {self.jobs} jobs, {self.stations} stations, {self.workers} workers"
+        )
+
+
+async def load_demo(base_url: str, settings: Settings) -> DemoCounts:
+    """Idempotent: employers, stations and workers are unique by their codes; jobs only on the first load."""
     assert settings.jwt_secret is not None
     token = issue_token(
         settings.jwt_secret.get_secret_value(),
@@ -34,4 +76,5 @@ async def load_demo(base_url: str, settings: Settings) -> tuple[int, int]:
             response = await client.post("/v1/jobs", json=job)
             response.raise_for_status()
             jobs += 1
-    return len(created), jobs
+        stations, workers = await load_origin_demo(client)
+    return DemoCounts(len(created), jobs, stations, workers)
