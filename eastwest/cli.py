@@ -26,13 +26,16 @@ app = typer.Typer(help="eastwest · 东西部劳务协作平台", no_args_is_hel
 console = Console(stderr=True, soft_wrap=True)
 
 
-def load_settings(**overrides: object) -> Settings:
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+def load_settings(*, personal_data: bool = False) -> Settings:
+    """Settings from the environment; in development, local keys are made for what is missing (never in prod).
+
+    `personal_data`: the command touches the demand database's personal data and needs its keys."""
+    settings = Settings()
     if settings.jwt_secret is None and not (settings.jwt_public_key or settings.jwt_jwks_url):
         if settings.environment == "prod":
             raise typer.BadParameter("production needs EW_JWT_PUBLIC_KEY or EW_JWT_JWKS_URL")
         settings = settings.model_copy(update={"jwt_secret": dev_secret(settings.data_dir)})
-    if not settings.pii_keys or settings.pii_hash_key is None:
+    if personal_data and (not settings.pii_keys or settings.pii_hash_key is None):
         if settings.environment == "prod":
             raise typer.BadParameter("production needs EW_PII_KEYS and EW_PII_HASH_KEY")
         settings = settings.model_copy(update=dev_pii_keys(settings.data_dir))
@@ -133,9 +136,9 @@ def serve(
     port: int = 8000,
 ) -> None:
     """Run one service against EW_DATABASE_URL and EW_NATS_URL (the mode containers use)."""
-    settings = load_settings()
+    settings = load_settings(personal_data=check_service(service) == "demand")
     configure_logging(settings.log_level, settings.log_json)
-    application = FACTORIES[check_service(service)](settings)
+    application = FACTORIES[service](settings)
     uvicorn.run(
         application, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=20
     )
@@ -147,7 +150,7 @@ def run(
     demo: Annotated[bool, typer.Option("--demo", help="load demo employers and jobs")] = False,
 ) -> None:
     """Everything on one port: a real nats-server from the wheel, SQLite per service, all services."""
-    settings = load_settings()
+    settings = load_settings(personal_data=True)
     configure_logging(settings.log_level, json_logs=os.environ.get("EW_LOG_JSON", "0") == "1")
     if free_port(port) != port:
         raise typer.BadParameter(f"port {port} is taken; try `make run PORT={free_port()}`")
@@ -218,7 +221,7 @@ def rotate_pii_key() -> None:
     from libs.pii import vault_from_settings
     from services.demand.keys import rotate
 
-    settings = load_settings()
+    settings = load_settings(personal_data=True)
     assert settings.pii_hash_key is not None
     vault = vault_from_settings(
         {key_id: key.get_secret_value() for key_id, key in settings.pii_keys.items()},
