@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from pydantic import BaseModel, ValidationError
+
+from libs.api.problems import describe_error
 from libs.reference.occupations import is_occupation_code, occupation_code_by_name
 from libs.reference.regions import jiangsu_city_code
 
@@ -133,3 +137,51 @@ def parse_occupation(text: str) -> str:
             f"未找到工种「{text}」，请填写国家职业分类大典中的职业名称或代码，如 电子设备装接工 或 6-25-04-07",
         )
     return code
+
+
+class RowError(BaseModel):
+    """One rejected cell of an import, in the words of the sheet."""
+
+    row: int
+    column: str
+    code: str
+    message: str
+
+
+def schema_row_errors(
+    row: int, error: ValidationError, header_by_field: Mapping[str, str], *, name_fields: bool = False
+) -> list[RowError]:
+    """A request model's validation errors, each moved onto the column the user sees.
+
+    `name_fields`: also replace API field names inside validator messages with their column headers."""
+    found: list[RowError] = []
+    for item in error.errors():
+        location = [str(part) for part in item["loc"] if isinstance(part, str)]
+        header = next(
+            (
+                header_by_field[key]
+                for end in range(len(location), 0, -1)
+                if (key := ".".join(location[:end])) in header_by_field
+            ),
+            "",  # not a column (an id the caller passed): reported against no column
+        )
+        index = next((part for part in item["loc"] if isinstance(part, int)), None)
+        subject = header or "/".join(str(part) for part in item["loc"])
+        if index is not None:
+            subject = f"{subject}第 {index + 1} 项"
+        if item["type"] == "missing":
+            message = f"{subject}为必填项，不能为空"
+        else:
+            message = describe_error(item, subject)
+            if name_fields and item["type"] == "value_error":
+                message = _field_names(header_by_field).sub(
+                    lambda match: header_by_field[match.group(1)], message
+                )
+        code = "required" if item["type"] == "missing" else item["type"]
+        found.append(RowError(row=row, column=header, code=code, message=message))
+    return found
+
+
+def _field_names(header_by_field: Mapping[str, str]) -> re.Pattern[str]:
+    names = "|".join(sorted(header_by_field, key=len, reverse=True))
+    return re.compile(rf"\s*(?<![A-Za-z0-9_])({names})(?![A-Za-z0-9_])\s*")

@@ -6,16 +6,17 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response, params
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, params
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.api.app import session_dependency
 from libs.api.idempotency import Outcome, check_key, fingerprint, run_once
 from libs.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from libs.api.problems import Problem, validation_problem
-from libs.auth import Principal
+from libs.auth import Principal, principal
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数")]
 Cursor = Annotated[str | None, Query(max_length=500, description="上一页返回的 next_cursor")]
@@ -51,9 +52,17 @@ class CheckedRoute(APIRoute):
         return checked
 
 
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"description": "RFC 9457 problem details", "content": {"application/problem+json": {}}}
+    for code in (400, 401, 403, 404, 409, 413, 415, 422)
+}
+Session = Annotated[AsyncSession, Depends(session_dependency)]
+Caller = Annotated[Principal, Depends(principal)]
+
+
 def service_router(tag: str) -> APIRouter:
-    """Every service's public routes: under /v1, with content types checked."""
-    return APIRouter(prefix="/v1", tags=[tag], route_class=CheckedRoute)
+    """Every service's public routes: under /v1, content types checked, problem responses documented."""
+    return APIRouter(prefix="/v1", tags=[tag], route_class=CheckedRoute, responses=PROBLEM_RESPONSES)
 
 
 def time_id_cursor(cursor: str | None) -> tuple[datetime, str] | None:

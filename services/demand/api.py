@@ -6,23 +6,22 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.api.app import session_dependency
 from libs.api.idempotency import fingerprint
 from libs.api.pagination import Page
 from libs.api.problems import validation_problem
 from libs.api.routing import (
     DEFAULT_LIMIT,
+    Caller,
     Cursor,
     IdempotencyKey,
     Limit,
+    Session,
     idempotent_create,
     next_time_id_cursor,
     service_router,
     time_id_cursor,
 )
-from libs.auth import Principal, principal
 from libs.pii import PiiVault
 from services.demand import lists, repository, service
 from services.demand.models import platform
@@ -40,13 +39,7 @@ from services.demand.schemas import (
 )
 
 router = service_router("demand")
-Session = Annotated[AsyncSession, Depends(session_dependency)]
-Caller = Annotated[Principal, Depends(principal)]
 Id = Annotated[str, Query(max_length=36)]
-PROBLEMS: dict[int | str, dict[str, object]] = {
-    code: {"description": "RFC 9457 problem details", "content": {"application/problem+json": {}}}
-    for code in (400, 401, 403, 404, 409, 413, 415, 422)
-}
 SPREADSHEET_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv; charset=utf-8",
@@ -61,7 +54,7 @@ def vault_of(request: Request) -> PiiVault:
 Vault = Annotated[PiiVault, Depends(vault_of)]
 
 
-@router.post("/persons", status_code=201, response_model=Person, responses=PROBLEMS)
+@router.post("/persons", status_code=201, response_model=Person)
 async def register_person(
     request: Request,
     data: PersonCreate,
@@ -77,7 +70,7 @@ async def register_person(
     return await idempotent_create(request, session, platform.idempotency, caller, key, create)
 
 
-@router.get("/persons", response_model=Page[Person], responses=PROBLEMS)
+@router.get("/persons", response_model=Page[Person])
 async def list_persons(
     session: Session,
     caller: Caller,
@@ -102,12 +95,12 @@ async def list_persons(
     )
 
 
-@router.get("/persons/{person_id}", response_model=Person, responses=PROBLEMS)
+@router.get("/persons/{person_id}", response_model=Person)
 async def get_person(person_id: str, session: Session, caller: Caller, vault: Vault) -> Person:
     return service.person_view(vault, await service.person_in_scope(session, caller, person_id))
 
 
-@router.patch("/persons/{person_id}", response_model=Person, responses=PROBLEMS)
+@router.patch("/persons/{person_id}", response_model=Person)
 async def update_person(
     person_id: str, patch: PersonPatch, session: Session, caller: Caller, vault: Vault
 ) -> Person:
@@ -117,16 +110,14 @@ async def update_person(
     return view
 
 
-@router.delete("/persons/{person_id}", status_code=204, responses=PROBLEMS)
+@router.delete("/persons/{person_id}", status_code=204)
 async def erase_person(person_id: str, session: Session, caller: Caller) -> Response:
     await service.erase_person(session, caller, person_id)
     await session.commit()
     return Response(status_code=204)
 
 
-@router.post(
-    "/persons/{person_id}/status", status_code=201, response_model=StatusChangeOut, responses=PROBLEMS
-)
+@router.post("/persons/{person_id}/status", status_code=201, response_model=StatusChangeOut)
 async def change_status(
     person_id: str, change: StatusChangeIn, session: Session, caller: Caller, vault: Vault
 ) -> StatusChangeOut:
@@ -137,7 +128,7 @@ async def change_status(
     return StatusChangeOut.model_validate(history[-1], from_attributes=True)
 
 
-@router.get("/persons/{person_id}/status", response_model=list[StatusChangeOut], responses=PROBLEMS)
+@router.get("/persons/{person_id}/status", response_model=list[StatusChangeOut])
 async def status_history(person_id: str, session: Session, caller: Caller) -> list[StatusChangeOut]:
     person = await service.person_in_scope(session, caller, person_id)
     return [
@@ -146,7 +137,7 @@ async def status_history(person_id: str, session: Session, caller: Caller) -> li
     ]
 
 
-@router.get("/warnings", response_model=Page[Warning], responses=PROBLEMS)
+@router.get("/warnings", response_model=Page[Warning])
 async def list_warnings(
     session: Session,
     caller: Caller,
@@ -172,7 +163,7 @@ async def list_warnings(
     )
 
 
-@router.post("/warnings/{warning_id}/resolve", response_model=Warning, responses=PROBLEMS)
+@router.post("/warnings/{warning_id}/resolve", response_model=Warning)
 async def resolve_warning(warning_id: str, session: Session, caller: Caller) -> Warning:
     warning = await service.resolve_warning(session, caller, warning_id)
     view = Warning.model_validate(warning, from_attributes=True)
@@ -180,7 +171,7 @@ async def resolve_warning(warning_id: str, session: Session, caller: Caller) -> 
     return view
 
 
-@router.post("/demand-lists/imports", status_code=201, response_model=ImportResult, responses=PROBLEMS)
+@router.post("/demand-lists/imports", status_code=201, response_model=ImportResult)
 async def import_roster(
     request: Request,
     session: Session,
@@ -205,7 +196,7 @@ async def import_roster(
     return await idempotent_create(request, session, platform.idempotency, caller, key, create, body=body)
 
 
-@router.get("/demand-lists/template", responses=PROBLEMS)
+@router.get("/demand-lists/template")
 async def roster_template_file(caller: Caller, format: Literal["xlsx", "csv"] = "xlsx") -> Response:
     return Response(
         roster_template(format),
@@ -214,7 +205,7 @@ async def roster_template_file(caller: Caller, format: Literal["xlsx", "csv"] = 
     )
 
 
-@router.get("/demand-lists", response_model=Page[DemandListOut], responses=PROBLEMS)
+@router.get("/demand-lists", response_model=Page[DemandListOut])
 async def list_demand_lists(
     session: Session,
     caller: Caller,
@@ -239,14 +230,14 @@ async def list_demand_lists(
     )
 
 
-@router.get("/demand-lists/{list_id}", response_model=DemandListOut, responses=PROBLEMS)
+@router.get("/demand-lists/{list_id}", response_model=DemandListOut)
 async def get_demand_list(list_id: str, session: Session, caller: Caller) -> DemandListOut:
     return DemandListOut.model_validate(
         await lists.list_in_scope(session, caller, list_id), from_attributes=True
     )
 
 
-@router.get("/demand-lists/{list_id}/export", responses=PROBLEMS)
+@router.get("/demand-lists/{list_id}/export")
 async def export_demand_list(
     list_id: str, session: Session, caller: Caller, vault: Vault, format: Literal["xlsx", "csv"] = "xlsx"
 ) -> Response:

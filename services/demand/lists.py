@@ -11,6 +11,7 @@ from libs.api.problems import not_found, validation_problem
 from libs.auth import Principal
 from libs.db import utcnow
 from libs.pii import PiiVault
+from libs.spreadsheet_cells import RowError
 from libs.spreadsheets import SpreadsheetError, read_table, write_table
 from services.demand import repository, service
 from services.demand.models import DemandList
@@ -22,7 +23,7 @@ from services.demand.roster import (
     id_number_of,
     parse_roster_rows,
 )
-from services.demand.schemas import ImportResult, RowError
+from services.demand.schemas import ImportResult
 
 CONSENT_SCOPE = "花名册导入：就业帮扶信息登记、岗位推荐与就业跟踪"
 EXPORT_BATCH = 500

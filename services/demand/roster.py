@@ -18,7 +18,6 @@ from typing import Any, Literal, get_args
 from pydantic import ValidationError
 from stdnum.cn import ric
 
-from libs.api.problems import describe_error
 from libs.pii import PiiError, normalise_phone, parse_resident_id
 from libs.reference.occupations import occupation
 from libs.reference.regions import JIANGSU_CITIES
@@ -27,17 +26,19 @@ from libs.spreadsheet_cells import (
     NOTHING,
     CellError,
     ImportColumn,
+    RowError,
     parse_bool,
     parse_date,
     parse_integer,
     parse_jiangsu_city,
     parse_occupation,
     plain,
+    schema_row_errors,
     split_items,
     unescape_formula,
 )
 from libs.spreadsheets import SheetRow, write_table
-from services.demand.schemas import Category, Consent, Education, PersonCreate, RowError, Status
+from services.demand.schemas import Category, Consent, Education, PersonCreate, Status
 
 EDUCATION_LEVELS: tuple[str, ...] = get_args(Education)
 CATEGORY_NAMES: dict[Category, str] = {
@@ -224,7 +225,9 @@ def parse_roster_rows(
             person = PersonCreate.model_validate({**data, "station_id": station_id})
         except ValidationError as error:
             failed = {item.column for item in row_errors}
-            row_errors.extend(e for e in _schema_errors(row.number, error) if e.column not in failed)
+            row_errors.extend(
+                e for e in schema_row_errors(row.number, error, _HEADER_BY_FIELD) if e.column not in failed
+            )
         if id_number is not None:
             first = first_row_by_id.setdefault(id_number, row.number)
             if first != row.number:
@@ -455,37 +458,6 @@ def _hide(message: str, secrets: Sequence[str]) -> str:
     for secret in secrets:
         message = message.replace(secret, _HIDDEN)
     return _LONG_DIGITS.sub(_HIDDEN, message)
-
-
-def _schema_errors(row: int, error: ValidationError) -> list[RowError]:
-    found: list[RowError] = []
-    for item in error.errors():
-        location = [str(part) for part in item["loc"] if isinstance(part, str)]
-        header = _header_for(location)
-        index = next((part for part in item["loc"] if isinstance(part, int)), None)
-        code = "required" if item["type"] == "missing" else item["type"]
-        found.append(
-            RowError(row=row, column=header, code=code, message=_schema_message(item, header, index))
-        )
-    return found
-
-
-def _header_for(location: Sequence[str]) -> str:
-    for end in range(len(location), 0, -1):
-        header = _HEADER_BY_FIELD.get(".".join(location[:end]))
-        if header is not None:
-            return header
-    return ""
-
-
-def _schema_message(item: Any, header: str, index: int | None) -> str:
-    """In the words of the sheet: the column users see, not the API field."""
-    subject = header or "/".join(str(part) for part in item["loc"])
-    if index is not None:
-        subject = f"{subject}第 {index + 1} 项"
-    if item["type"] == "missing":
-        return f"{subject}为必填项，不能为空"
-    return describe_error(item, subject)
 
 
 def roster_template(fmt: Literal["xlsx", "csv"]) -> bytes:

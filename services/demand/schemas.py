@@ -12,6 +12,7 @@ from libs.events.contracts import Intention
 from libs.pii import PiiError, normalise_phone, parse_resident_id
 from libs.reference.occupations import is_occupation_code
 from libs.reference.regions import JIANGSU_CITIES
+from libs.spreadsheet_cells import RowError
 
 Category = Literal["poverty_alleviated", "registered_low_income", "rural_low_income", "dibao"]
 Status = Literal["seeking", "employed", "unemployed", "training", "inactive"]
@@ -170,13 +171,6 @@ class Warning(BaseModel):
     kind: str
     raised_at: datetime
     resolved_at: datetime | None
-
-
-class RowError(BaseModel):
-    row: int
-    column: str
-    code: str
-    message: str
 
 
 class ImportResult(BaseModel):

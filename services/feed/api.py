@@ -7,33 +7,25 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import Header, Query, Request, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from libs.api.app import ServiceRuntime, session_dependency
+from libs.api.app import ServiceRuntime
 from libs.api.etag import not_modified, strong_etag
 from libs.api.pagination import decode_cursor, encode_cursor
 from libs.api.problems import validation_problem
-from libs.api.routing import DEFAULT_LIMIT, Cursor, Limit, service_router
-from libs.auth import Principal, principal
+from libs.api.routing import DEFAULT_LIMIT, Caller, Cursor, Limit, Session, service_router
 from services.feed import repository
 from services.feed.schemas import FeedItem, FeedPage
 from services.feed.service import ChangeSignal
 
 router = service_router("feed")
-Session = Annotated[AsyncSession, Depends(session_dependency)]
-Caller = Annotated[Principal, Depends(principal)]
 CityCode = Annotated[str | None, Query(pattern=r"^32\d{2}$", description="江苏设区市代码")]
 OccupationCode = Annotated[str | None, Query(max_length=20)]
-PROBLEMS: dict[int | str, dict[str, object]] = {
-    code: {"description": "RFC 9457 problem details", "content": {"application/problem+json": {}}}
-    for code in (400, 401, 404, 422)
-}
 STREAM_BATCH = 200
 
 
-@router.get("/feed", response_model=FeedPage, responses={304: {"description": "未变化"}, **PROBLEMS})
+@router.get("/feed", response_model=FeedPage, responses={304: {"description": "未变化"}})
 async def read_feed(
     request: Request,
     response: Response,
@@ -77,7 +69,7 @@ def _int_key(value: object) -> int:
     return value
 
 
-@router.get("/feed/stream", responses={200: {"content": {"text/event-stream": {}}}, **PROBLEMS})
+@router.get("/feed/stream", responses={200: {"content": {"text/event-stream": {}}}})
 async def stream_feed(
     request: Request,
     caller: Caller,

@@ -7,22 +7,22 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.api.app import session_dependency
 from libs.api.pagination import Page
 from libs.api.problems import validation_problem
 from libs.api.routing import (
     DEFAULT_LIMIT,
+    Caller,
     Cursor,
     IdempotencyKey,
     Limit,
+    Session,
     idempotent_create,
     next_time_id_cursor,
     service_router,
     time_id_cursor,
 )
-from libs.auth import Principal, Role, principal, require_role
+from libs.auth import Principal, Role, require_role
 from libs.reference.regions import is_province_code
 from services.stations import repository, service
 from services.stations.models import Station as StationRow
@@ -30,12 +30,6 @@ from services.stations.models import platform
 from services.stations.schemas import Station, StationCreate, StationPatch, StationSummary
 
 router = service_router("stations")
-Session = Annotated[AsyncSession, Depends(session_dependency)]
-Caller = Annotated[Principal, Depends(principal)]
-PROBLEMS: dict[int | str, dict[str, object]] = {
-    code: {"description": "RFC 9457 problem details", "content": {"application/problem+json": {}}}
-    for code in (400, 401, 403, 404, 409, 413, 415, 422)
-}
 
 
 def caller_with_role(*roles: Role) -> Callable[[Principal], Principal]:
@@ -56,7 +50,7 @@ def station_view(station: StationRow) -> Station:
     return Station.model_validate(station, from_attributes=True)
 
 
-@router.post("/stations", status_code=201, response_model=Station, responses=PROBLEMS)
+@router.post("/stations", status_code=201, response_model=Station)
 async def create_station(
     request: Request, data: StationCreate, session: Session, caller: Creator, key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -67,7 +61,7 @@ async def create_station(
     return await idempotent_create(request, session, platform.idempotency, caller, key, create)
 
 
-@router.get("/stations", response_model=Page[Station | StationSummary], responses=PROBLEMS)
+@router.get("/stations", response_model=Page[Station | StationSummary])
 async def list_stations(
     session: Session,
     caller: Caller,
@@ -92,12 +86,12 @@ async def list_stations(
     return Page(items=items, next_cursor=next_time_id_cursor(rows, limit))
 
 
-@router.get("/stations/{station_id}", response_model=Station, responses=PROBLEMS)
+@router.get("/stations/{station_id}", response_model=Station)
 async def get_station(station_id: str, session: Session, caller: Caller) -> Station:
     return station_view(await service.station_in_scope(session, caller, station_id))
 
 
-@router.patch("/stations/{station_id}", response_model=Station, responses=PROBLEMS)
+@router.patch("/stations/{station_id}", response_model=Station)
 async def update_station(station_id: str, patch: StationPatch, session: Session, caller: Editor) -> Station:
     station = await service.update_station(session, caller, station_id, patch)
     view = station_view(station)

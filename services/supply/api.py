@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import Depends, File, Form, Query, Request, UploadFile
+from fastapi import File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.api.app import session_dependency
 from libs.api.idempotency import fingerprint
 from libs.api.pagination import Page
 from libs.api.problems import validation_problem
 from libs.api.routing import (
     DEFAULT_LIMIT,
+    Caller,
     Cursor,
     IdempotencyKey,
     Limit,
+    Session,
     idempotent_create,
     next_time_id_cursor,
     service_router,
     time_id_cursor,
 )
-from libs.auth import Principal, Role, principal, require_role
+from libs.auth import Role, require_role
 from services.supply import repository, service
 from services.supply.imports import supply_template
 from services.supply.models import Job as JobRow
@@ -38,12 +38,6 @@ from services.supply.schemas import (
 )
 
 router = service_router("supply")
-Session = Annotated[AsyncSession, Depends(session_dependency)]
-Caller = Annotated[Principal, Depends(principal)]
-PROBLEMS: dict[int | str, dict[str, object]] = {
-    code: {"description": "RFC 9457 problem details", "content": {"application/problem+json": {}}}
-    for code in (400, 401, 403, 404, 409, 413, 415, 422)
-}
 
 
 def job_view(job: JobRow) -> Job:
@@ -58,7 +52,7 @@ def job_view(job: JobRow) -> Job:
     )
 
 
-@router.post("/employers", status_code=201, response_model=Employer, responses=PROBLEMS)
+@router.post("/employers", status_code=201, response_model=Employer)
 async def create_employer(
     request: Request, data: EmployerCreate, session: Session, caller: Caller, key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -69,7 +63,7 @@ async def create_employer(
     return await idempotent_create(request, session, platform.idempotency, caller, key, create)
 
 
-@router.get("/employers", response_model=Page[Employer], responses=PROBLEMS)
+@router.get("/employers", response_model=Page[Employer])
 async def list_employers(
     session: Session,
     caller: Caller,
@@ -89,13 +83,13 @@ async def list_employers(
     )
 
 
-@router.get("/employers/{employer_id}", response_model=Employer, responses=PROBLEMS)
+@router.get("/employers/{employer_id}", response_model=Employer)
 async def get_employer(employer_id: str, session: Session, caller: Caller) -> Employer:
     employer = await service.employer_in_scope(session, caller, employer_id)
     return Employer.model_validate(employer, from_attributes=True)
 
 
-@router.post("/jobs", status_code=201, response_model=Job, responses=PROBLEMS)
+@router.post("/jobs", status_code=201, response_model=Job)
 async def create_job(
     request: Request, data: JobCreate, session: Session, caller: Caller, key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -108,7 +102,7 @@ async def create_job(
     return await idempotent_create(request, session, platform.idempotency, caller, key, create)
 
 
-@router.get("/jobs", response_model=Page[Job], responses=PROBLEMS)
+@router.get("/jobs", response_model=Page[Job])
 async def list_jobs(
     session: Session,
     caller: Caller,
@@ -132,12 +126,12 @@ async def list_jobs(
     return Page(items=[job_view(row) for row in rows], next_cursor=next_time_id_cursor(rows, limit))
 
 
-@router.get("/jobs/{job_id}", response_model=Job, responses=PROBLEMS)
+@router.get("/jobs/{job_id}", response_model=Job)
 async def get_job(job_id: str, session: Session, caller: Caller) -> Job:
     return job_view(await service.job_in_scope(session, caller, job_id))
 
 
-@router.patch("/jobs/{job_id}", response_model=Job, responses=PROBLEMS)
+@router.patch("/jobs/{job_id}", response_model=Job)
 async def update_job(job_id: str, patch: JobPatch, session: Session, caller: Caller) -> Job:
     job = await service.update_job(session, caller, job_id, patch)
     view = job_view(job)
@@ -145,7 +139,7 @@ async def update_job(job_id: str, patch: JobPatch, session: Session, caller: Cal
     return view
 
 
-@router.post("/jobs/{job_id}/close", response_model=Job, responses=PROBLEMS)
+@router.post("/jobs/{job_id}/close", response_model=Job)
 async def close_job(job_id: str, session: Session, caller: Caller) -> Job:
     job = await service.close_job(session, caller, job_id)
     view = job_view(job)
@@ -153,7 +147,7 @@ async def close_job(job_id: str, session: Session, caller: Caller) -> Job:
     return view
 
 
-@router.post("/supply-lists/imports", status_code=201, response_model=ImportResult, responses=PROBLEMS)
+@router.post("/supply-lists/imports", status_code=201, response_model=ImportResult)
 async def import_supply_list(
     request: Request,
     session: Session,
@@ -178,7 +172,7 @@ async def import_supply_list(
     return await idempotent_create(request, session, platform.idempotency, caller, key, create, body=body)
 
 
-@router.get("/supply-lists/template", responses=PROBLEMS)
+@router.get("/supply-lists/template")
 async def supply_list_template(caller: Caller, format: Literal["xlsx", "csv"] = "xlsx") -> Response:
     media = {
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -191,6 +185,6 @@ async def supply_list_template(caller: Caller, format: Literal["xlsx", "csv"] = 
     )
 
 
-@router.get("/supply-lists/{list_id}", response_model=ImportResult, responses=PROBLEMS)
+@router.get("/supply-lists/{list_id}", response_model=ImportResult)
 async def get_supply_list(list_id: str, session: Session, caller: Caller) -> ImportResult:
     return await service.supply_list_in_scope(session, caller, list_id)

@@ -14,23 +14,24 @@ from typing import Any, Literal, get_args
 
 from pydantic import ValidationError
 
-from libs.api.problems import describe_error
 from libs.reference.occupations import INDUSTRIES
 from libs.spreadsheet_cells import (
     EDUCATION_ALIASES,
     NOTHING,
     CellError,
     ImportColumn,
+    RowError,
     parse_bool,
     parse_date,
     parse_integer,
     parse_jiangsu_city,
     parse_occupation,
     plain,
+    schema_row_errors,
     split_items,
 )
 from libs.spreadsheets import SheetRow, write_table
-from services.supply.schemas import Education, JobCreate, RowError
+from services.supply.schemas import Education, JobCreate
 
 __all__ = ["REQUIRED_HEADERS", "SUPPLY_COLUMNS", "ImportColumn", "parse_supply_rows", "supply_template"]
 
@@ -104,8 +105,6 @@ _AGE_BETWEEN = re.compile(r"(\d{1,3})岁?(?:-|—|–|―|~|至|到)(\d{1,3})岁
 _AGE_AT_MOST = re.compile(r"(\d{1,3})岁?(?:及以下|以下|以内)")
 _AGE_AT_LEAST = re.compile(r"(\d{1,3})岁?(?:及以上|以上)")
 _EDUCATION_SUFFIXES = ("及以上学历", "以上学历", "及以上", "或以上", "以上", "学历")
-_FIELD_NAMES = "|".join(sorted(_HEADER_BY_FIELD, key=len, reverse=True))
-_FIELD_NAME = re.compile(rf"\s*(?<![A-Za-z0-9_])({_FIELD_NAMES})(?![A-Za-z0-9_])\s*")
 
 
 def _text(text: str, column: ImportColumn) -> str:
@@ -214,7 +213,11 @@ def parse_supply_rows(
             job = JobCreate.model_validate({**data, "employer_id": employer_id})
         except ValidationError as error:
             failed = {item.column for item in row_errors}
-            row_errors.extend(e for e in _schema_errors(row.number, error) if e.column not in failed)
+            row_errors.extend(
+                e
+                for e in schema_row_errors(row.number, error, _HEADER_BY_FIELD, name_fields=True)
+                if e.column not in failed
+            )
         row_errors.sort(key=lambda item: _COLUMN_ORDER.get(item.column, len(_COLUMN_ORDER)))
         key = _duplicate_key(data)
         if key is not None:
@@ -277,41 +280,6 @@ def _duplicate_key(data: dict[str, Any]) -> tuple[object, ...] | None:
     if not all(field in data for field in fields):
         return None
     return (re.sub(r"\s+", " ", str(data["title"]).strip()), *(data[field] for field in fields[1:]))
-
-
-def _schema_errors(row: int, error: ValidationError) -> list[RowError]:
-    found: list[RowError] = []
-    for item in error.errors():
-        location = [str(part) for part in item["loc"] if isinstance(part, str)]
-        header = _header_for(location)
-        index = next((part for part in item["loc"] if isinstance(part, int)), None)
-        code = "required" if item["type"] == "missing" else item["type"]
-        found.append(
-            RowError(row=row, column=header, code=code, message=_schema_message(item, header, index))
-        )
-    return found
-
-
-def _header_for(location: Sequence[str]) -> str:
-    for end in range(len(location), 0, -1):
-        header = _HEADER_BY_FIELD.get(".".join(location[:end]))
-        if header is not None:
-            return header
-    # Not a spreadsheet column (employer_id): the caller's input, reported against no column.
-    return ""
-
-
-def _schema_message(item: Any, header: str, index: int | None) -> str:
-    """In the words of the sheet: the column users see, not the API field."""
-    subject = header or "/".join(str(part) for part in item["loc"])
-    if index is not None:
-        subject = f"{subject}第 {index + 1} 项"
-    message = describe_error(item, subject)
-    if item["type"] == "value_error":
-        return _FIELD_NAME.sub(lambda match: _HEADER_BY_FIELD[match.group(1)], message)
-    if item["type"] == "missing":
-        return f"{subject}为必填项，不能为空"
-    return message
 
 
 def supply_template(fmt: Literal["xlsx", "csv"]) -> bytes:

@@ -12,6 +12,7 @@ from libs.api.schemas import RequestModel
 from libs.events.contracts import Benefits
 from libs.reference.occupations import INDUSTRIES, is_occupation_code
 from libs.reference.regions import JIANGSU_CITIES
+from libs.spreadsheet_cells import RowError
 
 Education = Literal["不限", "小学", "初中", "高中", "中专", "技校", "大专", "本科", "硕士"]
 ShortText = Annotated[str, Field(min_length=1, max_length=30)]
@@ -185,13 +186,6 @@ class Job(BaseModel):
     updated_at: datetime
     published_at: datetime | None
     closed_at: datetime | None
-
-
-class RowError(BaseModel):
-    row: int
-    column: str
-    code: str
-    message: str
 
 
 class ImportResult(BaseModel):

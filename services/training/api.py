@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.api.app import session_dependency
 from libs.api.pagination import Page
 from libs.api.routing import (
     DEFAULT_LIMIT,
+    Caller,
     Cursor,
     IdempotencyKey,
     Limit,
+    Session,
     idempotent_create,
     next_time_id_cursor,
     time_id_cursor,
 )
-from libs.auth import Principal, principal
 from services.training import service
 from services.training.models import Enrolment as EnrolmentRow
 from services.training.models import Programme as ProgrammeRow
@@ -38,13 +37,7 @@ from services.training.schemas import (
 )
 
 router = APIRouter(prefix="/v1", tags=["training"])
-Session = Annotated[AsyncSession, Depends(session_dependency)]
-Caller = Annotated[Principal, Depends(principal)]
 IdQuery = Annotated[str | None, Query(min_length=1, max_length=36)]
-PROBLEMS: dict[int | str, dict[str, object]] = {
-    code: {"description": "RFC 9457 problem details", "content": {"application/problem+json": {}}}
-    for code in (400, 401, 403, 404, 409, 413, 415, 422)
-}
 
 
 def programme_view(row: ProgrammeRow) -> Programme:
@@ -78,7 +71,7 @@ def enrolment_view(row: EnrolmentRow) -> Enrolment:
 # --- bases --------------------------------------------------------------------------------------------------
 
 
-@router.post("/training-bases", status_code=201, response_model=TrainingBase, responses=PROBLEMS)
+@router.post("/training-bases", status_code=201, response_model=TrainingBase)
 async def create_training_base(
     request: Request, data: TrainingBaseCreate, session: Session, caller: Caller, key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -89,7 +82,7 @@ async def create_training_base(
     return await idempotent_create(request, session, platform.idempotency, caller, key, create)
 
 
-@router.get("/training-bases", response_model=Page[TrainingBase], responses=PROBLEMS)
+@router.get("/training-bases", response_model=Page[TrainingBase])
 async def list_training_bases(
     session: Session,
     caller: Caller,
@@ -108,7 +101,7 @@ async def list_training_bases(
     )
 
 
-@router.get("/training-bases/{base_id}", response_model=TrainingBase, responses=PROBLEMS)
+@router.get("/training-bases/{base_id}", response_model=TrainingBase)
 async def get_training_base(base_id: str, session: Session, caller: Caller) -> TrainingBase:
     base = await service.base_in_scope(session, caller, base_id)
     return TrainingBase.model_validate(base, from_attributes=True)
@@ -117,7 +110,7 @@ async def get_training_base(base_id: str, session: Session, caller: Caller) -> T
 # --- programmes ---------------------------------------------------------------------------------------------
 
 
-@router.post("/programmes", status_code=201, response_model=Programme, responses=PROBLEMS)
+@router.post("/programmes", status_code=201, response_model=Programme)
 async def create_programme(
     request: Request, data: ProgrammeCreate, session: Session, caller: Caller, key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -128,7 +121,7 @@ async def create_programme(
     return await idempotent_create(request, session, platform.idempotency, caller, key, create)
 
 
-@router.get("/programmes", response_model=Page[Programme], responses=PROBLEMS)
+@router.get("/programmes", response_model=Page[Programme])
 async def list_programmes(
     session: Session,
     caller: Caller,
@@ -144,12 +137,12 @@ async def list_programmes(
     return Page(items=[programme_view(row) for row in rows], next_cursor=next_time_id_cursor(rows, limit))
 
 
-@router.get("/programmes/{programme_id}", response_model=Programme, responses=PROBLEMS)
+@router.get("/programmes/{programme_id}", response_model=Programme)
 async def get_programme(programme_id: str, session: Session, caller: Caller) -> Programme:
     return programme_view(await service.programme_in_scope(session, caller, programme_id))
 
 
-@router.get("/programmes/{programme_id}/outcomes", response_model=Outcomes, responses=PROBLEMS)
+@router.get("/programmes/{programme_id}/outcomes", response_model=Outcomes)
 async def programme_outcomes(programme_id: str, session: Session, caller: Caller) -> Outcomes:
     """培训后就业率: completed enrolees who started a job on or after their completion date."""
     return await service.outcomes(session, caller, programme_id)
@@ -158,9 +151,7 @@ async def programme_outcomes(programme_id: str, session: Session, caller: Caller
 # --- enrolments ---------------------------------------------------------------------------------------------
 
 
-@router.post(
-    "/programmes/{programme_id}/enrolments", status_code=201, response_model=Enrolment, responses=PROBLEMS
-)
+@router.post("/programmes/{programme_id}/enrolments", status_code=201, response_model=Enrolment)
 async def enrol(
     request: Request,
     programme_id: str,
@@ -176,7 +167,7 @@ async def enrol(
     return await idempotent_create(request, session, platform.idempotency, caller, key, create)
 
 
-@router.get("/enrolments", response_model=Page[Enrolment], responses=PROBLEMS)
+@router.get("/enrolments", response_model=Page[Enrolment])
 async def list_enrolments(
     session: Session,
     caller: Caller,
@@ -200,12 +191,12 @@ async def list_enrolments(
     return Page(items=[enrolment_view(row) for row in rows], next_cursor=next_time_id_cursor(rows, limit))
 
 
-@router.get("/enrolments/{enrolment_id}", response_model=Enrolment, responses=PROBLEMS)
+@router.get("/enrolments/{enrolment_id}", response_model=Enrolment)
 async def get_enrolment(enrolment_id: str, session: Session, caller: Caller) -> Enrolment:
     return enrolment_view(await service.enrolment_in_scope(session, caller, enrolment_id))
 
 
-@router.post("/enrolments/{enrolment_id}/complete", response_model=Enrolment, responses=PROBLEMS)
+@router.post("/enrolments/{enrolment_id}/complete", response_model=Enrolment)
 async def complete_enrolment(
     enrolment_id: str, session: Session, caller: Caller, data: Completion | None = None
 ) -> Enrolment:

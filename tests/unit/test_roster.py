@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from eastwest.roster_upload import UploadError, upload_roster
 from libs.pii import mask_id_number, mask_phone, parse_resident_id
+from libs.spreadsheet_cells import RowError
 from libs.spreadsheets import NOTES_SHEET_TITLE, SheetRow, read_table, write_table
 from services.demand.roster import (
     EXAMPLE_ID_NUMBER,
@@ -26,7 +27,7 @@ from services.demand.roster import (
     parse_roster_rows,
     roster_template,
 )
-from services.demand.schemas import PersonCreate, RowError
+from services.demand.schemas import PersonCreate
 from tests.factories import id_number
 
 STATION = "station-1"

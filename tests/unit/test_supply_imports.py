@@ -8,10 +8,11 @@ from datetime import date, timedelta
 import pytest
 from openpyxl import load_workbook
 
+from libs.spreadsheet_cells import RowError
 from libs.spreadsheets import NOTES_SHEET_TITLE, SheetRow, read_table
 from services.supply.imports import REQUIRED_HEADERS, SUPPLY_COLUMNS, parse_supply_rows, supply_template
 from services.supply.schemas import BenefitsIn as Benefits
-from services.supply.schemas import JobCreate, RowError
+from services.supply.schemas import JobCreate
 
 EMPLOYER = "employer-1"
 SOON = date.today() + timedelta(days=30)
