@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -43,6 +44,7 @@ class ServiceRuntime:
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     run_relay: bool = True
+    background: Callable[[], dict[str, Coroutine[Any, Any, None]]] | None = None
 
     async def readiness(self) -> dict[str, bool]:
         database = True
@@ -70,6 +72,8 @@ class ServiceRuntime:
             idempotency_days=settings.idempotency_retention_days,
         )
         self.tasks.append(asyncio.create_task(housekeeping, name=f"housekeeping-{self.name}"))
+        for name, coroutine in (self.background() if self.background else {}).items():
+            self.tasks.append(asyncio.create_task(coroutine, name=f"{name}-{self.name}"))
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -119,11 +123,14 @@ def create_service_app(
     tables: PlatformTables,
     routers: Sequence[APIRouter],
     consumers: Callable[[ServiceRuntime], list[EventConsumer]] | None = None,
+    background: Callable[[ServiceRuntime], dict[str, Coroutine[Any, Any, None]]] | None = None,
 ) -> FastAPI:
     """One service as an ASGI app; `app.state.runtime` is its runtime (tests reach the database through it)."""
     runtime = build_runtime(name, settings, tables)
     if consumers is not None:
         runtime.consumers = consumers(runtime)
+    if background is not None:
+        runtime.background = lambda: background(runtime)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -158,6 +158,12 @@ class PlacementConfirmed(BaseModel):
     person_id: str
     job_id: str
     start_date: date
+    application_id: str | None = None
+    employer_id: str | None = None
+    station_id: str | None = None
+    province_code: str | None = None
+    city_code: str | None = None
+    needs_transport: bool = False
 
 
 PLACEMENT_ENDED = "ew.matching.placement.ended"
@@ -169,3 +175,22 @@ class PlacementEnded(BaseModel):
     job_id: str
     ended_on: date
     reason: str
+
+
+APPLICATION_SUBMITTED = "ew.matching.application.submitted"
+APPLICATION_OFFERED = "ew.matching.application.offered"
+APPLICATION_ACCEPTED = "ew.matching.application.accepted"
+APPLICATION_DECLINED = "ew.matching.application.declined"
+APPLICATION_EVENTS = "ew.matching.application.>"
+
+
+class ApplicationPayload(BaseModel):
+    id: str
+    person_id: str
+    job_id: str
+    employer_id: str
+    station_id: str
+    channel: str
+    stream_id: str | None
+    status: str
+    at: datetime

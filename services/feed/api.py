@@ -98,6 +98,7 @@ async def stream_feed(
     async def events(position: int) -> AsyncIterator[ServerSentEvent]:
         yield ServerSentEvent(comment=f"eastwest feed from version {position}")
         while True:
+            ticket = signal.ticket()
             async with runtime.sessions() as session:
                 changes = list(await repository.changes_after(session, position, STREAM_BATCH))
             for change in changes:
@@ -109,6 +110,6 @@ async def stream_feed(
                         id=str(change.seq),
                     )
             if len(changes) < STREAM_BATCH:
-                await signal.wait(1.0)
+                await signal.wait(ticket, 1.0)
 
     return EventSourceResponse(events(start), ping=15)

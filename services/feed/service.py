@@ -28,10 +28,14 @@ class ChangeSignal:
         self._event.set()
         self._event = asyncio.Event()
 
-    async def wait(self, seconds: float) -> None:
-        event = self._event
+    def ticket(self) -> asyncio.Event:
+        """Take it before reading the changes: a notify that lands during the read still wakes the waiter."""
+        return self._event
+
+    @staticmethod
+    async def wait(ticket: asyncio.Event, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), seconds)
+            await asyncio.wait_for(ticket.wait(), seconds)
 
 
 async def apply_job_event(session: AsyncSession, event_type: str, job: JobPayload) -> FeedChange | None:

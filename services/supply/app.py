@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from libs.api.app import create_service_app
 from libs.settings import Settings
 from services.supply.api import router
+from services.supply.consumers import supply_consumers
 from services.supply.models import platform
 
 NAME = "supply"
@@ -20,4 +21,5 @@ def create_app(settings: Settings) -> FastAPI:
         settings=settings,
         tables=platform,
         routers=[router],
+        consumers=supply_consumers,
     )

@@ -290,3 +290,29 @@ async def supply_list_in_scope(session: AsyncSession, caller: Principal, list_id
         rejected=supply_list.rejected,
         job_ids=[job.id for job in jobs],
     )
+
+
+# --- placements (from matching) -----------------------------------------------------------------------------
+
+
+async def record_placement(session: AsyncSession, job_id: str, delta: int) -> None:
+    """A placement fills a seat (the job closes when the last one is filled); an ended one frees it again."""
+    job = await repository.get_job(session, job_id, for_update=True)
+    if job is None:
+        return
+    filled = min(max(job.filled + delta, 0), job.headcount)
+    if filled == job.filled:
+        return
+    now = utcnow()
+    job.filled = filled
+    job.version += 1
+    job.updated_at = now
+    if job.status == "published" and filled == job.headcount:
+        job.status = "closed"
+        job.closed_at = now
+        await session.flush()
+        await _emit(session, JOB_CLOSED, job)
+        return
+    await session.flush()
+    if job.status == "published":
+        await _emit(session, JOB_UPDATED, job)
