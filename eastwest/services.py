@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from libs.settings import Settings
 from services.demand.app import create_app as create_demand
 from services.feed.app import create_app as create_feed
+from services.matching.app import create_app as create_matching
 from services.stations.app import create_app as create_stations
 from services.supply.app import create_app as create_supply
 from services.training.app import create_app as create_training
@@ -18,6 +19,7 @@ FACTORIES: dict[str, Callable[[Settings], FastAPI]] = {
     "demand": create_demand,
     "supply": create_supply,
     "training": create_training,
+    "matching": create_matching,
     "feed": create_feed,
 }
 

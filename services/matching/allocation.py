@@ -1,0 +1,184 @@
+"""Capacity-aware allocation: assign workers to jobs so that no job gets more workers than its remaining
+headcount, each worker gets at most one job (or none), and the total priority-weighted score is as large as
+possible.
+
+Why an LP: this is a transportation problem (workers supply 1, jobs demand at most their headcount, plus an
+implicit "unassigned" slack), whose constraint matrix is totally unimodular, so a vertex (simplex) solution is
+integral and exactly optimal. HiGHS solves it through `scipy.optimize.linprog`; the result is rounded and then
+verified (integrality, capacities, one job per worker). `solver="matching"` solves the same problem as a
+minimum-weight full bipartite matching over per-headcount job slots plus one "unassigned" slot per worker, for
+comparison (bench/matching.py measures both).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import linprog
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+from .features import Match
+
+Solver = Literal["lp", "matching"]
+
+
+@dataclass(frozen=True)
+class Allocation:
+    assignments: list[Match]  # at most one per worker, at most the headcount per job
+    unassigned: list[str]  # workers given no job, in input order
+    total_score: float
+    naive_total_score: float  # everyone takes their top-1, ignoring headcounts (not feasible)
+    oversubscribed_jobs_naive: int  # jobs the naive choice would give more workers than their headcount
+    oversubscribed_jobs: int  # the same count for this allocation: 0, verified
+    fit_given_up: float  # naive_total_score - total_score: what respecting headcounts costs
+    greedy_total_score: float  # best-score-first greedy under the same constraints, for comparison
+    solver: str
+
+
+class AllocationError(RuntimeError):
+    """The solver failed or returned something that does not verify; never silently ignored."""
+
+
+@dataclass(frozen=True)
+class _Edges:
+    workers: list[str]
+    jobs: list[str]
+    worker: np.ndarray  # per edge: index into workers
+    job: np.ndarray  # per edge: index into jobs
+    score: np.ndarray
+    match: list[Match]
+    capacity: np.ndarray  # per job
+
+
+def _edges(candidates: Mapping[str, Sequence[Match]], capacity: Mapping[str, int]) -> _Edges:
+    """Keep each worker's best match per job, and only edges that can help: positive score, job with room."""
+    workers = list(candidates)
+    job_index: dict[str, int] = {}
+    best: dict[tuple[int, int], Match] = {}
+    for w, person_id in enumerate(workers):
+        for match in candidates[person_id]:
+            if match.score <= 0 or capacity.get(match.job_id, 0) <= 0:
+                continue
+            j = job_index.setdefault(match.job_id, len(job_index))
+            key = (w, j)
+            if key not in best or match.score > best[key].score:
+                best[key] = match
+    keys = list(best)
+    jobs = list(job_index)
+    return _Edges(
+        workers=workers,
+        jobs=jobs,
+        worker=np.array([w for w, _ in keys], dtype=np.int64),
+        job=np.array([j for _, j in keys], dtype=np.int64),
+        score=np.array([best[key].score for key in keys], dtype=np.float64),
+        match=[best[key] for key in keys],
+        capacity=np.array([max(0, int(capacity.get(job_id, 0))) for job_id in jobs], dtype=np.int64),
+    )
+
+
+def _solve_lp(edges: _Edges) -> np.ndarray:
+    n_edges, n_workers, n_jobs = len(edges.score), len(edges.workers), len(edges.jobs)
+    columns = np.repeat(np.arange(n_edges), 2)
+    rows = np.empty(2 * n_edges, dtype=np.int64)
+    rows[0::2] = edges.worker
+    rows[1::2] = n_workers + edges.job
+    a_ub = sp.csr_matrix((np.ones(2 * n_edges), (rows, columns)), shape=(n_workers + n_jobs, n_edges))
+    b_ub = np.concatenate([np.ones(n_workers), edges.capacity.astype(np.float64)])
+    for method in ("highs", "highs-ds"):  # HiGHS's choice; if that ever returns a non-vertex, dual simplex
+        result = linprog(-edges.score, A_ub=a_ub, b_ub=b_ub, bounds=(0, 1), method=method)
+        if result.status != 0:
+            raise AllocationError(f"linprog failed: {result.message}")
+        x = np.asarray(result.x, dtype=np.float64)
+        if np.abs(x - np.round(x)).max(initial=0.0) <= 1e-6:
+            return np.flatnonzero(np.round(x) == 1)
+    raise AllocationError("the LP solution is not integral (expected a vertex of a unimodular problem)")
+
+
+def _solve_matching(edges: _Edges) -> np.ndarray:
+    """Rows: workers. Columns: one slot per unit of usable headcount, then one "unassigned" slot per worker.
+    Costs are (top - score) > 0 so that the minimum-cost full matching is the maximum-score assignment."""
+    n_workers = len(edges.workers)
+    demand = np.bincount(edges.job, minlength=len(edges.jobs))
+    slots = np.minimum(edges.capacity, demand)  # more slots than candidates can never be used
+    first_slot = np.concatenate([[0], np.cumsum(slots)[:-1]])
+    total_slots = int(slots.sum())
+    top = float(edges.score.max(initial=0.0)) + 1.0
+    per_edge = slots[edges.job]
+    edge_of = np.repeat(np.arange(len(edges.score)), per_edge)
+    offset = np.arange(len(edge_of)) - np.repeat(np.cumsum(per_edge) - per_edge, per_edge)
+    rows = np.concatenate([edges.worker[edge_of], np.arange(n_workers)])
+    cols = np.concatenate([first_slot[edges.job[edge_of]] + offset, total_slots + np.arange(n_workers)])
+    cost = np.concatenate([top - edges.score[edge_of], np.full(n_workers, top)])
+    graph = sp.csr_matrix((cost, (rows, cols)), shape=(n_workers, total_slots + n_workers))
+    _, col_of_row = min_weight_full_bipartite_matching(graph)
+    assigned = np.flatnonzero(col_of_row < total_slots)
+    job_of_slot = np.repeat(np.arange(len(edges.jobs)), slots)
+    n_jobs = max(1, len(edges.jobs))
+    keys = edges.worker * n_jobs + edges.job  # unique per edge
+    order = np.argsort(keys)
+    wanted = assigned * n_jobs + job_of_slot[col_of_row[assigned]]
+    return np.sort(order[np.searchsorted(keys, wanted, sorter=order)])
+
+
+def greedy(candidates: Mapping[str, Sequence[Match]], capacity: Mapping[str, int]) -> list[Match]:
+    """Best score first, while the worker is free and the job has room: the obvious heuristic, for comparison."""
+    left = {job_id: max(0, int(room)) for job_id, room in capacity.items()}
+    taken: set[str] = set()
+    chosen: list[Match] = []
+    every = sorted(
+        (m for matches in candidates.values() for m in matches if m.score > 0), key=lambda m: -m.score
+    )
+    for match in every:
+        if match.person_id in taken or left.get(match.job_id, 0) <= 0:
+            continue
+        taken.add(match.person_id)
+        left[match.job_id] -= 1
+        chosen.append(match)
+    return chosen
+
+
+def oversubscribed(assigned: Sequence[Match], capacity: Mapping[str, int]) -> int:
+    counts = Counter(match.job_id for match in assigned)
+    return sum(1 for job_id, count in counts.items() if count > max(0, capacity.get(job_id, 0)))
+
+
+def allocate(
+    candidates: Mapping[str, Sequence[Match]], capacity: Mapping[str, int], solver: Solver = "lp"
+) -> Allocation:
+    """Maximise the total score subject to headcounts (`capacity`: job id -> remaining headcount; a job not in
+    it has none) and one job per worker; a worker may stay unassigned. `candidates`: person id -> their matches
+    (e.g. MatchIndex.top_k), whose scores already include the priority boosts."""
+    edges = _edges(candidates, capacity)
+    if not len(edges.score):
+        chosen = np.zeros(0, dtype=np.int64)
+    elif solver == "lp":
+        chosen = _solve_lp(edges)
+    else:
+        chosen = _solve_matching(edges)
+    assignments = [edges.match[i] for i in chosen.tolist()]
+    per_worker = Counter(match.person_id for match in assignments)
+    if any(count > 1 for count in per_worker.values()):
+        raise AllocationError("a worker was assigned twice")
+    over = oversubscribed(assignments, capacity)
+    if over:
+        raise AllocationError(f"{over} jobs over their headcount")
+    naive = [max(matches, key=lambda m: m.score) for matches in candidates.values() if matches]
+    naive = [match for match in naive if match.score > 0]
+    total = float(edges.score[chosen].sum())
+    naive_total = float(sum(match.score for match in naive))
+    return Allocation(
+        assignments=sorted(assignments, key=lambda m: (m.person_id, m.job_id)),
+        unassigned=[person_id for person_id in edges.workers if person_id not in per_worker],
+        total_score=total,
+        naive_total_score=naive_total,
+        oversubscribed_jobs_naive=oversubscribed(naive, capacity),
+        oversubscribed_jobs=over,
+        fit_given_up=naive_total - total,
+        greedy_total_score=float(sum(match.score for match in greedy(candidates, capacity))),
+        solver=solver,
+    )

@@ -1,0 +1,30 @@
+"""Matching as an app: routes, the read-model consumers, and the ranking index kept in step."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from libs.api.app import create_service_app
+from libs.settings import Settings
+from services.matching.api import router
+from services.matching.consumers import matching_consumers
+from services.matching.index import IndexHolder
+from services.matching.models import platform
+
+NAME = "matching"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    holder = IndexHolder()
+    app = create_service_app(
+        name=NAME,
+        title="eastwest matching · 人岗匹配",
+        description="人岗双向推荐（附理由）、按招聘人数的分配、报名到录用的流程。",
+        settings=settings,
+        tables=platform,
+        routers=[router],
+        consumers=lambda runtime: matching_consumers(runtime, holder),
+        background=lambda runtime: {"index": holder.run(runtime.sessions)},
+    )
+    app.state.index = holder
+    return app

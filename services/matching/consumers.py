@@ -1,0 +1,61 @@
+"""Matching's event handlers: job, worker and training events into the read models; the index follows."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.api.app import ServiceRuntime
+from libs.events.consumer import EventConsumer, Handler
+from libs.events.contracts import (
+    JOB_CLOSED,
+    JOB_EVENTS,
+    PERSON_ERASED,
+    PERSON_EVENTS,
+    TRAINING_COMPLETED,
+    JobPayload,
+    PersonErased,
+    PersonPayload,
+    TrainingCompleted,
+)
+from libs.events.envelope import CloudEvent
+from services.matching import service
+from services.matching.index import IndexHolder
+from services.matching.models import platform
+
+
+async def on_job_event(session: AsyncSession, event: CloudEvent) -> None:
+    await service.apply_job(session, JobPayload.model_validate(event.data), closed=event.type == JOB_CLOSED)
+
+
+async def on_person_event(session: AsyncSession, event: CloudEvent) -> None:
+    if event.type == PERSON_ERASED:
+        await service.erase_worker(session, PersonErased.model_validate(event.data).id)
+    else:
+        await service.apply_worker(session, PersonPayload.model_validate(event.data))
+
+
+async def on_training_event(session: AsyncSession, event: CloudEvent) -> None:
+    if event.type == TRAINING_COMPLETED:
+        completed = TrainingCompleted.model_validate(event.data)
+        await service.add_training(session, completed.person_id, completed.occupation_code, completed.skills)
+
+
+def matching_consumers(runtime: ServiceRuntime, holder: IndexHolder) -> list[EventConsumer]:
+    handlers: dict[str, tuple[str, Handler]] = {
+        "matching-jobs": (JOB_EVENTS, on_job_event),
+        "matching-persons": (PERSON_EVENTS, on_person_event),
+        "matching-training": ("ew.training.enrolment.>", on_training_event),
+    }
+    return [
+        EventConsumer(
+            name=name,
+            subjects=[subject],
+            handler=handler,
+            sessions=runtime.sessions,
+            inbox=platform.inbox,
+            bus=runtime.bus,
+            max_deliver=runtime.settings.consumer_max_deliver,
+            after_commit=lambda _event: holder.wake(),
+        )
+        for name, (subject, handler) in handlers.items()
+    ]

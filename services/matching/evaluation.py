@@ -1,0 +1,132 @@
+"""Offline evaluation on synthetic data with planted preferences: does the ranker find what workers want?
+
+Each synthetic worker has a hidden true occupation and city (services/matching/synthetic.py); their visible
+intention only hints at them (sometimes a neighbouring occupation, sometimes keywords only, sometimes several or
+any cities). A job is *relevant* to a worker when it is of the true occupation, in the true city, pays at least
+the worker's minimum (mid of its range; no minimum: any pay) and passes the worker's hard filters.
+
+Every method ranks the same eligible jobs (the ranker's hard filters), so the comparison is about ordering only:
+- ranker: MatchIndex.top_k_arrays;
+- random: a random order;
+- same city, highest pay: the highest `salary_max` first (eligible jobs are already in acceptable cities);
+- ideal: relevant jobs first, the upper bound the data allows (few workers have 10 relevant jobs).
+
+Precision@10 and NDCG@10 (binary gains) are averaged over workers with at least one relevant job; coverage is
+the share of open jobs that appear in at least one worker's top 10.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from .features import JobFeatures, WorkerFeatures
+from .ranker import MatchIndex
+from .synthetic import Planted, make_jobs, make_workers_with_truth
+
+TODAY = date(2026, 12, 1)
+K = 10
+
+
+@dataclass(frozen=True)
+class EvalRow:
+    method: str
+    precision_at_10: float
+    ndcg_at_10: float
+    coverage: float
+    workers: int  # workers with at least one relevant job (the averages are over these)
+    mean_relevant: float  # relevant jobs per such worker
+
+
+def _relevant(
+    worker: WorkerFeatures, truth: Planted, eligible: list[str], jobs: dict[str, JobFeatures]
+) -> set[str]:
+    minimum = worker.min_salary or 0
+    return {
+        job_id
+        for job_id in eligible
+        if jobs[job_id].occupation_code == truth.occupation_code
+        and jobs[job_id].city_code == truth.city_code
+        and (jobs[job_id].salary_min + jobs[job_id].salary_max) / 2 >= minimum
+    }
+
+
+def _ndcg(ranked: Sequence[str], relevant: set[str], k: int = K) -> float:
+    dcg = sum(1.0 / math.log2(i + 2) for i, job_id in enumerate(ranked[:k]) if job_id in relevant)
+    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(k, len(relevant))))
+    return dcg / ideal if ideal else 0.0
+
+
+def _score(method: str, lists: dict[str, list[str]], relevant: dict[str, set[str]], n_open: int) -> EvalRow:
+    judged = [person_id for person_id, items in relevant.items() if items]
+    precision = [len(set(lists[p][:K]) & relevant[p]) / K for p in judged]
+    ndcg = [_ndcg(lists[p], relevant[p]) for p in judged]
+    shown = {job_id for items in lists.values() for job_id in items[:K]}
+    return EvalRow(
+        method=method,
+        precision_at_10=float(np.mean(precision)) if precision else 0.0,
+        ndcg_at_10=float(np.mean(ndcg)) if ndcg else 0.0,
+        coverage=len(shown) / n_open if n_open else 0.0,
+        workers=len(judged),
+        mean_relevant=float(np.mean([len(relevant[p]) for p in judged])) if judged else 0.0,
+    )
+
+
+def evaluate(n_workers: int = 2000, n_jobs: int = 1000, seed: int = 7) -> list[EvalRow]:
+    """The ranker against random and "same city, highest pay" (and the ideal order) on planted data."""
+    jobs = make_jobs(n_jobs, seed, TODAY)
+    workers, truths = make_workers_with_truth(n_workers, seed, TODAY)
+    by_id = {job.id: job for job in jobs}
+    index = MatchIndex()
+    index.upsert_jobs(jobs)
+    index.upsert_workers(workers)
+    eligible = {worker.id: index.eligible_jobs(worker.id, TODAY) for worker in workers}
+    relevant = {
+        worker.id: _relevant(worker, truth, eligible[worker.id], by_id)
+        for worker, truth in zip(workers, truths, strict=True)
+    }
+    n_open = sum(
+        1 for job in jobs if job.open and job.headcount_left > 0 and (job.valid_until or TODAY) >= TODAY
+    )
+
+    top = index.top_k_arrays([w.id for w in workers], K, TODAY)
+    ranker = {
+        person_id: [job_id for job_id, _ in top.jobs_for(i)] for i, person_id in enumerate(top.person_ids)
+    }
+    rng = np.random.default_rng(seed)
+    randomly = {p: [items[i] for i in rng.permutation(len(items))[:K]] for p, items in eligible.items()}
+
+    def pay_order(job_id: str) -> tuple[int, int, str]:
+        job = by_id[job_id]
+        return (-job.salary_max, -job.salary_min, job_id)
+
+    by_pay = {p: sorted(items, key=pay_order)[:K] for p, items in eligible.items()}
+
+    def ideal_order(person_id: str) -> Callable[[str], tuple[bool, tuple[int, int, str]]]:
+        return lambda job_id: (job_id not in relevant[person_id], pay_order(job_id))
+
+    ideal = {p: sorted(items, key=ideal_order(p))[:K] for p, items in eligible.items()}
+    return [
+        _score("ranker", ranker, relevant, n_open),
+        _score("random", randomly, relevant, n_open),
+        _score("same city, highest pay", by_pay, relevant, n_open),
+        _score("ideal (upper bound)", ideal, relevant, n_open),
+    ]
+
+
+def format_table(rows: Sequence[EvalRow]) -> str:
+    """A plain-text table (logs, tests); eastwest/eval_cli.py prints the same rows with rich."""
+    header = (
+        f"{'method':<24} {'P@10':>7} {'NDCG@10':>8} {'coverage':>9} {'workers':>8} {'relevant/worker':>16}"
+    )
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        lines.append(
+            f"{row.method:<24} {row.precision_at_10:>7.3f} {row.ndcg_at_10:>8.3f} {row.coverage:>9.1%} "
+            f"{row.workers:>8} {row.mean_relevant:>16.2f}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,92 @@
+"""Matching's tables: read models of jobs and workers (from events), applications and placements."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from libs.db import UTCDateTime, new_metadata
+from libs.events.tables import platform_tables
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+platform = platform_tables(Base.metadata)
+
+
+class JobView(Base):
+    """A job as supply last published it (`payload` is the JobPayload); closed jobs stay as tombstones."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_synced", "synced_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    employer_id: Mapped[str] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    headcount: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WorkerView(Base):
+    """A worker as demand last described them (`payload` is the PersonPayload: no name, ID number or phone),
+    plus the occupations they were trained for."""
+
+    __tablename__ = "workers"
+    __table_args__ = (Index("ix_workers_synced", "synced_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    station_id: Mapped[str] = mapped_column(String(36), index=True)
+    province_code: Mapped[str] = mapped_column(String(2), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    trained_occupations: Mapped[list[str]] = mapped_column(JSON, default=list)
+    trained_skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    erased: Mapped[bool] = mapped_column(Boolean, default=False)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Application(Base):
+    """One worker for one job, from application to placement."""
+
+    __tablename__ = "applications"
+    __table_args__ = (
+        UniqueConstraint("person_id", "job_id", name="one_per_person_and_job"),
+        Index("ix_applications_list", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(36), index=True)
+    job_id: Mapped[str] = mapped_column(String(36), index=True)
+    employer_id: Mapped[str] = mapped_column(String(36))
+    station_id: Mapped[str] = mapped_column(String(36))
+    province_code: Mapped[str] = mapped_column(String(2))
+    channel: Mapped[str] = mapped_column(String(12))
+    stream_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Placement(Base):
+    __tablename__ = "placements"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), unique=True)
+    person_id: Mapped[str] = mapped_column(String(36), index=True)
+    job_id: Mapped[str] = mapped_column(String(36), index=True)
+    employer_id: Mapped[str] = mapped_column(String(36))
+    station_id: Mapped[str] = mapped_column(String(36))
+    province_code: Mapped[str] = mapped_column(String(2))
+    start_date: Mapped[date] = mapped_column(Date)
+    needs_transport: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(8))
+    ended_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

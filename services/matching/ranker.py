@@ -1,0 +1,1188 @@
+"""Two-way ranking in memory: jobs for a worker (`recommend`), workers for a job (`candidates`), and top-k for many
+workers at once (`top_k`, `top_k_arrays`) for allocation and the benchmark.
+
+Why it is built this way:
+
+- Text is hashed character n-grams (1-3): Chinese needs no dictionary, and hashing needs no vocabulary, so a new
+  job or worker is encoded on arrival without refitting anything. The idf is fitted on the open jobs
+  (`TfidfTransformer`) and refitted only when the job set has changed by `refit_fraction` since the last fit.
+- Each job and worker owns a fixed-width slot (its n-gram columns and counts; longer texts keep their heaviest
+  n-grams) found through a row map with a free list, so an upsert or removal rewrites one row, never a matrix.
+  Queries use an inverted snapshot of the slots (a CSR matrix features x rows) plus an exact overlay for the rows
+  changed since the snapshot; the snapshot is rebuilt once enough rows have changed.
+- Hard filters are boolean masks over per-slot arrays, so only eligible rows are scored, and every score is the
+  sum of named components, so every result can say why (`Reason`s, largest first) and policy priority is always
+  one of the listed reasons.
+- `top_k_arrays` works city by city (a worker only sees jobs in acceptable cities) in blocks of workers x jobs:
+  the n-grams found in many jobs go through a dense matrix product, the rest through a sparse one, and the other
+  components are gathers from small per-city tables; nothing is computed per pair in Python.
+
+Not thread-safe: the service serialises mutations and queries (one event loop, or a lock).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+from threadpoolctl import threadpool_limits
+
+from libs.reference.occupations import OCCUPATIONS
+from libs.reference.regions import JIANGSU_CITIES
+
+from .features import JobFeatures, Match, PriorityWeights, Reason, ScoreWeights, WorkerFeatures
+
+F32 = npt.NDArray[np.float32]
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+Bool = npt.NDArray[np.bool_]
+U64 = npt.NDArray[np.uint64]
+
+# Legal working age for a labour contract: 16 (劳动法 第十五条: no employment under 16) to the statutory
+# retirement age, which this table keeps at the pre-2025 ages (men 60, women workers 55 as most of these jobs are
+# manual work; women cadres would be 55 too). The 2025 gradual raise (全国人大常委会 2024-09-13 决定: men to 63,
+# women to 55/58 over 15 years, by months of birth) is not modelled: update this table, not the code.
+LEGAL_WORKING_AGE: dict[str, tuple[int, int]] = {"male": (16, 60), "female": (16, 55)}
+LEGAL_AGE_UNKNOWN_GENDER = (16, 55)  # the stricter bound when gender is missing
+MIN_LEGAL_AGE = 16
+MAX_LEGAL_AGE = max(high for _, high in LEGAL_WORKING_AGE.values())
+AVAILABLE_WITHIN_DAYS = 30  # a worker available within this many days is matched now
+
+N_FEATURES = 2**20
+JOB_WIDTH = 256  # n-gram slots per job (synthetic jobs use <= ~180; longer texts keep their heaviest)
+WORKER_WIDTH = 128  # per worker (keywords <= 200 characters, skills, occupation names)
+MAX_INTENDED_OCCUPATIONS = 10  # IntentionIn allows 10
+MAX_TRAINED_OCCUPATIONS = 8
+COMMON_DF = 0.1  # n-grams in more than this share of jobs go through the dense product in top_k_arrays
+MAX_COMMON = 384
+
+NEVER = np.iinfo(np.int32).max  # "no end date" / "not unemployed"
+ALWAYS = 0  # "available now"
+
+CATEGORY_REASONS: dict[str, tuple[str, str]] = {
+    "registered_low_income": ("priority_registered_low_income", "原建档立卡低收入人口优先"),
+    "poverty_alleviated": ("priority_poverty_alleviated", "脱贫人口优先"),
+    "rural_low_income": ("priority_rural_low_income", "农村低收入人口优先"),
+    "dibao": ("priority_dibao", "低保对象优先"),
+}
+_CATEGORY_BIT = {code: 1 << i for i, code in enumerate(CATEGORY_REASONS)}
+_KEY_REGION_BIT = 1 << len(CATEGORY_REASONS)
+OCCUPATION_LEVEL_LABELS: dict[float, tuple[str, str]] = {
+    1.0: ("same_occupation", "同一职业"),
+    0.75: ("occupation_group", "同一职业小类"),
+    0.5: ("occupation_group", "同一职业中类"),
+    0.25: ("occupation_group", "同一职业大类"),
+}
+
+_SEPARATORS = re.compile(r"[\W_]+")
+_TF = np.zeros(256, dtype=np.float32)
+_TF[1:] = 1.0 + np.log(np.arange(1, 256, dtype=np.float32))  # sublinear tf, counts capped at 255
+
+
+def char_ngrams(text: str) -> list[str]:
+    """Character 1-3-grams within each run of letters/digits/CJK: no n-gram spans punctuation or spaces."""
+    grams: list[str] = []
+    for token in _SEPARATORS.split(unicodedata.normalize("NFKC", text).lower()):
+        n = len(token)
+        if n:
+            grams.extend(token)
+            grams.extend(token[i : i + 2] for i in range(n - 1))
+            grams.extend(token[i : i + 3] for i in range(n - 2))
+    return grams
+
+
+def _occupation_name(code: str) -> str:
+    occupation = OCCUPATIONS.get(code)
+    return occupation.name if occupation else ""
+
+
+def job_text(job: JobFeatures) -> str:
+    """The title counts twice: it is what the job is; the description is mostly shifts and perks."""
+    return " ".join((job.title, job.title, " ".join(job.skills), job.description))
+
+
+def worker_text(worker: WorkerFeatures) -> str:
+    names = [_occupation_name(code) for code in (*worker.occupation_codes, *worker.trained_occupations)]
+    return " ".join((worker.keywords, " ".join(worker.skills), " ".join(names)))
+
+
+def day_number(day: date | None, default: int) -> int:
+    return default if day is None else day.toordinal()
+
+
+def legal_age_range(gender: str) -> tuple[int, int]:
+    return LEGAL_WORKING_AGE.get(gender, LEGAL_AGE_UNKNOWN_GENDER)
+
+
+def _grow(array: npt.NDArray[Any], capacity: int, fill: Any) -> npt.NDArray[Any]:
+    grown = np.full((capacity, *array.shape[1:]), fill, dtype=array.dtype)
+    grown[: array.shape[0]] = array
+    return grown
+
+
+# ------------------------------------------------------------------------------------------------ vocabularies
+
+
+class _Vocabulary:
+    """Strings to small ints, in order of first sight."""
+
+    def __init__(self, reserved: Iterable[str] = ()) -> None:
+        self.index: dict[str, int] = {}
+        self.items: list[str] = []
+        for item in reserved:
+            self.add(item)
+
+    def add(self, item: str) -> int:
+        found = self.index.get(item)
+        if found is None:
+            found = self.index[item] = len(self.items)
+            self.items.append(item)
+        return found
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class _BitRows:
+    """One set of vocabulary items per row, as 64-bit words; more words are added as the vocabulary grows."""
+
+    def __init__(self) -> None:
+        self.bits: U64 = np.zeros((0, 1), dtype=np.uint64)
+
+    def grow(self, capacity: int) -> None:
+        self.bits = _grow(self.bits, capacity, 0)
+
+    def set(self, rows: I64, members: Sequence[Sequence[int]]) -> None:
+        needed = max((max(items) // 64 + 1 for items in members if items), default=1)
+        if needed > self.bits.shape[1]:
+            wider = np.zeros((self.bits.shape[0], needed), dtype=np.uint64)
+            wider[:, : self.bits.shape[1]] = self.bits
+            self.bits = wider
+        words = self.bits.shape[1]
+        masks = [sum(1 << item for item in set(items)) for items in members]
+        for word in range(words):
+            self.bits[rows, word] = np.array(
+                [(mask >> (64 * word)) & 0xFFFFFFFFFFFFFFFF for mask in masks], dtype=np.uint64
+            )
+
+    def covers(self, rows: I64, required: U64) -> Bool:
+        """Rows whose sets contain every item of `required` (one row of words, possibly of another width)."""
+        return _covers(self.bits[rows], required[None, :])
+
+
+def _covers(have: U64, need: U64) -> Bool:
+    """have (n x words) contains need (n or 1 x words') row by row; words beyond `have`'s are not held."""
+    words = min(have.shape[1], need.shape[1])
+    ok = np.all((need[:, :words] & ~have[:, :words]) == 0, axis=1)
+    if need.shape[1] > words:
+        ok &= ~need[:, words:].any(axis=1)
+    return np.asarray(ok, dtype=np.bool_)
+
+
+class _Occupations:
+    """Occupation codes to ints, with the closeness of every pair: the share of the four code levels
+    (major-minor-unit-detail, "6-18-02-04") that two codes have in common from the top.
+
+    Index 0 is "no occupation", close to nothing."""
+
+    def __init__(self) -> None:
+        self.vocabulary = _Vocabulary([""])
+        self.closeness: F32 = np.zeros((1, 1), dtype=np.float32)
+
+    @staticmethod
+    def level(a: str, b: str) -> float:
+        if not a or not b:
+            return 0.0
+        pa, pb = a.split("-"), b.split("-")
+        if len(pa) != 4 or len(pb) != 4:
+            return 1.0 if a == b else 0.0
+        shared = 0
+        for x, y in zip(pa, pb, strict=True):
+            if x != y:
+                break
+            shared += 1
+        return shared / 4
+
+    def add(self, code: str | None) -> int:
+        code = (code or "").strip()
+        before = len(self.vocabulary)
+        index = self.vocabulary.add(code)
+        if index == before:
+            size = self.closeness.shape[0]
+            if index >= size:
+                self.closeness = _grow(self.closeness.T, max(2 * size, 64), 0).T.copy()
+                self.closeness = _grow(self.closeness, self.closeness.shape[1], 0)
+            row = np.array([self.level(code, other) for other in self.vocabulary.items], dtype=np.float32)
+            self.closeness[index, : len(row)] = row
+            self.closeness[: len(row), index] = row
+        return index
+
+    def __len__(self) -> int:
+        return len(self.vocabulary)
+
+
+# --------------------------------------------------------------------------------------------------- text rows
+
+
+class _TextRows:
+    """Hashed n-gram counts in fixed-width slots (columns sorted, padding last), their tf-idf norms, and an
+    inverted snapshot for queries. Weights are computed from counts x idf when needed, so an idf refit only
+    recomputes the norms."""
+
+    def __init__(self, width: int, n_features: int) -> None:
+        self.width = width
+        self.pad = n_features  # a column no text hashes to
+        self.n_columns = n_features + 1
+        self.cols: I32 = np.full((0, width), self.pad, dtype=np.int32)
+        self.counts: npt.NDArray[np.uint8] = np.zeros((0, width), dtype=np.uint8)
+        self.inv_norm: F32 = np.zeros(0, dtype=np.float32)
+        self.truncated = 0
+        self.snapshots = 0
+        self._postings: Any = None  # CSR, n_columns x rows at snapshot time
+        self._dirty: set[int] = set()
+        self._dirty_array: I64 | None = None
+
+    @property
+    def capacity(self) -> int:
+        return int(self.cols.shape[0])
+
+    def grow(self, capacity: int) -> None:
+        self.cols = _grow(self.cols, capacity, self.pad)
+        self.counts = _grow(self.counts, capacity, 0)
+        self.inv_norm = _grow(self.inv_norm, capacity, 0.0)
+
+    def put(self, rows: I64, counts: Any, idf: F32) -> None:
+        """Write one hashed text per row; a text with more n-grams than the width keeps its heaviest ones."""
+        counts = sp.csr_matrix(counts)
+        counts.sum_duplicates()  # sorted columns, as the padding-last layout needs
+        self.cols[rows] = self.pad
+        self.counts[rows] = 0
+        lengths = np.diff(counts.indptr)
+        fits = lengths <= self.width
+        if fits.all():
+            fitting, sub = rows, counts
+        else:
+            fitting, sub = rows[fits], counts[np.flatnonzero(fits)]
+        sub_lengths = np.diff(sub.indptr)
+        if sub.nnz:
+            row_of = np.repeat(fitting, sub_lengths)
+            position = np.arange(sub.nnz) - np.repeat(sub.indptr[:-1], sub_lengths)
+            self.cols[row_of, position] = sub.indices
+            self.counts[row_of, position] = np.minimum(sub.data, 255)
+        for i in np.flatnonzero(~fits):
+            start, end = counts.indptr[i], counts.indptr[i + 1]
+            columns, values = counts.indices[start:end], np.minimum(counts.data[start:end], 255)
+            heaviest = np.sort(
+                np.argsort(-(_TF[values.astype(np.uint8)] * idf[columns]), kind="stable")[: self.width]
+            )
+            self.cols[rows[i]] = columns[heaviest]
+            self.counts[rows[i]] = values[heaviest]
+            self.truncated += 1
+        self.renorm(rows, idf)
+        self.touch(rows)
+
+    def clear(self, rows: I64) -> None:
+        self.cols[rows] = self.pad
+        self.counts[rows] = 0
+        self.inv_norm[rows] = 0.0
+        self.touch(rows)
+
+    def touch(self, rows: I64) -> None:
+        self._dirty.update(rows.tolist())
+        self._dirty_array = None
+
+    def renorm(self, rows: I64 | None, idf: F32, chunk: int = 65536) -> None:
+        todo = np.arange(self.capacity) if rows is None else rows
+        for start in range(0, len(todo), chunk):
+            part = todo[start : start + chunk]
+            weights = _TF[self.counts[part]] * idf[self.cols[part]]
+            norms = np.sqrt(np.einsum("ij,ij->i", weights, weights))
+            self.inv_norm[part] = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+
+    def values(self, rows: I64, idf: F32) -> tuple[I32, F32]:
+        """Columns and L2-normalised tf-idf weights of these rows (padding weighs 0)."""
+        cols = self.cols[rows]
+        return cols, _TF[self.counts[rows]] * idf[cols] * self.inv_norm[rows][:, None]
+
+    def matrix(self, rows: I64, idf: F32, scale: float = 1.0, drop: Bool | None = None) -> Any:
+        """CSR (len(rows) x n_columns) of the rows' weights; `drop` masks out columns (e.g. the common ones)."""
+        cols, weights = self.values(rows, idf)
+        keep = self.counts[rows] > 0
+        if drop is not None:
+            keep &= ~drop[cols]
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(keep.sum(axis=1), out=indptr[1:])
+        data = weights[keep]
+        if scale != 1.0:
+            data *= scale
+        return sp.csr_matrix((data, cols[keep], indptr), shape=(len(rows), self.n_columns))
+
+    def vector(self, row: int, idf: F32) -> tuple[I32, F32]:
+        keep = self.counts[row] > 0
+        cols, weights = self.values(np.array([row]), idf)
+        return cols[0][keep], weights[0][keep]
+
+    def _snapshot(self, idf: F32) -> Any:
+        stale = len(self._dirty) > max(1024, self.capacity // 50)
+        if self._postings is None or stale:
+            rows = np.arange(self.capacity)
+            self._postings = self.matrix(rows, idf).T.tocsr()
+            self._dirty.clear()
+            self._dirty_array = None
+            self.snapshots += 1
+        return self._postings
+
+    def invalidate(self) -> None:
+        self._postings = None
+
+    def postings_matrix(self) -> Any:
+        return self._postings
+
+    def dot_all(self, cols: I32, weights: F32, idf: F32) -> F32:
+        """Cosine of one query vector (sorted columns, weights) with every row: snapshot plus dirty overlay."""
+        postings = self._snapshot(idf)
+        out = np.zeros(self.capacity, dtype=np.float32)
+        if not len(cols):
+            return out
+        query = sp.csr_matrix((weights, cols, np.array([0, len(cols)])), shape=(1, self.n_columns))
+        base = np.asarray((query @ postings).toarray(), dtype=np.float32).ravel()
+        out[: base.size] = base
+        if self._dirty:
+            if self._dirty_array is None:
+                self._dirty_array = np.fromiter(self._dirty, dtype=np.int64, count=len(self._dirty))
+            out[self._dirty_array] = self.dot_rows(self._dirty_array, cols, weights, idf)
+        return out
+
+    def dot_rows(self, rows: I64, cols: I32, weights: F32, idf: F32) -> F32:
+        """Exact cosine of one query vector with some rows, from their slots."""
+        row_cols, row_weights = self.values(rows, idf)
+        position = np.minimum(np.searchsorted(cols, row_cols), len(cols) - 1)
+        matched = cols[position] == row_cols
+        return np.asarray(
+            np.where(matched, weights[position] * row_weights, 0.0).sum(axis=1), dtype=np.float32
+        )
+
+
+# --------------------------------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class TopK:
+    """Top-k jobs for many workers as arrays (materialising a million `Match`es would cost more than ranking).
+
+    `job_rows[i]` are slots into `job_ids`, best first; -1 (score -inf) where fewer than k jobs were eligible."""
+
+    person_ids: list[str]
+    job_rows: npt.NDArray[np.int32]
+    scores: F32
+    text: F32  # the text cosine of each pair (for reasons)
+    job_ids: list[str | None]
+
+    def jobs_for(self, i: int) -> list[tuple[str, float]]:
+        return [
+            (str(self.job_ids[row]), float(score))
+            for row, score in zip(self.job_rows[i].tolist(), self.scores[i].tolist(), strict=True)
+            if row >= 0
+        ]
+
+
+@dataclass(frozen=True)
+class _CityBlock:
+    rows: I64  # job slots in this city, eligible today
+    rare: Any  # CSR n_columns x n: weights of the uncommon n-grams
+    common: F32  # dense n_common x n: weights of the common n-grams
+    table: F32  # (2 * ages) x n: assistance boost + dormitory +/- + (0 | -inf for the job's age range)
+    occupation: I32
+    mid_pay: F32
+    valid_until: I32
+    certificate_columns: I64
+    certificates: U64
+
+
+# ------------------------------------------------------------------------------------------------------- index
+
+
+class MatchIndex:
+    """Jobs and workers in memory, updated one event at a time, ranked both ways. Unknown ids raise KeyError."""
+
+    def __init__(
+        self,
+        priority: PriorityWeights | None = None,
+        weights: ScoreWeights | None = None,
+        *,
+        refit_fraction: float = 0.2,
+        job_width: int = JOB_WIDTH,
+        worker_width: int = WORKER_WIDTH,
+        n_features: int = N_FEATURES,
+    ) -> None:
+        self.priority = priority or PriorityWeights()
+        self.weights = weights or ScoreWeights()
+        self.refit_fraction = refit_fraction
+        self.refits = 0
+        self._hasher = HashingVectorizer(
+            analyzer=char_ngrams, n_features=n_features, alternate_sign=False, norm=None, dtype=np.float32
+        )
+        self._idf: F32 = np.ones(n_features + 1, dtype=np.float32)
+        self._idf[n_features] = 0.0
+        self._common: Bool = np.zeros(n_features + 1, dtype=np.bool_)
+        self._common_position: I64 = np.full(n_features + 1, -1, dtype=np.int64)
+        self._n_common = 0
+        self._changed_jobs = 0
+        self._fitted_on = 0
+        self._occupations = _Occupations()
+        self._cities = _Vocabulary(JIANGSU_CITIES)
+        self._certificates = _Vocabulary()
+
+        self._job_text = _TextRows(job_width, n_features)
+        self._job_ids: list[str | None] = []
+        self._job_row: dict[str, int] = {}
+        self._job_free: list[int] = []
+        self._j_live: Bool = np.zeros(0, dtype=np.bool_)
+        self._j_open: Bool = np.zeros(0, dtype=np.bool_)
+        self._j_city: I32 = np.zeros(0, dtype=np.int32)
+        self._j_occ: I32 = np.zeros(0, dtype=np.int32)
+        self._j_pay_min: I32 = np.zeros(0, dtype=np.int32)
+        self._j_pay_max: I32 = np.zeros(0, dtype=np.int32)
+        self._j_mid: F32 = np.zeros(0, dtype=np.float32)
+        self._j_age_min: I32 = np.zeros(0, dtype=np.int32)
+        self._j_age_max: I32 = np.zeros(0, dtype=np.int32)
+        self._j_valid: I32 = np.zeros(0, dtype=np.int32)
+        self._j_dorm: Bool = np.zeros(0, dtype=np.bool_)
+        self._j_base: Bool = np.zeros(0, dtype=np.bool_)
+        self._j_needs_cert: Bool = np.zeros(0, dtype=np.bool_)
+        self._j_certs = _BitRows()
+
+        self._worker_text = _TextRows(worker_width, n_features)
+        self._worker_ids: list[str | None] = []
+        self._worker_row: dict[str, int] = {}
+        self._worker_free: list[int] = []
+        self._w_live: Bool = np.zeros(0, dtype=np.bool_)
+        self._w_legal: Bool = np.zeros(0, dtype=np.bool_)
+        self._w_age: I32 = np.zeros(0, dtype=np.int32)
+        self._w_any_city: Bool = np.zeros(0, dtype=np.bool_)
+        self._w_cities = _BitRows()
+        self._w_occ: I32 = np.zeros((0, MAX_INTENDED_OCCUPATIONS), dtype=np.int32)
+        self._w_trained: I32 = np.zeros((0, MAX_TRAINED_OCCUPATIONS), dtype=np.int32)
+        self._w_min: F32 = np.zeros(0, dtype=np.float32)
+        self._w_has_min: Bool = np.zeros(0, dtype=np.bool_)
+        self._w_dorm: Bool = np.zeros(0, dtype=np.bool_)
+        self._w_available: I32 = np.zeros(0, dtype=np.int32)
+        self._w_unemployed: I32 = np.zeros(0, dtype=np.int32)
+        self._w_flags: npt.NDArray[np.uint8] = np.zeros(0, dtype=np.uint8)
+        self._w_certs = _BitRows()
+
+    # ------------------------------------------------------------------------------------------------ counts
+
+    @property
+    def job_count(self) -> int:
+        return len(self._job_row)
+
+    @property
+    def worker_count(self) -> int:
+        return len(self._worker_row)
+
+    def __len__(self) -> int:
+        """Jobs plus workers held."""
+        return self.job_count + self.worker_count
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._job_row or item_id in self._worker_row
+
+    def has_job(self, job_id: str) -> bool:
+        return job_id in self._job_row
+
+    def has_worker(self, person_id: str) -> bool:
+        return person_id in self._worker_row
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "jobs": self.job_count,
+            "open_jobs": int((self._j_live & self._j_open).sum()),
+            "workers": self.worker_count,
+            "job_slots": self._job_text.capacity,
+            "worker_slots": self._worker_text.capacity,
+            "idf_refits": self.refits,
+            "jobs_changed_since_refit": self._changed_jobs,
+            "job_snapshots": self._job_text.snapshots,
+            "worker_snapshots": self._worker_text.snapshots,
+            "jobs_truncated": self._job_text.truncated,
+            "workers_truncated": self._worker_text.truncated,
+        }
+
+    def nbytes(self) -> int:
+        """Memory held in arrays (slots, attributes, snapshots); ids and dicts not included."""
+        total = 0
+        for value in vars(self).values():
+            if isinstance(value, np.ndarray):
+                total += value.nbytes
+            elif isinstance(value, _BitRows):
+                total += value.bits.nbytes
+            elif isinstance(value, _TextRows):
+                total += value.cols.nbytes + value.counts.nbytes + value.inv_norm.nbytes
+                postings = value.postings_matrix()
+                if postings is not None:
+                    total += postings.data.nbytes + postings.indices.nbytes + postings.indptr.nbytes
+        return total
+
+    def job_vectors(self) -> tuple[list[str], Any]:
+        """Ids and tf-idf vectors (CSR, L2-normalised) of the open jobs: for text-only baselines and audits."""
+        self.maintain()
+        rows = np.flatnonzero(self._j_live & self._j_open)
+        return [str(self._job_ids[row]) for row in rows.tolist()], self._job_text.matrix(rows, self._idf)
+
+    def worker_vectors(self, person_ids: Sequence[str]) -> Any:
+        """Tf-idf vectors (CSR, L2-normalised) of these workers, in the same space as `job_vectors`."""
+        self.maintain()
+        rows = np.array([self._worker_row[p] for p in person_ids], dtype=np.int64)
+        return self._worker_text.matrix(rows, self._idf)
+
+    # --------------------------------------------------------------------------------------------- mutations
+
+    def _slots(
+        self, ids: list[str], row_map: dict[str, int], free: list[int], id_list: list[str | None]
+    ) -> I64:
+        rows = np.empty(len(ids), dtype=np.int64)
+        for i, item_id in enumerate(ids):
+            row = row_map.get(item_id)
+            if row is None:
+                row = free.pop() if free else len(id_list)
+                if row == len(id_list):
+                    id_list.append(item_id)
+                else:
+                    id_list[row] = item_id
+                row_map[item_id] = row
+            rows[i] = row
+        return rows
+
+    def _grow_jobs(self) -> None:
+        capacity = self._job_text.capacity
+        if len(self._job_ids) <= capacity:
+            return
+        capacity = max(len(self._job_ids), 2 * capacity, 1024)
+        self._job_text.grow(capacity)
+        self._j_certs.grow(capacity)
+        for name, fill in (
+            ("_j_live", False), ("_j_open", False), ("_j_city", 0), ("_j_occ", 0), ("_j_pay_min", 0),
+            ("_j_pay_max", 0), ("_j_mid", 0.0), ("_j_age_min", 0), ("_j_age_max", 0), ("_j_valid", 0),
+            ("_j_dorm", False), ("_j_base", False), ("_j_needs_cert", False),
+        ):  # fmt: skip
+            setattr(self, name, _grow(getattr(self, name), capacity, fill))
+
+    def _grow_workers(self) -> None:
+        capacity = self._worker_text.capacity
+        if len(self._worker_ids) <= capacity:
+            return
+        capacity = max(len(self._worker_ids), 2 * capacity, 1024)
+        self._worker_text.grow(capacity)
+        self._w_cities.grow(capacity)
+        self._w_certs.grow(capacity)
+        for name, fill in (
+            ("_w_live", False), ("_w_legal", False), ("_w_age", 0), ("_w_any_city", False), ("_w_occ", 0),
+            ("_w_trained", 0), ("_w_min", 0.0), ("_w_has_min", False), ("_w_dorm", False),
+            ("_w_available", 0), ("_w_unemployed", NEVER), ("_w_flags", 0),
+        ):  # fmt: skip
+            setattr(self, name, _grow(getattr(self, name), capacity, fill))
+
+    def _hash(self, texts: list[str]) -> Any:
+        return self._hasher.transform(texts)
+
+    def upsert_job(self, job: JobFeatures) -> None:
+        self.upsert_jobs([job])
+
+    def upsert_jobs(self, jobs: Iterable[JobFeatures]) -> None:
+        """Add or replace jobs (by id); rankable at once. Closed or full jobs stay, filtered out, until removed."""
+        batch = list({job.id: job for job in jobs}.values())
+        if not batch:
+            return
+        rows = self._slots([job.id for job in batch], self._job_row, self._job_free, self._job_ids)
+        self._grow_jobs()
+        occupations, cities = self._occupations, self._cities
+        self._j_live[rows] = True
+        self._j_open[rows] = [job.open and job.headcount_left > 0 for job in batch]
+        self._j_city[rows] = [cities.add(job.city_code) for job in batch]
+        self._j_occ[rows] = [occupations.add(job.occupation_code) for job in batch]
+        self._j_pay_min[rows] = [job.salary_min for job in batch]
+        self._j_pay_max[rows] = [job.salary_max for job in batch]
+        self._j_mid[rows] = [(job.salary_min + job.salary_max) / 2 for job in batch]
+        self._j_age_min[rows] = [job.age_min if job.age_min is not None else 0 for job in batch]
+        self._j_age_max[rows] = [job.age_max if job.age_max is not None else 999 for job in batch]
+        self._j_valid[rows] = [day_number(job.valid_until, NEVER) for job in batch]
+        self._j_dorm[rows] = [job.dormitory for job in batch]
+        self._j_base[rows] = [job.employer_assistance_base for job in batch]
+        required = [[self._certificates.add(c.strip()) for c in job.certificates_required] for job in batch]
+        self._j_needs_cert[rows] = [bool(items) for items in required]
+        self._j_certs.set(rows, required)
+        self._job_text.put(rows, self._hash([job_text(job) for job in batch]), self._idf)
+        self._changed_jobs += len(batch)
+
+    def remove_job(self, job_id: str) -> bool:
+        """Forget a job (closed, withdrawn). False if it was not held."""
+        row = self._job_row.pop(job_id, None)
+        if row is None:
+            return False
+        self._job_ids[row] = None
+        self._job_free.append(row)
+        self._j_live[row] = False
+        self._j_open[row] = False
+        self._job_text.clear(np.array([row]))
+        self._changed_jobs += 1
+        return True
+
+    def upsert_worker(self, worker: WorkerFeatures) -> None:
+        self.upsert_workers([worker])
+
+    def upsert_workers(self, workers: Iterable[WorkerFeatures]) -> None:
+        """Add or replace workers (by id); rankable at once."""
+        batch = list({worker.id: worker for worker in workers}.values())
+        if not batch:
+            return
+        rows = self._slots([w.id for w in batch], self._worker_row, self._worker_free, self._worker_ids)
+        self._grow_workers()
+        occupations, cities = self._occupations, self._cities
+        self._w_live[rows] = True
+        self._w_age[rows] = [w.age for w in batch]
+        self._w_legal[rows] = [
+            legal_age_range(w.gender)[0] <= w.age <= legal_age_range(w.gender)[1] for w in batch
+        ]
+        self._w_any_city[rows] = [not w.city_codes for w in batch]
+        city_sets = [[cities.add(code) for code in w.city_codes] for w in batch]
+        if len(cities) > 64:
+            raise ValueError("more than 64 distinct city codes: only Jiangsu's 13 are expected")
+        self._w_cities.set(rows, city_sets)
+        occ = np.zeros((len(batch), MAX_INTENDED_OCCUPATIONS), dtype=np.int32)
+        trained = np.zeros((len(batch), MAX_TRAINED_OCCUPATIONS), dtype=np.int32)
+        for i, w in enumerate(batch):
+            codes = list(dict.fromkeys(occupations.add(c) for c in w.occupation_codes))
+            occ[i, : len(codes[:MAX_INTENDED_OCCUPATIONS])] = codes[:MAX_INTENDED_OCCUPATIONS]
+            done = list(dict.fromkeys(occupations.add(c) for c in w.trained_occupations))[
+                -MAX_TRAINED_OCCUPATIONS:
+            ]
+            trained[i, : len(done)] = done
+        self._w_occ[rows] = occ
+        self._w_trained[rows] = trained
+        self._w_min[rows] = [w.min_salary or 0 for w in batch]
+        self._w_has_min[rows] = [w.min_salary is not None for w in batch]
+        self._w_dorm[rows] = [w.needs_dormitory for w in batch]
+        self._w_available[rows] = [day_number(w.available_from, ALWAYS) for w in batch]
+        self._w_unemployed[rows] = [day_number(w.unemployed_since, NEVER) for w in batch]
+        self._w_flags[rows] = [
+            sum(_CATEGORY_BIT.get(c, 0) for c in set(w.categories)) | (_KEY_REGION_BIT if w.key_region else 0)
+            for w in batch
+        ]
+        self._w_certs.set(rows, [[self._certificates.add(c.strip()) for c in w.certificates] for w in batch])
+        self._worker_text.put(rows, self._hash([worker_text(w) for w in batch]), self._idf)
+
+    def remove_worker(self, person_id: str) -> bool:
+        """Forget a worker (erased, placed, inactive). False if they were not held."""
+        row = self._worker_row.pop(person_id, None)
+        if row is None:
+            return False
+        self._worker_ids[row] = None
+        self._worker_free.append(row)
+        self._w_live[row] = False
+        self._worker_text.clear(np.array([row]))
+        return True
+
+    # ------------------------------------------------------------------------------------------- maintenance
+
+    def maintain(self, force_refit: bool = False) -> bool:
+        """Refit the idf when the job set has changed by `refit_fraction` since the last fit (queries call this;
+        the service may call it when idle so that no query pays for it). True if it refitted."""
+        if not force_refit and self._changed_jobs <= self.refit_fraction * self._fitted_on:
+            return False
+        if self._changed_jobs == 0 and not force_refit:
+            return False
+        live = np.flatnonzero(self._j_live)
+        n_columns = self._job_text.n_columns
+        idf = np.ones(n_columns, dtype=np.float32)
+        common = np.zeros(n_columns, dtype=np.bool_)
+        if live.size:
+            cols = self._job_text.cols[live]
+            counts = self._job_text.counts[live]
+            keep = counts > 0
+            indptr = np.zeros(live.size + 1, dtype=np.int64)
+            np.cumsum(keep.sum(axis=1), out=indptr[1:])
+            corpus = sp.csr_matrix(
+                (_TF[counts[keep]], cols[keep], indptr), shape=(live.size, n_columns), dtype=np.float32
+            )
+            idf = TfidfTransformer(sublinear_tf=True, smooth_idf=True).fit(corpus).idf_.astype(np.float32)
+            df = np.bincount(cols[keep], minlength=n_columns) / live.size
+            frequent = np.flatnonzero(df > COMMON_DF)
+            if frequent.size > MAX_COMMON:
+                frequent = frequent[np.argsort(-df[frequent], kind="stable")[:MAX_COMMON]]
+            common[frequent] = True
+        idf[self._job_text.pad] = 0.0
+        common[self._job_text.pad] = False
+        self._idf, self._common = idf, common
+        self._n_common = int(common.sum())
+        self._common_position = np.full(n_columns, -1, dtype=np.int64)
+        self._common_position[common] = np.arange(self._n_common)
+        self._job_text.renorm(None, idf)
+        self._worker_text.renorm(None, idf)
+        self._job_text.invalidate()
+        self._worker_text.invalidate()
+        self._fitted_on, self._changed_jobs = int(live.size), 0
+        self.refits += 1
+        return True
+
+    # ---------------------------------------------------------------------------------------------- filters
+
+    def _worker_ready(self, w: int, day: int) -> bool:
+        return bool(self._w_legal[w] and self._w_available[w] <= day + AVAILABLE_WITHIN_DAYS)
+
+    def _eligible_job_rows(self, w: int, day: int) -> I64:
+        """Jobs a worker may be shown: open with headcount, acceptable city, age, certificates, dates."""
+        if not self._worker_ready(w, day):
+            return np.zeros(0, dtype=np.int64)
+        age = self._w_age[w]
+        start = max(day, int(self._w_available[w]))
+        mask = self._j_live & self._j_open & (self._j_valid >= start)
+        mask &= (self._j_age_min <= age) & (self._j_age_max >= age)
+        accepted = np.zeros(len(self._cities), dtype=np.bool_)
+        if self._w_any_city[w]:
+            accepted[: len(JIANGSU_CITIES)] = True
+        else:
+            word = int(self._w_cities.bits[w, 0])
+            accepted[[i for i in range(len(self._cities)) if word >> i & 1]] = True
+        mask &= accepted[self._j_city]
+        rows = np.flatnonzero(mask)
+        needs = rows[self._j_needs_cert[rows]]
+        if needs.size:
+            ok = _covers(self._w_certs.bits[[w]], self._j_certs.bits[needs])
+            rows = np.setdiff1d(rows, needs[~ok], assume_unique=True)
+        return rows
+
+    def _eligible_worker_rows(self, j: int, day: int) -> I64:
+        if not (self._j_live[j] and self._j_open[j]) or self._j_valid[j] < day:
+            return np.zeros(0, dtype=np.int64)
+        mask = self._w_live & self._w_legal
+        mask &= self._w_available <= min(day + AVAILABLE_WITHIN_DAYS, int(self._j_valid[j]))
+        mask &= (self._w_age >= self._j_age_min[j]) & (self._w_age <= self._j_age_max[j])
+        city = int(self._j_city[j])
+        in_city = ((self._w_cities.bits[:, 0] >> np.uint64(city)) & np.uint64(1)) == 1
+        mask &= in_city | (self._w_any_city if city < len(JIANGSU_CITIES) else False)
+        rows = np.flatnonzero(mask)
+        if self._j_needs_cert[j] and rows.size:
+            rows = rows[self._w_certs.covers(rows, self._j_certs.bits[j])]
+        return rows
+
+    def eligible_jobs(self, person_id: str, today: date | None = None) -> list[str]:
+        """Ids of every job that passes the worker's hard filters (for baselines and audits)."""
+        self.maintain()
+        rows = self._eligible_job_rows(self._worker_row[person_id], (today or date.today()).toordinal())
+        return [str(self._job_ids[row]) for row in rows.tolist()]
+
+    # ----------------------------------------------------------------------------------------------- scores
+
+    def _occupation_part(self, w_rows: I64) -> F32:
+        """Per worker, over the occupation vocabulary: occupation closeness x weight + training x weight."""
+        closeness = self._occupations.closeness
+        part = (
+            closeness[self._w_occ[w_rows]].max(axis=1)[:, : len(self._occupations)] * self.weights.occupation
+        )
+        trained = self._w_trained[w_rows]
+        hit_rows, hit_cols = np.nonzero(trained)
+        part[hit_rows, trained[hit_rows, hit_cols]] += self.weights.training
+        return np.asarray(part, dtype=np.float32)
+
+    def _worker_boost(self, w_rows: I64, day: int) -> F32:
+        p = self.priority
+        flags = self._w_flags[w_rows]
+        boost = np.zeros(len(w_rows), dtype=np.float32)
+        for code, bit in _CATEGORY_BIT.items():
+            boost = np.maximum(boost, np.where(flags & bit, p.category(code), 0.0)).astype(np.float32)
+        boost += np.where(flags & _KEY_REGION_BIT, p.key_region, 0.0).astype(np.float32)
+        long_unemployed = (day - self._w_unemployed[w_rows].astype(np.int64)) >= p.long_unemployed_days
+        boost += np.where(long_unemployed, p.long_unemployed, 0.0).astype(np.float32)
+        return boost
+
+    def _pay(self, w_rows: I64 | int, j_rows: I64 | int) -> F32:
+        half = self.weights.pay / 2
+        diff = self._j_mid[j_rows] - self._w_min[w_rows]
+        pay = np.clip(diff * np.float32(self.weights.pay / self.weights.pay_span), -half, half)
+        return np.asarray(np.where(self._w_has_min[w_rows], pay, 0.0), dtype=np.float32)
+
+    def _dormitory(self, w_rows: I64 | int, j_rows: I64 | int) -> F32:
+        offered = np.where(self._j_dorm[j_rows], self.weights.dormitory, -self.weights.dormitory)
+        return np.asarray(np.where(self._w_dorm[w_rows], offered, 0.0), dtype=np.float32)
+
+    def _job_boost(self, j_rows: I64 | int) -> F32:
+        return np.asarray(
+            np.where(self._j_base[j_rows], self.priority.assistance_base, 0.0), dtype=np.float32
+        )
+
+    def _top(self, scores: F32, rows: I64, ids: list[str | None], limit: int) -> I64:
+        """Positions of the `limit` best scores, best first, ties by id (stable across runs)."""
+        if limit < len(scores):
+            picked = np.argpartition(-scores, limit - 1)[:limit]
+        else:
+            picked = np.arange(len(scores))
+        return np.array(
+            sorted(picked.tolist(), key=lambda i: (-float(scores[i]), str(ids[int(rows[i])]))), dtype=np.int64
+        )
+
+    # ----------------------------------------------------------------------------------------------- queries
+
+    def recommend(self, person_id: str, limit: int = 20, today: date | None = None) -> list[Match]:
+        """The best `limit` jobs for a worker, with reasons."""
+        self.maintain()
+        w = self._worker_row[person_id]
+        day = (today or date.today()).toordinal()
+        rows = self._eligible_job_rows(w, day)
+        if not rows.size or limit <= 0:
+            return []
+        cols, weights = self._worker_text.vector(w, self._idf)
+        text = self._job_text.dot_all(cols, weights, self._idf)[rows]
+        occupation = self._occupation_part(np.array([w]))[0]
+        scores = (
+            self.weights.text * text
+            + occupation[self._j_occ[rows]]
+            + self._pay(w, rows)
+            + self._dormitory(w, rows)
+            + self._job_boost(rows)
+        )
+        best = self._top(scores, rows, self._job_ids, limit)
+        w_rows = np.full(len(best), w, dtype=np.int64)
+        return self._explain(w_rows, rows[best], text[best], day)
+
+    def candidates(self, job_id: str, limit: int = 20, today: date | None = None) -> list[Match]:
+        """The best `limit` workers for a job, with reasons (priority boosts matter here: same fit, who first)."""
+        self.maintain()
+        j = self._job_row[job_id]
+        day = (today or date.today()).toordinal()
+        rows = self._eligible_worker_rows(j, day)
+        if not rows.size or limit <= 0:
+            return []
+        cols, weights = self._job_text.vector(j, self._idf)
+        text = self._worker_text.dot_all(cols, weights, self._idf)[rows]
+        occ = int(self._j_occ[j])
+        closeness = self._occupations.closeness[self._w_occ[rows], occ].max(axis=1)
+        trained = (self._w_trained[rows] == occ).any(axis=1) & (occ > 0)
+        scores = (
+            self.weights.text * text
+            + self.weights.occupation * closeness
+            + np.where(trained, self.weights.training, 0.0)
+            + self._pay(rows, j)
+            + self._dormitory(rows, j)
+            + self._job_boost(j)
+            + self._worker_boost(rows, day)
+        ).astype(np.float32)
+        best = self._top(scores, rows, self._worker_ids, limit)
+        j_rows = np.full(len(best), j, dtype=np.int64)
+        return self._explain(rows[best], j_rows, text[best], day)
+
+    def top_k(
+        self,
+        person_ids: Sequence[str] | None = None,
+        k: int = 20,
+        today: date | None = None,
+        *,
+        threads: int = 1,
+    ) -> dict[str, list[Match]]:
+        """`recommend` for many workers at once (for allocation), with reasons; see `top_k_arrays` for bulk."""
+        result = self.top_k_arrays(person_ids, k, today, threads=threads)
+        day = (today or date.today()).toordinal()
+        counts = (result.job_rows >= 0).sum(axis=1)
+        w_rows = np.repeat(np.array([self._worker_row[p] for p in result.person_ids], dtype=np.int64), counts)
+        j_rows = result.job_rows[result.job_rows >= 0].astype(np.int64)
+        matches = self._explain(w_rows, j_rows, result.text[result.job_rows >= 0], day)
+        out: dict[str, list[Match]] = {}
+        start = 0
+        for person_id, count in zip(result.person_ids, counts.tolist(), strict=True):
+            out[person_id] = matches[start : start + count]
+            start += count
+        return out
+
+    # -------------------------------------------------------------------------------------------- batch top-k
+
+    def top_k_arrays(
+        self,
+        person_ids: Sequence[str] | None = None,
+        k: int = 20,
+        today: date | None = None,
+        *,
+        threads: int = 1,
+        block_pairs: int = 1 << 21,
+    ) -> TopK:
+        """Top-k jobs for many workers (default: all), vectorised city by city in blocks of about
+        `block_pairs` worker-job pairs. Same filters and scores as `recommend`, without reasons.
+
+        `threads` > 1 scores blocks concurrently (numpy and scipy release the GIL) with BLAS held to one
+        thread meanwhile (process-wide, via threadpoolctl): 1.5x on two cores, where BLAS's own two threads
+        only speed up the dense product."""
+        self.maintain()
+        day = (today or date.today()).toordinal()
+        if person_ids is None:
+            w_rows = np.flatnonzero(self._w_live)
+            ids = [str(self._worker_ids[row]) for row in w_rows.tolist()]
+        else:
+            ids = list(person_ids)
+            w_rows = np.array([self._worker_row[p] for p in ids], dtype=np.int64)
+        n = len(w_rows)
+        best_scores = np.full((n, k), -np.inf, dtype=np.float32)
+        best_rows = np.full((n, k), -1, dtype=np.int32)
+        best_text = np.zeros((n, k), dtype=np.float32)
+        if not n or k <= 0:
+            return TopK(ids, best_rows, best_scores, best_text, list(self._job_ids))
+        ready = self._w_legal[w_rows] & (self._w_available[w_rows] <= day + AVAILABLE_WITHIN_DAYS)
+        positions = np.flatnonzero(ready)
+        open_jobs = self._j_live & self._j_open & (self._j_valid >= day)
+        city_bits = self._w_cities.bits[w_rows, 0]
+        any_city = self._w_any_city[w_rows]
+        best = (best_scores, best_rows, best_text)
+        with contextlib.ExitStack() as stack:
+            pool = None
+            if threads > 1:
+                stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
+                pool = stack.enter_context(ThreadPoolExecutor(threads))
+            for city in np.unique(self._j_city[open_jobs]).tolist():
+                accepts = ((city_bits[positions] >> np.uint64(city)) & np.uint64(1)) == 1
+                if city < len(JIANGSU_CITIES):
+                    accepts |= any_city[positions]
+                members = positions[accepts]
+                if not members.size:
+                    continue
+                block = self._city_block(np.flatnonzero(open_jobs & (self._j_city == city)))
+                size = max(8, min(4096, block_pairs // max(1, block.rows.size)))
+                chunks = [members[start : start + size] for start in range(0, members.size, size)]
+                if pool is None:
+                    for chunk in chunks:
+                        self._score_block(chunk, w_rows[chunk], block, day, k, best)
+                else:  # chunks hold different workers: their rows of `best` never overlap
+                    done = [pool.submit(self._score_block, c, w_rows[c], block, day, k, best) for c in chunks]
+                    for future in done:
+                        future.result()
+        valid = best_rows >= 0
+        best_scores += np.where(valid, self._worker_boost(w_rows, day)[:, None], 0.0).astype(np.float32)
+        order = np.argsort(-best_scores, axis=1, kind="stable")
+        return TopK(
+            ids,
+            np.take_along_axis(best_rows, order, axis=1),
+            np.take_along_axis(best_scores, order, axis=1),
+            np.take_along_axis(best_text, order, axis=1),
+            list(self._job_ids),
+        )
+
+    def _city_block(self, rows: I64) -> _CityBlock:
+        rare = self._job_text.matrix(rows, self._idf, drop=self._common).T.tocsr()
+        cols, weights = self._job_text.values(rows, self._idf)
+        common = np.zeros((self._n_common, rows.size), dtype=np.float32)
+        where = self._common_position[cols]
+        hit = (where >= 0) & (self._job_text.counts[rows] > 0)
+        common[where[hit], np.nonzero(hit)[0]] = weights[hit]
+        ages = np.arange(MIN_LEGAL_AGE, MAX_LEGAL_AGE + 1)[:, None]
+        allowed = (self._j_age_min[rows][None, :] <= ages) & (self._j_age_max[rows][None, :] >= ages)
+        base = self._job_boost(rows)
+        dorm = np.where(self._j_dorm[rows], self.weights.dormitory, -self.weights.dormitory).astype(
+            np.float32
+        )
+        n_ages = len(ages)
+        table = np.empty((2 * n_ages, rows.size), dtype=np.float32)
+        table[:n_ages] = base
+        table[n_ages:] = base + dorm
+        table[:n_ages][~allowed] = -np.inf
+        table[n_ages:][~allowed] = -np.inf
+        needs = np.flatnonzero(self._j_needs_cert[rows])
+        return _CityBlock(
+            rows=rows,
+            rare=rare,
+            common=common,
+            table=table,
+            occupation=self._j_occ[rows],
+            mid_pay=self._j_mid[rows],
+            valid_until=self._j_valid[rows],
+            certificate_columns=needs,
+            certificates=self._j_certs.bits[rows[needs]],
+        )
+
+    def _score_block(
+        self,
+        positions: I64,
+        w_rows: I64,
+        block: _CityBlock,
+        day: int,
+        k: int,
+        best: tuple[F32, npt.NDArray[np.int32], F32],
+    ) -> None:
+        weights = self.weights
+        text = self._worker_text
+        n_ages = MAX_LEGAL_AGE - MIN_LEGAL_AGE + 1
+        # text: dense product over the common n-grams + sparse product over the rest
+        if self._n_common:
+            cols, values = text.values(w_rows, self._idf)
+            where = self._common_position[cols]
+            hit = (where >= 0) & (text.counts[w_rows] > 0)
+            dense = np.zeros((len(w_rows), self._n_common), dtype=np.float32)
+            dense[np.nonzero(hit)[0], where[hit]] = values[hit]
+            cosine = dense @ block.common
+        else:
+            cosine = np.zeros((len(w_rows), block.rows.size), dtype=np.float32)
+        cosine += (text.matrix(w_rows, self._idf, drop=self._common) @ block.rare).toarray()
+        # dormitory, assistance base and the job's age range: one row of the city table per (needs dorm, age)
+        keys = self._w_dorm[w_rows].astype(np.int64) * n_ages + (self._w_age[w_rows] - MIN_LEGAL_AGE)
+        scores = block.table[keys]
+        scores += cosine * np.float32(weights.text)
+        scores += np.take(self._occupation_part(w_rows), block.occupation, axis=1)
+        has_min = np.flatnonzero(self._w_has_min[w_rows])
+        if has_min.size:
+            slope = np.float32(weights.pay / weights.pay_span)
+            pay = block.mid_pay[None, :] * slope - (self._w_min[w_rows[has_min]] * slope)[:, None]
+            np.clip(pay, -weights.pay / 2, weights.pay / 2, out=pay)
+            scores[has_min] += pay
+        if block.certificate_columns.size:
+            have = self._w_certs.bits[w_rows]
+            need = block.certificates
+            words = min(have.shape[1], need.shape[1])
+            ok: Bool = np.all((need[None, :, :words] & ~have[:, None, :words]) == 0, axis=2)
+            if need.shape[1] > words:
+                ok &= ~np.any(need[:, words:], axis=1)[None, :]
+            cc = block.certificate_columns
+            scores[:, cc] = np.where(ok, scores[:, cc], -np.inf)
+        later = np.flatnonzero(self._w_available[w_rows] > day)
+        if later.size:
+            too_soon = block.valid_until[None, :] < self._w_available[w_rows[later]][:, None]
+            scores[later] = np.where(too_soon, -np.inf, scores[later])
+        # merge this block's best into the running top-k of these workers
+        n_jobs = block.rows.size
+        take = min(k, n_jobs)
+        picked = np.argpartition(scores, n_jobs - take, axis=1)[:, n_jobs - take :]
+        best_scores, best_rows, best_text = best
+        merged_scores = np.concatenate(
+            [best_scores[positions], np.take_along_axis(scores, picked, axis=1)], axis=1
+        )
+        merged_rows = np.concatenate([best_rows[positions], block.rows[picked].astype(np.int32)], axis=1)
+        merged_text = np.concatenate(
+            [best_text[positions], np.take_along_axis(cosine, picked, axis=1)], axis=1
+        )
+        merged_rows[~np.isfinite(merged_scores)] = -1
+        keep = np.argpartition(-merged_scores, k - 1, axis=1)[:, :k]
+        best_scores[positions] = np.take_along_axis(merged_scores, keep, axis=1)
+        best_rows[positions] = np.take_along_axis(merged_rows, keep, axis=1)
+        best_text[positions] = np.take_along_axis(merged_text, keep, axis=1)
+
+    # ------------------------------------------------------------------------------------------------ reasons
+
+    def _explain(self, w_rows: I64, j_rows: I64, text: F32, day: int) -> list[Match]:
+        """Matches with every factor as a Reason; the score is their sum (factors below `min_reason_weight`
+        count but are listed only when there is nothing larger; priority factors are always listed). Constant
+        reasons are shared objects."""
+        if not len(w_rows):
+            return []
+        sw, p = self.weights, self.priority
+        occ = self._j_occ[j_rows]
+        closeness = self._occupations.closeness[self._w_occ[w_rows], occ[:, None]].max(axis=1).tolist()
+        trained = ((self._w_trained[w_rows] == occ[:, None]).any(axis=1) & (occ > 0)).tolist()
+        pay64 = self._pay(w_rows, j_rows).astype(np.float64)
+        pay, pay_shown = pay64.tolist(), np.round(pay64, 4).tolist()
+        gap = (self._j_mid[j_rows] - self._w_min[w_rows]).round().astype(np.int64).tolist()
+        dorm = np.sign(self._dormitory(w_rows, j_rows)).astype(np.int64).tolist()
+        text64 = sw.text * text.astype(np.float64)
+        text_weight, text_shown = text64.tolist(), np.round(text64, 4).tolist()
+        long_unemployed = (day - self._w_unemployed[w_rows].astype(np.int64)) >= p.long_unemployed_days
+        priority_key = (
+            self._w_flags[w_rows].astype(np.int64) * 4 + long_unemployed * 2 + self._j_base[j_rows]
+        ).tolist()
+        person_ids = [self._worker_ids[row] for row in w_rows.tolist()]
+        job_ids = [self._job_ids[row] for row in j_rows.tolist()]
+        shown = sw.min_reason_weight
+
+        occupation_reasons = {
+            level: (sw.occupation * level, Reason(code, label, round(sw.occupation * level, 4)))
+            for level, (code, label) in OCCUPATION_LEVEL_LABELS.items()
+        }
+        trained_reason = Reason("trained", "已完成相关培训", round(sw.training, 4))
+        dorm_reasons = {
+            1: Reason("dormitory", "提供住宿", round(sw.dormitory, 4)),
+            -1: Reason("no_dormitory", "不提供住宿", -round(sw.dormitory, 4)),
+        }
+        priorities = {key: self._priority_reasons(key) for key in set(priority_key)}
+
+        matches: list[Match] = []
+        for i in range(len(person_ids)):
+            score = text_weight[i]
+            reasons: list[Reason] = []
+            small: list[Reason] = []  # listed only if nothing larger is
+            if score:
+                (reasons if abs(score) >= shown else small).append(
+                    Reason("text_similarity", "岗位与求职意向相近", text_shown[i])
+                )
+            level = closeness[i]
+            if level > 0:
+                weight, reason = occupation_reasons.get(level) or (
+                    sw.occupation * level,
+                    Reason("occupation_group", "职业相近", round(sw.occupation * level, 4)),
+                )
+                score += weight
+                reasons.append(reason)
+            if trained[i]:
+                score += sw.training
+                reasons.append(trained_reason)
+            weight = pay[i]
+            if weight:
+                score += weight
+                (reasons if abs(weight) >= shown else small).append(
+                    Reason("pay_above_minimum", f"薪资高于期望 {gap[i]} 元", pay_shown[i])
+                    if gap[i] > 0
+                    else Reason("pay_below_minimum", f"薪资低于期望 {-gap[i]} 元", pay_shown[i])
+                )
+            if dorm[i]:
+                score += sw.dormitory * dorm[i]
+                reasons.append(dorm_reasons[dorm[i]])
+            boost, priority = priorities[priority_key[i]]
+            if priority:
+                score += boost
+                reasons.extend(priority)
+            if not reasons and small:
+                reasons.append(max(small, key=lambda r: abs(r.weight)))
+            reasons.sort(key=_by_weight)
+            matches.append(Match(str(person_ids[i]), str(job_ids[i]), round(score, 6), tuple(reasons)))
+        return matches
+
+    def _priority_reasons(self, key: int) -> tuple[float, tuple[Reason, ...]]:
+        """The policy reasons for one combination of worker flags, long unemployment and assistance base."""
+        p = self.priority
+        flags, unemployed, assisted = key >> 2, bool(key & 2), bool(key & 1)
+        reasons: list[Reason] = []
+        weight, category = max(
+            ((p.category(c), c) for c, bit in _CATEGORY_BIT.items() if flags & bit), default=(0.0, "")
+        )
+        boost = 0.0
+        if weight > 0:
+            code, label = CATEGORY_REASONS[category]
+            reasons.append(Reason(code, label, round(weight, 4)))
+            boost += weight
+        if flags & _KEY_REGION_BIT and p.key_region > 0:
+            reasons.append(Reason("priority_key_region", "重点地区优先", round(p.key_region, 4)))
+            boost += p.key_region
+        if unemployed and p.long_unemployed > 0:
+            reasons.append(Reason("priority_long_unemployed", "长期失业优先", round(p.long_unemployed, 4)))
+            boost += p.long_unemployed
+        if assisted and p.assistance_base > 0:
+            reasons.append(Reason("assistance_base", "就业帮扶基地", round(p.assistance_base, 4)))
+            boost += p.assistance_base
+        return boost, tuple(reasons)
+
+
+def _by_weight(reason: Reason) -> float:
+    return -reason.weight
+
+
+def matches_by_job(matches: Mapping[str, Sequence[Match]]) -> dict[str, list[Match]]:
+    """Invert per-worker results to per-job lists (best first)."""
+    out: dict[str, list[Match]] = {}
+    for items in matches.values():
+        for match in items:
+            out.setdefault(match.job_id, []).append(match)
+    for items in out.values():
+        items.sort(key=lambda m: -m.score)
+    return out

@@ -1,0 +1,369 @@
+"""Matching's domain: read models from events, and the hiring pipeline with its state machine.
+
+Who may do what: a station acts for its own workers, a partner for its provinces' workers, a recruiter for its
+employer's jobs, an admin for all. The worker's side (apply, accept, decline) belongs to stations, partners and
+admins; the employer's side (offer, place) to recruiters and admins; ending a placement to either side.
+Anything out of scope answers 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.api.problems import FieldError, Problem, not_found, validation_problem
+from libs.auth import Principal, Role
+from libs.db import utcnow
+from libs.events.contracts import (
+    APPLICATION_ACCEPTED,
+    APPLICATION_DECLINED,
+    APPLICATION_OFFERED,
+    APPLICATION_SUBMITTED,
+    PLACEMENT_CONFIRMED,
+    PLACEMENT_ENDED,
+    ApplicationPayload,
+    JobPayload,
+    PersonPayload,
+    PlacementConfirmed,
+    PlacementEnded,
+)
+from libs.events.envelope import new_event
+from libs.events.outbox import add_event
+from services.matching.models import Application, JobView, Placement, WorkerView, platform
+from services.matching.schemas import ApplicationIn, EndIn, PlaceIn
+
+SERVICE = "matching"
+TRANSITIONS = {  # action: (from statuses, to status, side)
+    "offer": ({"applied"}, "offered", "employer"),
+    "accept": ({"offered"}, "accepted", "worker"),
+    "decline": ({"applied", "offered"}, "declined", "worker"),
+    "place": ({"accepted"}, "placed", "employer"),
+}
+ACTION_EVENTS = {
+    "offer": APPLICATION_OFFERED,
+    "accept": APPLICATION_ACCEPTED,
+    "decline": APPLICATION_DECLINED,
+}
+
+
+# --- scope --------------------------------------------------------------------------------------------------
+
+
+def acts_for_worker(caller: Principal, station_id: str, province_code: str) -> bool:
+    if caller.is_admin:
+        return True
+    if caller.role is Role.partner:
+        return province_code in caller.provinces
+    return caller.role is Role.station and caller.station_id == station_id
+
+
+def acts_for_employer(caller: Principal, employer_id: str) -> bool:
+    return caller.is_admin or (caller.role is Role.recruiter and caller.employer_id == employer_id)
+
+
+async def worker_in_scope(
+    session: AsyncSession, caller: Principal, person_id: str, field: str | None = None
+) -> WorkerView:
+    worker = await session.get(WorkerView, person_id)
+    if (
+        worker is None
+        or worker.erased
+        or not acts_for_worker(caller, worker.station_id, worker.province_code)
+    ):
+        problem = not_found("务工人员")
+        if field:
+            problem.errors = [FieldError(field, "not_found", "务工人员不存在或不在您的权限范围内")]
+        raise problem
+    return worker
+
+
+async def job_in_scope(session: AsyncSession, caller: Principal, job_id: str) -> JobView:
+    """Recruiters see their own jobs; the worker's side sees published ones."""
+    job = await session.get(JobView, job_id)
+    visible = job is not None and (
+        acts_for_employer(caller, job.employer_id)
+        or (caller.role in (Role.partner, Role.station) and job.status == "published")
+    )
+    if job is None or not visible:
+        raise not_found("岗位")
+    return job
+
+
+# --- read models --------------------------------------------------------------------------------------------
+
+
+async def apply_job(session: AsyncSession, job: JobPayload, closed: bool) -> None:
+    row = await session.get(JobView, job.id)
+    if row is not None and row.version >= job.version:
+        return
+    if row is None:
+        row = JobView(id=job.id)
+        session.add(row)
+    row.version = job.version
+    row.employer_id = job.employer_id
+    row.status = "closed" if closed else job.status
+    row.headcount = job.headcount
+    row.payload = job.model_dump(mode="json")
+    row.synced_at = utcnow()
+    await session.flush()
+
+
+async def apply_worker(session: AsyncSession, person: PersonPayload) -> None:
+    row = await session.get(WorkerView, person.id)
+    if row is not None and (row.version >= person.version or row.erased):
+        return
+    if row is None:
+        row = WorkerView(id=person.id, trained_occupations=[], trained_skills=[], erased=False)
+        session.add(row)
+    row.version = person.version
+    row.station_id = person.station_id
+    row.province_code = person.province_code
+    row.payload = person.model_dump(mode="json")
+    row.synced_at = utcnow()
+    await session.flush()
+
+
+async def erase_worker(session: AsyncSession, person_id: str) -> None:
+    """Keep a tombstone (so a late event cannot bring the worker back) and nothing else."""
+    row = await session.get(WorkerView, person_id)
+    if row is None:
+        row = WorkerView(
+            id=person_id,
+            version=0,
+            station_id="",
+            province_code="",
+            trained_occupations=[],
+            trained_skills=[],
+        )
+        session.add(row)
+    row.erased = True
+    row.payload = {}
+    row.trained_occupations = []
+    row.trained_skills = []
+    row.synced_at = utcnow()
+    await session.flush()
+
+
+async def add_training(
+    session: AsyncSession, person_id: str, occupation_code: str, skills: list[str]
+) -> None:
+    row = await session.get(WorkerView, person_id)
+    if row is None or row.erased:
+        return
+    row.trained_occupations = sorted({*row.trained_occupations, occupation_code})
+    row.trained_skills = sorted({*row.trained_skills, *skills})
+    row.synced_at = utcnow()
+    await session.flush()
+
+
+# --- pipeline -----------------------------------------------------------------------------------------------
+
+
+def application_payload(application: Application) -> dict[str, Any]:
+    return ApplicationPayload(
+        id=application.id,
+        person_id=application.person_id,
+        job_id=application.job_id,
+        employer_id=application.employer_id,
+        station_id=application.station_id,
+        channel=application.channel,
+        stream_id=application.stream_id,
+        status=application.status,
+        at=application.updated_at,
+    ).model_dump(mode="json")
+
+
+async def _emit(session: AsyncSession, event_type: str, subject: str, data: dict[str, Any]) -> None:
+    await add_event(session, platform.outbox, new_event(SERVICE, event_type, subject, data))
+
+
+async def submit_application(session: AsyncSession, caller: Principal, data: ApplicationIn) -> Application:
+    if not (caller.is_admin or caller.role in (Role.partner, Role.station)):
+        raise Problem(403, "只有联络站、合作省份或管理员可以代务工人员报名")
+    worker = await worker_in_scope(session, caller, data.person_id, "body.person_id")
+    job = await session.get(JobView, data.job_id)
+    if job is None or job.status != "published":
+        raise Problem(
+            404, "岗位不存在或已关闭", errors=[FieldError("body.job_id", "not_found", "岗位不存在或已关闭")]
+        )
+    if int(job.payload.get("headcount_left", 0)) <= 0:
+        raise Problem(409, "岗位已招满", errors=[FieldError("body.job_id", "filled", "岗位已招满")])
+    existing = (
+        await session.scalars(
+            select(Application).where(Application.person_id == worker.id, Application.job_id == job.id)
+        )
+    ).first()
+    if existing is not None:
+        raise Problem(
+            409,
+            "该务工人员已报名此岗位",
+            existing_id=existing.id,
+            errors=[FieldError("body.job_id", "duplicate", "已报名")],
+        )
+    now = utcnow()
+    application = Application(
+        id=str(uuid.uuid4()),
+        person_id=worker.id,
+        job_id=job.id,
+        employer_id=job.employer_id,
+        station_id=worker.station_id,
+        province_code=worker.province_code,
+        channel=data.channel,
+        stream_id=data.stream_id,
+        status="applied",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(application)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as error:
+        raise Problem(409, "该务工人员已报名此岗位") from error
+    await _emit(session, APPLICATION_SUBMITTED, application.id, application_payload(application))
+    return application
+
+
+async def application_in_scope(
+    session: AsyncSession, caller: Principal, application_id: str, *, for_update: bool = False
+) -> Application:
+    query = select(Application).where(Application.id == application_id)
+    if for_update:
+        query = query.with_for_update()
+    application = (await session.scalars(query)).first()
+    if application is None or not (
+        acts_for_employer(caller, application.employer_id)
+        or acts_for_worker(caller, application.station_id, application.province_code)
+    ):
+        raise not_found("报名")
+    return application
+
+
+async def transition(
+    session: AsyncSession, caller: Principal, application_id: str, action: str, place: PlaceIn | None = None
+) -> tuple[Application, Placement | None]:
+    """One step of the pipeline: the caller must act for the right side, the application be in a state the
+    step starts from; a placement checks the job's headcount and announces itself."""
+    application = await application_in_scope(session, caller, application_id, for_update=True)
+    sources, target, side = TRANSITIONS[action]
+    allowed = (
+        acts_for_employer(caller, application.employer_id)
+        if side == "employer"
+        else acts_for_worker(caller, application.station_id, application.province_code)
+    )
+    if not allowed:
+        who = "用人单位" if side == "employer" else "务工人员一方（联络站、合作省份）"
+        raise Problem(403, f"此操作须由{who}执行")
+    if application.status not in sources:
+        raise Problem(
+            409,
+            f"报名当前状态为 {application.status}，不能执行 {action}",
+            slug="invalid-transition",
+            title="状态不允许此操作",
+            current_status=application.status,
+        )
+    placement = None
+    if action == "place":
+        assert place is not None
+        placement = await _place(session, application, place)
+    application.status = target
+    application.updated_at = utcnow()
+    await session.flush()
+    if action in ACTION_EVENTS:
+        await _emit(session, ACTION_EVENTS[action], application.id, application_payload(application))
+    return application, placement
+
+
+async def _place(session: AsyncSession, application: Application, place: PlaceIn) -> Placement:
+    job = await session.get(JobView, application.job_id, with_for_update=True)
+    if job is None or job.status != "published":
+        raise Problem(409, "岗位已关闭，不能再录用")
+    active = await session.scalar(
+        select(func.count())
+        .select_from(Placement)
+        .where(Placement.job_id == job.id, Placement.status == "active")
+    )
+    if int(active or 0) >= job.headcount:
+        raise Problem(409, "岗位招聘人数已满", slug="headcount-filled")
+    if place.start_date < date.today().replace(year=date.today().year - 1):
+        raise validation_problem("body.start_date", "too_early", "到岗日期过早")
+    placement = Placement(
+        id=str(uuid.uuid4()),
+        application_id=application.id,
+        person_id=application.person_id,
+        job_id=job.id,
+        employer_id=job.employer_id,
+        station_id=application.station_id,
+        province_code=application.province_code,
+        start_date=place.start_date,
+        needs_transport=place.needs_transport,
+        status="active",
+        created_at=utcnow(),
+    )
+    session.add(placement)
+    await session.flush()
+    payload = PlacementConfirmed(
+        placement_id=placement.id,
+        person_id=placement.person_id,
+        job_id=job.id,
+        start_date=placement.start_date,
+        application_id=application.id,
+        employer_id=job.employer_id,
+        station_id=placement.station_id,
+        province_code=placement.province_code,
+        city_code=str(job.payload.get("city_code")),
+        needs_transport=placement.needs_transport,
+    )
+    await _emit(session, PLACEMENT_CONFIRMED, placement.id, payload.model_dump(mode="json"))
+    return placement
+
+
+async def end_placement(
+    session: AsyncSession, caller: Principal, placement_id: str, data: EndIn
+) -> Placement:
+    placement = (
+        await session.scalars(select(Placement).where(Placement.id == placement_id).with_for_update())
+    ).first()
+    if placement is None or not (
+        acts_for_employer(caller, placement.employer_id)
+        or acts_for_worker(caller, placement.station_id, placement.province_code)
+    ):
+        raise not_found("录用记录")
+    if placement.status != "active":
+        raise Problem(409, "该录用已结束", slug="invalid-transition", current_status=placement.status)
+    if data.ended_on < placement.start_date:
+        raise validation_problem("body.ended_on", "before_start", "离岗日期不能早于到岗日期")
+    placement.status = "ended"
+    placement.ended_on = data.ended_on
+    placement.end_reason = data.reason
+    await session.flush()
+    payload = PlacementEnded(
+        placement_id=placement.id,
+        person_id=placement.person_id,
+        job_id=placement.job_id,
+        ended_on=data.ended_on,
+        reason=data.reason,
+    )
+    await _emit(session, PLACEMENT_ENDED, placement.id, payload.model_dump(mode="json"))
+    return placement
+
+
+async def placement_of(session: AsyncSession, application_id: str) -> Placement | None:
+    return (
+        await session.scalars(select(Placement).where(Placement.application_id == application_id))
+    ).first()
+
+
+async def placement_in_scope(session: AsyncSession, caller: Principal, placement_id: str) -> Placement:
+    placement = await session.get(Placement, placement_id)
+    if placement is None or not (
+        acts_for_employer(caller, placement.employer_id)
+        or acts_for_worker(caller, placement.station_id, placement.province_code)
+    ):
+        raise not_found("录用记录")
+    return placement

@@ -1,0 +1,247 @@
+"""Matching end to end through NATS: jobs and workers become rankable, the pipeline runs to placement, and the
+placement fills the job, moves the worker's status, and ends with a warning when it ends."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any
+
+from tests.factories import employer_body, job_body, person_body
+from tests.harness import ADMIN, Platform, auth, eventually
+from tests.integration.test_demand import new_station
+
+
+async def new_employer(platform: Platform) -> str:
+    response = await platform.client.post("/v1/employers", json=employer_body(), headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def new_job(platform: Platform, employer_id: str, **overrides: Any) -> str:
+    body = job_body(employer_id, occupation_code="6-25-04-07", **overrides)
+    response = await platform.client.post(
+        "/v1/jobs", json=body, headers=auth("recruiter", employer_id=employer_id)
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def new_worker(platform: Platform, station_id: str, serial: int, **overrides: Any) -> str:
+    body = person_body(station_id, serial, **overrides)
+    body["intention"] = {
+        "occupation_codes": ["6-25-04-07"],
+        "keywords": "电子 装配 流水线",
+        "city_codes": ["3205"],
+        "min_salary": 4500,
+        "needs_dormitory": True,
+    }
+    response = await platform.client.post("/v1/persons", json=body, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def recommended(platform: Platform, person_id: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+    response = await platform.client.get(f"/v1/persons/{person_id}/recommendations", headers=headers)
+    if response.status_code == 404:
+        return []
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+async def ready_pair(platform: Platform, headcount: int = 30) -> tuple[str, str, str, str]:
+    """(station, worker, employer, job), the job already in the worker's recommendations."""
+    station_id = await new_station(platform)
+    worker_id = await new_worker(platform, station_id, 1)
+    employer_id = await new_employer(platform)
+    job_id = await new_job(platform, employer_id, headcount=headcount)
+    station = auth("station", station_id=station_id)
+
+    async def rankable() -> bool:
+        return job_id in [item["job_id"] for item in await recommended(platform, worker_id, station)]
+
+    await eventually(rankable, what="the new job among the worker's recommendations")
+    return station_id, worker_id, employer_id, job_id
+
+
+async def test_new_job_is_recommended_with_reasons(platform: Platform) -> None:
+    station_id, worker_id, employer_id, job_id = await ready_pair(platform)
+    items = await recommended(platform, worker_id, auth("station", station_id=station_id))
+    first = next(item for item in items if item["job_id"] == job_id)
+    assert first["reasons"] and all(reason["label"] and reason["code"] for reason in first["reasons"])
+    assert first["title"] == "电子产品装配工" and first["city_code"] == "3205"
+    # both ways: the worker is a candidate for the recruiter, as a random id with reasons
+    recruiter = auth("recruiter", employer_id=employer_id)
+    response = await platform.client.get(f"/v1/jobs/{job_id}/candidates", headers=recruiter)
+    assert response.status_code == 200
+    assert worker_id in [item["person_id"] for item in response.json()["items"]]
+    assert "name" not in response.text and "id_number" not in response.text
+    # scope: another station, another province, another employer
+    other_station = await new_station(platform, "52")
+    assert (
+        await platform.client.get(
+            f"/v1/persons/{worker_id}/recommendations", headers=auth("station", station_id=other_station)
+        )
+    ).status_code == 404
+    assert (
+        await platform.client.get(
+            f"/v1/persons/{worker_id}/recommendations", headers=auth("partner", provinces=["52"])
+        )
+    ).status_code == 404
+    assert (
+        await platform.client.get(
+            f"/v1/jobs/{job_id}/candidates", headers=auth("recruiter", employer_id="other")
+        )
+    ).status_code == 404
+    guizhou = await platform.client.get(
+        f"/v1/jobs/{job_id}/candidates", headers=auth("partner", provinces=["52"])
+    )
+    assert guizhou.status_code == 200 and guizhou.json()["items"] == []
+    # a closed job leaves the recommendations
+    assert (await platform.client.post(f"/v1/jobs/{job_id}/close", headers=recruiter)).status_code == 200
+
+    async def gone() -> bool:
+        items = await recommended(platform, worker_id, ADMIN)
+        return job_id not in [item["job_id"] for item in items]
+
+    await eventually(gone, what="the closed job leaves the recommendations")
+
+
+async def test_pipeline_to_placement_fills_the_job_and_employs_the_worker(platform: Platform) -> None:
+    station_id, worker_id, employer_id, job_id = await ready_pair(platform, headcount=1)
+    station = auth("station", station_id=station_id)
+    recruiter = auth("recruiter", employer_id=employer_id)
+    body = {"person_id": worker_id, "job_id": job_id, "channel": "station"}
+    applied = await platform.client.post(
+        "/v1/applications", json=body, headers={**station, "Idempotency-Key": "a1"}
+    )
+    assert applied.status_code == 201, applied.text
+    again = await platform.client.post(
+        "/v1/applications", json=body, headers={**station, "Idempotency-Key": "a1"}
+    )
+    assert again.json() == applied.json()
+    application = applied.json()["id"]
+    path = f"/v1/applications/{application}"
+    assert (await platform.client.post(f"{path}/offer", headers=recruiter)).json()["status"] == "offered"
+    assert (await platform.client.post(f"{path}/accept", headers=station)).json()["status"] == "accepted"
+    start = (date.today() - timedelta(days=10)).isoformat()
+    placed = await platform.client.post(
+        f"{path}/place", json={"start_date": start, "needs_transport": True}, headers=recruiter
+    )
+    assert placed.status_code == 200 and placed.json()["status"] == "placed", placed.text
+    placement_id = placed.json()["placement_id"]
+
+    async def job_closed() -> bool:
+        job = (await platform.client.get(f"/v1/jobs/{job_id}", headers=recruiter)).json()
+        return job["status"] == "closed" and job["headcount_left"] == 0
+
+    await eventually(job_closed, what="the filled job closes in supply")
+
+    async def employed() -> bool:
+        person = (await platform.client.get(f"/v1/persons/{worker_id}", headers=station)).json()
+        return person["status"] == "employed"
+
+    await eventually(employed, what="demand marks the worker employed")
+    js = platform.runtime("matching").bus.js
+    confirmed = json.loads((await js.get_last_msg("EW", "ew.matching.placement.confirmed")).data)["data"]
+    assert confirmed["needs_transport"] is True and confirmed["city_code"] == "3205"
+    assert confirmed["station_id"] == station_id and "name" not in confirmed
+
+    early = await platform.client.post(
+        f"/v1/placements/{placement_id}/end",
+        json={"ended_on": (date.today() - timedelta(days=20)).isoformat(), "reason": "合同到期"},
+        headers=recruiter,
+    )
+    assert early.status_code == 422 and early.json()["errors"][0]["field"] == "body.ended_on"
+    end = {"ended_on": date.today().isoformat(), "reason": "合同到期"}
+    ended = await platform.client.post(f"/v1/placements/{placement_id}/end", json=end, headers=station)
+    assert ended.status_code == 200 and ended.json()["status"] == "ended"
+    again = await platform.client.post(f"/v1/placements/{placement_id}/end", json=end, headers=recruiter)
+    assert again.status_code == 409
+
+    async def warned() -> bool:
+        warnings = (await platform.client.get("/v1/warnings", headers=station)).json()["items"]
+        return [(w["person_id"], w["kind"]) for w in warnings] == [(worker_id, "placement_ended")]
+
+    await eventually(warned, what="the station is warned that the placement ended")
+
+
+async def test_illegal_transitions_and_sides_are_refused(platform: Platform) -> None:
+    station_id, worker_id, employer_id, job_id = await ready_pair(platform)
+    station = auth("station", station_id=station_id)
+    recruiter = auth("recruiter", employer_id=employer_id)
+    applied = await platform.client.post(
+        "/v1/applications",
+        json={"person_id": worker_id, "job_id": job_id, "channel": "livestream"},
+        headers=station,
+    )
+    path = f"/v1/applications/{applied.json()['id']}"
+
+    async def refused(action: str, headers: dict[str, str], status: int, json_body: Any = None) -> None:
+        response = await platform.client.post(f"{path}/{action}", json=json_body, headers=headers)
+        assert response.status_code == status, (action, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+    place = {"start_date": "2026-12-01", "needs_transport": False}
+    await refused("accept", station, 409)  # nothing offered yet
+    await refused("place", recruiter, 409, place)
+    await refused("offer", station, 403)  # the worker's side cannot offer
+    await refused("offer", auth("recruiter", employer_id="someone-else"), 404)
+    await refused("offer", auth("station", station_id="another"), 404)
+    assert (await platform.client.post(f"{path}/offer", headers=recruiter)).status_code == 200
+    await refused("offer", recruiter, 409)
+    await refused("accept", recruiter, 403)  # the employer cannot accept for the worker
+    assert (await platform.client.post(f"{path}/decline", headers=station)).status_code == 200
+    await refused("accept", station, 409)
+    await refused("place", recruiter, 409, place)
+    duplicate = await platform.client.post(
+        "/v1/applications",
+        json={"person_id": worker_id, "job_id": job_id, "channel": "station"},
+        headers=station,
+    )
+    assert duplicate.status_code == 409
+    recruiter_applies = await platform.client.post(
+        "/v1/applications",
+        json={"person_id": worker_id, "job_id": job_id, "channel": "onsite"},
+        headers=recruiter,
+    )
+    assert recruiter_applies.status_code == 403
+
+
+async def test_allocation_respects_headcounts(platform: Platform) -> None:
+    station_id = await new_station(platform)
+    workers = [await new_worker(platform, station_id, serial) for serial in range(6)]
+    employer_id = await new_employer(platform)
+    best = await new_job(platform, employer_id, headcount=2, salary_min=7000, salary_max=9000)
+    others = [await new_job(platform, employer_id, headcount=3, title=f"电子装配工{i}号线") for i in range(2)]
+    station = auth("station", station_id=station_id)
+
+    async def all_ranked() -> bool:
+        for worker in workers:
+            items = {item["job_id"] for item in await recommended(platform, worker, station)}
+            if not {best, *others} <= items:
+                return False
+        return True
+
+    await eventually(all_ranked, what="every worker ranks every job")
+    response = await platform.client.post(
+        "/v1/allocations", json={"station_id": station_id, "top_k": 5}, headers=station
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
+    per_job: dict[str, int] = {}
+    for assignment in result["assignments"]:
+        per_job[assignment["job_id"]] = per_job.get(assignment["job_id"], 0) + 1
+    assert per_job.get(best, 0) <= 2 and all(per_job.get(job, 0) <= 3 for job in others)
+    assert result["stats"]["oversubscribed_jobs"] == 0
+    assert len(result["assignments"]) + len(result["unassigned"]) == 6
+    assert (
+        await platform.client.post(
+            "/v1/allocations", json={"station_id": station_id}, headers=auth("station", station_id="another")
+        )
+    ).status_code == 404
+    assert (
+        await platform.client.post(
+            "/v1/allocations", json={"province_code": "52"}, headers=auth("partner", provinces=["61"])
+        )
+    ).status_code == 404
