@@ -305,6 +305,23 @@ def import_demand(
         console.print(table)
 
 
+eval_app = typer.Typer(help="Offline quality evaluations.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("matching")
+def eval_matching(
+    workers: Annotated[int, typer.Option(min=100)] = 2000,
+    jobs: Annotated[int, typer.Option(min=50)] = 1000,
+    seed: int = 7,
+) -> None:
+    """Precision@10, NDCG@10 and coverage of the ranker against random and "same city, highest pay", on a
+    generated data set with planted preferences."""
+    from eastwest.eval_cli import run_eval
+
+    run_eval(workers, jobs, seed)
+
+
 @app.command()
 def demo(url: Annotated[str, typer.Option(help="a running platform")] = "http://127.0.0.1:8000") -> None:
     """Load demo employers and jobs into a running platform through its API."""
