@@ -33,7 +33,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from importlib import metadata
 from pathlib import Path
@@ -190,6 +190,10 @@ class SizeRow:
     ns_per_pair: float = 0.0
     recommend_ms: dict[str, float] = field(default_factory=dict)
     candidates_ms: dict[str, float] = field(default_factory=dict)
+    upsert_job_ms: dict[str, float] = field(default_factory=dict)
+    upsert_worker_ms: dict[str, float] = field(default_factory=dict)
+    first_query_after_upserts_ms: float = 0.0
+    requests: int = 0
     naive_us_per_pair: float = 0.0
     naive_topk_s_extrapolated: float = 0.0
     naive_recommend_ms_extrapolated: float = 0.0
@@ -253,11 +257,24 @@ def measure_size(
         workers[i] for i in rng.choice(len(workers), size=min(args.requests, len(workers)), replace=False)
     ]
     sample_jobs = [jobs[i] for i in rng.choice(len(jobs), size=min(args.requests, len(jobs)), replace=False)]
+    row.requests = len(sample_workers)
     err.print(f"[dim]  {len(sample_workers)} recommend and candidates requests[/]")
     ms = latencies(lambda w: index.recommend(w.id, args.k, TODAY), sample_workers)
     row.recommend_ms = {"p50": percentile(ms, 50), "p99": percentile(ms, 99), "max": max(ms)}
     ms = latencies(lambda j: index.candidates(j.id, args.k, TODAY), sample_jobs)
     row.candidates_ms = {"p50": percentile(ms, 50), "p99": percentile(ms, 99), "max": max(ms)}
+
+    # incremental: one job.published / person.updated as the service applies it, then a query that sees it
+    fresh_jobs = [replace(j, id=f"bench-new-{i}") for i, j in enumerate(sample_jobs)]
+    ms = latencies(index.upsert_job, fresh_jobs, warmup=0)
+    row.upsert_job_ms = {"p50": percentile(ms, 50), "p99": percentile(ms, 99), "max": max(ms)}
+    ms = latencies(index.upsert_worker, sample_workers, warmup=0)
+    row.upsert_worker_ms = {"p50": percentile(ms, 50), "p99": percentile(ms, 99), "max": max(ms)}
+    started = time.perf_counter()
+    index.recommend(sample_workers[0].id, args.k, TODAY)
+    row.first_query_after_upserts_ms = (time.perf_counter() - started) * 1000
+    for job in fresh_jobs:
+        index.remove_job(job.id)
 
     # (a) naive per-pair loop on a sample, extrapolated
     all_ids, job_matrix = index.job_vectors()  # open jobs only; the loop skips the others before text anyway
@@ -467,6 +484,8 @@ def print_tables(rows: list[SizeRow], allocation: list[AllocationRow], extra: di
         "candidates (ranker)",
         "naive loop (extrapolated)",
         "NearestNeighbors kneighbors",
+        "upsert_job",
+        "upsert_worker",
     ):
         latency.add_column(name, justify="right", no_wrap=True)
     for row in done:
@@ -477,6 +496,8 @@ def print_tables(rows: list[SizeRow], allocation: list[AllocationRow], extra: di
             f"{row.candidates_ms['p50']:.1f} / {row.candidates_ms['p99']:.1f}",
             f"~{row.naive_recommend_ms_extrapolated:,.0f}",
             f"{row.nn_recommend_ms['p50']:.1f} / {row.nn_recommend_ms['p99']:.1f}",
+            f"{row.upsert_job_ms['p50']:.2f} / {row.upsert_job_ms['p99']:.2f}",
+            f"{row.upsert_worker_ms['p50']:.2f} / {row.upsert_worker_ms['p99']:.2f}",
         )
     console.print(latency)
 
@@ -511,7 +532,9 @@ def print_tables(rows: list[SizeRow], allocation: list[AllocationRow], extra: di
     for row in done:
         console.print(
             f"[dim]{row.workers:,} x {row.jobs:,}: naive timed on {row.naive_sample} "
-            f"({row.naive_us_per_pair:.2f} µs/pair), NearestNeighbors on {row.nn_sample_workers:,} workers[/]"
+            f"({row.naive_us_per_pair:.2f} µs/pair), NearestNeighbors on {row.nn_sample_workers:,} workers; "
+            f"first recommend after {row.requests} job and {row.requests} worker upserts: "
+            f"{row.first_query_after_upserts_ms:.1f} ms[/]"
         )
 
     if allocation:

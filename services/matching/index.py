@@ -109,6 +109,7 @@ class IndexHolder:
                         select(WorkerView).where(WorkerView.synced_at > self._workers_seen - OVERLAP)
                     )
                 ).all()
+            open_jobs: list[JobFeatures] = []
             for job in jobs:
                 self._jobs_seen = max(self._jobs_seen, job.synced_at)
                 if self._versions.get(job.id) == job.version and job.status == "published":
@@ -116,9 +117,11 @@ class IndexHolder:
                 self._versions[job.id] = job.version
                 features = job_features(job, today)
                 if features.open:
-                    self.index.upsert_job(features)
+                    open_jobs.append(features)
                 else:
                     self.index.remove_job(job.id)
+            self.index.upsert_jobs(open_jobs)  # in one batch: a cold start loads every job at once
+            current: list[WorkerFeatures] = []
             for worker in workers:
                 self._workers_seen = max(self._workers_seen, worker.synced_at)
                 marker = -1 if worker.erased else worker.version * 1000 + len(worker.trained_occupations)
@@ -129,8 +132,11 @@ class IndexHolder:
                     self.index.remove_worker(worker.id)
                     self.statuses.pop(worker.id, None)
                 else:
-                    self.index.upsert_worker(worker_features(worker))
+                    current.append(worker_features(worker))
                     self.statuses[worker.id] = str(worker.payload.get("status"))
+            self.index.upsert_workers(current)
+            if len(open_jobs) + len(current) > 10_000:
+                self.index.maintain(snapshots=True)  # after a bulk load, not on the next request
             return len(jobs) + len(workers)
 
     async def run(self, sessions: async_sessionmaker[AsyncSession], every_seconds: float = 0.5) -> None:

@@ -332,7 +332,7 @@ class _TextRows:
         cols, weights = self.values(np.array([row]), idf)
         return cols[0][keep], weights[0][keep]
 
-    def _snapshot(self, idf: F32) -> Any:
+    def snapshot(self, idf: F32) -> Any:
         stale = len(self._dirty) > max(1024, self.capacity // 50)
         if self._postings is None or stale:
             rows = np.arange(self.capacity)
@@ -350,7 +350,7 @@ class _TextRows:
 
     def dot_all(self, cols: I32, weights: F32, idf: F32) -> F32:
         """Cosine of one query vector (sorted columns, weights) with every row: snapshot plus dirty overlay."""
-        postings = self._snapshot(idf)
+        postings = self.snapshot(idf)
         out = np.zeros(self.capacity, dtype=np.float32)
         if not len(cols):
             return out
@@ -472,6 +472,8 @@ class MatchIndex:
         self._w_any_city: Bool = np.zeros(0, dtype=np.bool_)
         self._w_cities = _BitRows()
         self._w_occ: I32 = np.zeros((0, MAX_INTENDED_OCCUPATIONS), dtype=np.int32)
+        self._occ_used = 1  # columns of _w_occ / _w_trained any worker has used: the rest are all "none"
+        self._trained_used = 1
         self._w_trained: I32 = np.zeros((0, MAX_TRAINED_OCCUPATIONS), dtype=np.int32)
         self._w_min: F32 = np.zeros(0, dtype=np.float32)
         self._w_has_min: Bool = np.zeros(0, dtype=np.bool_)
@@ -670,6 +672,8 @@ class MatchIndex:
             trained[i, : len(done)] = done
         self._w_occ[rows] = occ
         self._w_trained[rows] = trained
+        self._occ_used = max(self._occ_used, int((occ > 0).sum(axis=1).max()))
+        self._trained_used = max(self._trained_used, int((trained > 0).sum(axis=1).max()))
         self._w_min[rows] = [w.min_salary or 0 for w in batch]
         self._w_has_min[rows] = [w.min_salary is not None for w in batch]
         self._w_dorm[rows] = [w.needs_dormitory for w in batch]
@@ -695,13 +699,20 @@ class MatchIndex:
 
     # ------------------------------------------------------------------------------------------- maintenance
 
-    def maintain(self, force_refit: bool = False) -> bool:
-        """Refit the idf when the job set has changed by `refit_fraction` since the last fit (queries call this;
-        the service may call it when idle so that no query pays for it). True if it refitted."""
-        if not force_refit and self._changed_jobs <= self.refit_fraction * self._fitted_on:
-            return False
-        if self._changed_jobs == 0 and not force_refit:
-            return False
+    def maintain(self, force_refit: bool = False, *, snapshots: bool = False) -> bool:
+        """Refit the idf when the job set has changed by `refit_fraction` since the last fit, and with
+        `snapshots` rebuild the inverted snapshots that are missing or stale. Queries do both lazily; the service
+        may call `maintain(snapshots=True)` after a bulk load or when idle, so that no request pays for it (at 1M
+        workers the worker snapshot takes seconds). True if it refitted."""
+        due = self._changed_jobs > 0 and self._changed_jobs > self.refit_fraction * self._fitted_on
+        if force_refit or due:
+            self._refit()
+        if snapshots:
+            self._job_text.snapshot(self._idf)
+            self._worker_text.snapshot(self._idf)
+        return force_refit or due
+
+    def _refit(self) -> None:
         live = np.flatnonzero(self._j_live)
         n_columns = self._job_text.n_columns
         idf = np.ones(n_columns, dtype=np.float32)
@@ -733,7 +744,6 @@ class MatchIndex:
         self._worker_text.invalidate()
         self._fitted_on, self._changed_jobs = int(live.size), 0
         self.refits += 1
-        return True
 
     # ---------------------------------------------------------------------------------------------- filters
 
@@ -788,9 +798,10 @@ class MatchIndex:
         """Per worker, over the occupation vocabulary: occupation closeness x weight + training x weight."""
         closeness = self._occupations.closeness
         part = (
-            closeness[self._w_occ[w_rows]].max(axis=1)[:, : len(self._occupations)] * self.weights.occupation
+            closeness[self._w_occ[w_rows, : self._occ_used]].max(axis=1)[:, : len(self._occupations)]
+            * self.weights.occupation
         )
-        trained = self._w_trained[w_rows]
+        trained = self._w_trained[w_rows, : self._trained_used]
         hit_rows, hit_cols = np.nonzero(trained)
         part[hit_rows, trained[hit_rows, hit_cols]] += self.weights.training
         return np.asarray(part, dtype=np.float32)
@@ -866,8 +877,9 @@ class MatchIndex:
         cols, weights = self._job_text.vector(j, self._idf)
         text = self._worker_text.dot_all(cols, weights, self._idf)[rows]
         occ = int(self._j_occ[j])
-        closeness = self._occupations.closeness[self._w_occ[rows], occ].max(axis=1)
-        trained = (self._w_trained[rows] == occ).any(axis=1) & (occ > 0)
+        close_to_job = self._occupations.closeness[: len(self._occupations), occ]
+        closeness = close_to_job[self._w_occ[rows, : self._occ_used]].max(axis=1)
+        trained = (self._w_trained[rows, : self._trained_used] == occ).any(axis=1) & (occ > 0)
         scores = (
             self.weights.text * text
             + self.weights.occupation * closeness
@@ -1080,8 +1092,10 @@ class MatchIndex:
             return []
         sw, p = self.weights, self.priority
         occ = self._j_occ[j_rows]
-        closeness = self._occupations.closeness[self._w_occ[w_rows], occ[:, None]].max(axis=1).tolist()
-        trained = ((self._w_trained[w_rows] == occ[:, None]).any(axis=1) & (occ > 0)).tolist()
+        codes = self._w_occ[w_rows, : self._occ_used]
+        closeness = self._occupations.closeness[codes, occ[:, None]].max(axis=1).tolist()
+        done = self._w_trained[w_rows, : self._trained_used]
+        trained = ((done == occ[:, None]).any(axis=1) & (occ > 0)).tolist()
         pay64 = self._pay(w_rows, j_rows).astype(np.float64)
         pay, pay_shown = pay64.tolist(), np.round(pay64, 4).tolist()
         gap = (self._j_mid[j_rows] - self._w_min[w_rows]).round().astype(np.int64).tolist()

@@ -359,6 +359,13 @@ def test_counts() -> None:
     assert (index.job_count, index.worker_count, len(index)) == (2, 1, 3)
     assert index.stats()["open_jobs"] == 1
     assert "a" in index and "person-1" in index and "zzz" not in index
+    assert index.has_job("a") and index.has_worker("person-1") and not index.has_job("person-1")
+    index.maintain(snapshots=True)  # what the service calls after a bulk load: no request pays for it
+    assert (index.stats()["job_snapshots"], index.stats()["worker_snapshots"]) == (1, 1)
+    index.recommend("person-1", 5, TODAY)
+    index.candidates("a", 5, TODAY)
+    assert (index.stats()["job_snapshots"], index.stats()["worker_snapshots"]) == (1, 1)
+    assert index.nbytes() > 0
 
 
 # --- the three paths agree ----------------------------------------------------------------------------------------
