@@ -8,6 +8,11 @@ publish -> subscribe, and JetStream publish (with ack) -> push consumer and -> p
 libs/events/consumer.py). No timing assertions; every wait is bounded; everything is on 127.0.0.1.
 
     .venv/bin/python -m bench.feed_latency --n 300 --rates 50,200 [--database postgres] [--json PATH]
+
+`--snapshot-jobs N` measures something else instead: the time to build a feed snapshot of N open jobs, with
+synthetic rows written straight into a fresh feed database (no HTTP, no NATS); see run_snapshot_bench.
+
+    .venv/bin/python -m bench.feed_latency --snapshot-jobs 200000 [--database postgres]
 """
 
 from __future__ import annotations
@@ -1044,6 +1049,256 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
     err.print(f"results: {path}")
 
 
+# ------------------------------------------------------------------------------------- snapshot build time
+
+SNAPSHOT_CHURN = 0.01  # between the two measured snapshots: 1% changed, 1% closed, 1% added
+
+
+def synthetic_job(index: int, version: int = 1) -> dict[str, Any]:
+    """A feed item shaped like the real ones (Chinese text, every field), about 1 KB of JSON."""
+    from libs.reference.regions import JIANGSU_CITIES
+
+    cities = list(JIANGSU_CITIES)
+    occupations = ["6-25-04-07", "6-29-01-04", "4-02-07-08", "6-18-02-04", "4-10-01-06", None]
+    salary_min = 3800 + (index % 40) * 100
+    now = datetime.now(UTC).isoformat()
+    return {
+        "id": f"00000000-0000-4000-8000-{index:012d}",
+        "version": version,
+        "employer_id": f"10000000-0000-4000-8000-{index % 5000:012d}",
+        "employer_name": f"江苏第{index % 5000}号精密制造有限公司",
+        "employer_assistance_base": index % 7 == 0,
+        "employer_caring": index % 11 == 0,
+        "title": f"电子产品装配工（{index % 97}号线）" + ("·调整" if version > 1 else ""),
+        "description": "流水线装配手机配件，熟练后计件，有师傅带教；车间恒温，提供岗前培训，"
+        "工作满一年可申请技术岗位，节假日按国家规定发放加班费。",
+        "occupation_code": occupations[index % len(occupations)],
+        "industry": "manufacturing",
+        "city_code": cities[index % len(cities)],
+        "headcount": 30,
+        "headcount_left": 30 - index % 30,
+        "salary_min": salary_min,
+        "salary_max": salary_min + 2000,
+        "age_min": 18,
+        "age_max": 45,
+        "education_min": "初中",
+        "skills": ["装配", "质检"],
+        "certificates_required": [],
+        "benefits": {"dormitory": index % 2 == 0, "meals": True, "social_insurance": True},
+        "shift": "两班倒",
+        "valid_until": None,
+        "public_welfare": False,
+        "contract_months": 24,
+        "published_at": now,
+        "updated_at": now,
+    }
+
+
+def feed_row(item: dict[str, Any], listed_seq: int) -> dict[str, Any]:
+    return {
+        "job_id": item["id"],
+        "version": item["version"],
+        "listed": True,
+        "listed_seq": listed_seq,
+        "city_code": item["city_code"],
+        "occupation_code": item["occupation_code"],
+        "industry": item["industry"],
+        "valid_until": None,
+        "salary_max": item["salary_max"],
+        "dormitory": item["benefits"]["dormitory"],
+        "age_min": item["age_min"],
+        "age_max": item["age_max"],
+        "payload": item,
+        "updated_at": datetime.now(UTC),
+    }
+
+
+async def snapshot_bench_once(backend: str, url: str, jobs: int) -> dict[str, Any]:
+    """Fill the feed database with `jobs` open jobs (no HTTP, no NATS), then time, in the same database:
+
+    - `rows`: the feed's own snapshot (services/feed/snapshots.py: one INSERT … SELECT into
+      feed_snapshot_jobs, the count, the outbox event, commit), twice: before and after 1% churn;
+    - `changes`: the diff the /v1/feed/changes endpoint computes between those two snapshots;
+    - `blob`: the alternative not taken: read every open payload into Python, one JSON array,
+      zlib-compressed (level 6), stored as one row."""
+    import zlib
+
+    from sqlalchemy import Column, Integer, LargeBinary, MetaData, func, insert, select, text, update
+    from sqlalchemy import Table as SqlTable
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from libs import migrations
+    from libs.db import create_engine
+    from services.feed import repository
+    from services.feed.background import publish_now
+    from services.feed.models import FeedChange, FeedJob, SnapshotJob
+    from services.feed.snapshots import changes_between
+
+    await migrations.upgrade("feed", url)
+    engine = create_engine(url)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    blobs = SqlTable(
+        "bench_snapshot_blobs",
+        MetaData(),
+        Column("version", Integer, primary_key=True),
+        Column("content", LargeBinary, nullable=False),
+    )
+    result: dict[str, Any] = {"database": backend, "jobs": jobs}
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(blobs.metadata.create_all)
+        started = time.perf_counter()
+        batch = 5000
+        for first in range(0, jobs, batch):
+            rows = [feed_row(synthetic_job(i), i + 1) for i in range(first, min(jobs, first + batch))]
+            async with sessions() as session:
+                await session.execute(insert(FeedJob), rows)
+                await session.execute(
+                    insert(FeedChange),
+                    [
+                        {
+                            "job_id": row["job_id"],
+                            "kind": "job.published",
+                            "city_code": row["city_code"],
+                            "occupation_code": row["occupation_code"],
+                            "payload": {},
+                            "created_at": row["updated_at"],
+                        }
+                        for row in rows
+                    ],
+                )
+                await session.commit()
+        result["fill_s"] = round(time.perf_counter() - started, 2)
+        err.print(f"[dim]{backend}: {jobs} jobs in the feed database in {result['fill_s']} s[/]")
+
+        started = time.perf_counter()
+        first_snapshot = await publish_now(sessions, trigger="request")
+        result["rows_build_s"] = round(time.perf_counter() - started, 2)
+        assert first_snapshot is not None and first_snapshot.jobs == jobs, first_snapshot
+
+        churn = max(1, int(jobs * SNAPSHOT_CHURN))
+        async with sessions() as session:
+            for i in range(churn):  # changed
+                item = synthetic_job(i, version=2)
+                await session.execute(
+                    update(FeedJob).where(FeedJob.job_id == item["id"]).values(version=2, payload=item)
+                )
+            closed = [synthetic_job(i)["id"] for i in range(churn, 2 * churn)]
+            await session.execute(update(FeedJob).where(FeedJob.job_id.in_(closed)).values(listed=False))
+            await session.execute(
+                insert(FeedChange),
+                [
+                    {
+                        "job_id": job_id,
+                        "kind": "job.closed",
+                        "city_code": "3205",
+                        "payload": {},
+                        "created_at": datetime.now(UTC),
+                    }
+                    for job_id in closed
+                ],
+            )
+            added = [feed_row(synthetic_job(jobs + i), jobs + i + 1) for i in range(churn)]
+            await session.execute(insert(FeedJob), added)
+            await session.commit()
+        started = time.perf_counter()
+        second_snapshot = await publish_now(sessions, trigger="request")
+        result["rows_build_again_s"] = round(time.perf_counter() - started, 2)
+        assert second_snapshot is not None
+
+        started = time.perf_counter()
+        async with sessions() as session:
+            diff = await changes_between(session, first_snapshot, second_snapshot)
+        result["changes_s"] = round(time.perf_counter() - started, 2)
+        result["changes"] = {
+            "added": len(diff.added),
+            "changed": len(diff.changed),
+            "removed": len(diff.removed),
+        }
+        assert result["changes"] == {"added": churn, "changed": churn, "removed": churn}, result["changes"]
+
+        started = time.perf_counter()
+        async with sessions() as session:
+            today = datetime.now(UTC).date()
+            payloads = (
+                await session.scalars(
+                    select(FeedJob.payload)
+                    .where(FeedJob.listed.is_(True))
+                    .where((FeedJob.valid_until.is_(None)) | (FeedJob.valid_until >= today))
+                )
+            ).all()
+            raw = json.dumps(list(payloads), ensure_ascii=False, separators=(",", ":")).encode()
+            content = zlib.compress(raw, 6)
+            await session.execute(insert(blobs).values(version=1, content=content))
+            await session.commit()
+        result["blob_build_s"] = round(time.perf_counter() - started, 2)
+        result["blob_json_mb"] = round(len(raw) / 1e6, 1)
+        result["blob_compressed_mb"] = round(len(content) / 1e6, 1)
+
+        async with sessions() as session:
+            if backend == "postgres":
+                size = await session.scalar(text("SELECT pg_total_relation_size('feed_snapshot_jobs')"))
+                result["rows_stored_mb_per_snapshot"] = round(int(size or 0) / 2 / 1e6, 1)
+            else:
+                stored = await session.scalar(
+                    select(func.sum(func.length(func.cast(SnapshotJob.payload, LargeBinary)))).where(
+                        SnapshotJob.snapshot_version == first_snapshot.version
+                    )
+                )
+                result["rows_stored_mb_per_snapshot"] = round(int(stored or 0) / 1e6, 1)
+            result["open_jobs_now"] = len(
+                await repository.edition_jobs(session, repository.FeedFilter(), today=today)
+            )
+    finally:
+        await engine.dispose()
+    return result
+
+
+async def run_snapshot_bench(args: argparse.Namespace, workdir: Path) -> None:
+    """`--snapshot-jobs N`: the snapshot build time for N open jobs, on the chosen database."""
+    results = []
+    with contextlib.ExitStack() as stack:
+        admin_url = (
+            await asyncio.to_thread(stack.enter_context, postgres_admin_url(workdir))
+            if args.database == "postgres"
+            else None
+        )
+        url = await DatabaseFactory(args.database, workdir, admin_url).create("feed")
+        results.append(await snapshot_bench_once(args.database, url, args.snapshot_jobs))
+    table = Table(title=f"snapshot build, {args.snapshot_jobs} open jobs")
+    for column in (
+        "db",
+        "rows: build s",
+        "rows: again s",
+        "changes s",
+        "blob: build s",
+        "blob MB (json→zlib)",
+        "rows MB/snapshot",
+    ):
+        table.add_column(column, justify="right")
+    for result in results:
+        table.add_row(
+            result["database"],
+            f"{result['rows_build_s']:.2f}",
+            f"{result['rows_build_again_s']:.2f}",
+            f"{result['changes_s']:.2f}",
+            f"{result['blob_build_s']:.2f}",
+            f"{result['blob_json_mb']}→{result['blob_compressed_mb']}",
+            f"{result['rows_stored_mb_per_snapshot']}",
+        )
+    console.print(table)
+    report = {
+        "benchmark": "feed_snapshot",
+        "machine": await asyncio.to_thread(machine_info),
+        "results": results,
+    }
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = Path(args.json) if args.json else ROOT / "bench" / "results" / f"feed_snapshot-{stamp}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    err.print(f"results: {path}")
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -1062,6 +1317,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--in-process", action="store_true", help="run the platform in this event loop, as the tests do"
     )
     parser.add_argument("--no-baselines", action="store_true", help="only the platform path")
+    parser.add_argument(
+        "--snapshot-jobs",
+        type=int,
+        default=0,
+        help="instead: time building a feed snapshot of this many open jobs (e.g. 200000), no HTTP",
+    )
     parser.add_argument("--serve-platform", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--nats-url", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
@@ -1072,6 +1333,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(f"--rates: numbers separated by commas, not {args.rates!r}")
     if args.n < 1 or not rates or any(rate <= 0 for rate in rates):
         parser.error("--n and every rate must be positive")
+    if args.snapshot_jobs < 0:
+        parser.error("--snapshot-jobs must not be negative")
     return args
 
 
@@ -1084,7 +1347,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="ew-bench-"))
     workdir.chmod(0o755)  # the embedded PostgreSQL runs as its own user when we are root
     try:
-        asyncio.run(run(args, workdir))
+        asyncio.run(run_snapshot_bench(args, workdir) if args.snapshot_jobs else run(args, workdir))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

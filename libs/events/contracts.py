@@ -164,6 +164,7 @@ class PlacementConfirmed(BaseModel):
     province_code: str | None = None
     city_code: str | None = None
     needs_transport: bool = False
+    stream_id: str | None = None  # the live stream the application came from, for attribution
 
 
 PLACEMENT_ENDED = "ew.matching.placement.ended"
@@ -193,4 +194,50 @@ class ApplicationPayload(BaseModel):
     channel: str
     stream_id: str | None
     status: str
+    at: datetime
+
+
+# --- feed ---------------------------------------------------------------------------------------------------
+
+SNAPSHOT_PUBLISHED = "ew.feed.snapshot.published"
+FEED_EVENTS = "ew.feed.>"
+
+
+class SnapshotPublished(BaseModel):
+    """A numbered snapshot of all open jobs is out: `GET /v1/feed/snapshots/{version}` serves it."""
+
+    version: int
+    feed_version: int
+    jobs: int
+    created_at: datetime
+
+
+# --- live-stream sign-ups (demand) --------------------------------------------------------------------------
+
+LIVESIGNUP_MATCHED = "ew.demand.livesignup.matched"
+LIVESIGNUP_LEAD = "ew.demand.livesignup.lead"
+LIVESIGNUP_EVENTS = "ew.demand.livesignup.>"
+
+
+class LiveSignupMatched(BaseModel):
+    """A sign-up on a live-stream board that belongs to a registered worker: matching creates the application
+    (channel `livestream`, this `stream_id`). `lead_id` is set when a lead became a registered worker (the
+    sign-up was counted once already, as a lead). Ids only: the name and phone stay in demand."""
+
+    person_id: str
+    job_id: str
+    stream_id: str
+    station_id: str
+    lead_id: str | None = None
+    at: datetime
+
+
+class LiveSignupLead(BaseModel):
+    """A sign-up from someone not (yet) registered: a lead on the station's call-back list."""
+
+    lead_id: str
+    job_id: str
+    stream_id: str
+    station_id: str
+    province_code: str
     at: datetime

@@ -20,6 +20,7 @@ from libs.events.contracts import (
 from libs.events.envelope import CloudEvent
 from libs.pii import PiiVault
 from services.demand import repository
+from services.demand.leads import live_consumers
 from services.demand.models import platform
 from services.demand.schemas import StatusChangeIn
 from services.demand.service import apply_station, change_status
@@ -72,4 +73,5 @@ def demand_consumers(runtime: ServiceRuntime, vault: PiiVault) -> list[EventCons
             bus=runtime.bus,
             max_deliver=runtime.settings.consumer_max_deliver,
         ),
+        *live_consumers(runtime, vault),
     ]

@@ -118,3 +118,46 @@ class DemandList(Base):
     accepted: Mapped[int] = mapped_column(Integer)
     rejected: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Lead(Base):
+    """Someone who signed up on a live-stream board but is not a registered worker (yet): a call-back on the
+    chosen station's list. Name and phone are ciphertexts like a worker's; when the person registers, the lead
+    turns `registered`, points at the worker and drops its own copy of the personal data (the worker's record
+    is the one copy, and erasing the worker erases it)."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        Index("ix_leads_station_list", "station_id", "created_at", "id"),
+        Index("ix_leads_province_list", "province_code", "created_at", "id"),
+        Index("ix_leads_phone", "phone_hash", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(36))
+    province_code: Mapped[str] = mapped_column(String(2))
+    stream_id: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[str] = mapped_column(String(36))
+    name_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    phone_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    phone_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    phone_masked: Mapped[str | None] = mapped_column(String(11), nullable=True)
+    status: Mapped[str] = mapped_column(String(12))  # new | contacted | registered
+    person_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LiveJob(Base):
+    """Read model of jobs (from supply's job events), only what a live-stream sign-up needs: is the job open,
+    and what to tell the station that calls the lead back."""
+
+    __tablename__ = "live_jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    open: Mapped[bool] = mapped_column(Boolean)
+    headcount_left: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(100))
+    employer_name: Mapped[str] = mapped_column(String(200))
+    city_code: Mapped[str] = mapped_column(String(4))

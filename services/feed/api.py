@@ -1,23 +1,59 @@
-"""Feed's HTTP routes: the paged feed with a version and ETag, and the resumable SSE stream."""
+"""Feed's HTTP routes: the paged feed (and province editions) with a version and ETag, the resumable SSE
+stream, snapshots and the changes between them, and webhook subscriptions with their delivery log."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import quote
 
-from fastapi import Header, Query, Request, Response
+from fastapi import Header, Path, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from libs.api.app import ServiceRuntime
 from libs.api.etag import not_modified, strong_etag
-from libs.api.pagination import decode_cursor, encode_cursor
-from libs.api.problems import validation_problem
-from libs.api.routing import DEFAULT_LIMIT, Caller, Cursor, Limit, Session, service_router
-from services.feed import repository
-from services.feed.schemas import FeedItem, FeedPage
+from libs.api.pagination import Page, decode_cursor, encode_cursor
+from libs.api.problems import FieldError, Problem, not_found, validation_problem
+from libs.api.routing import (
+    DEFAULT_LIMIT,
+    Caller,
+    Cursor,
+    IdempotencyKey,
+    Limit,
+    Session,
+    idempotent_create,
+    next_time_id_cursor,
+    service_router,
+    time_id_cursor,
+)
+from libs.auth import Role, require_role
+from libs.reference.regions import is_province_code
+from services.feed import repository, webhooks
+from services.feed.background import publish_now
+from services.feed.editions import DemandIndex
+from services.feed.models import Snapshot, SnapshotJob, Subscription, platform
+from services.feed.schemas import (
+    AttemptView,
+    Changes,
+    DeliveryView,
+    EditionItem,
+    EditionPage,
+    FeedItem,
+    FeedPage,
+    FiltersView,
+    SnapshotDocument,
+    SnapshotInfo,
+    SubscriptionCreate,
+    SubscriptionView,
+)
 from services.feed.service import ChangeSignal
+from services.feed.settings import FeedSettings
+from services.feed.snapshots import ON_REQUEST, changes_between, item_list_head, list_item, snapshot_sheet
 
 router = service_router("feed")
 CityCode = Annotated[str | None, Query(pattern=r"^32\d{2}$", description="江苏设区市代码")]
@@ -25,7 +61,12 @@ OccupationCode = Annotated[str | None, Query(max_length=20)]
 STREAM_BATCH = 200
 
 
-@router.get("/feed", response_model=FeedPage, responses={304: {"description": "未变化"}})
+ProvinceCode = Annotated[
+    str | None, Query(pattern=r"^\d{2}$", description="省份代码：按该省务工人员需求排序的省份版")
+]
+
+
+@router.get("/feed", response_model=FeedPage | EditionPage, responses={304: {"description": "未变化"}})
 async def read_feed(
     request: Request,
     response: Response,
@@ -34,10 +75,20 @@ async def read_feed(
     city_code: CityCode = None,
     occupation_code: OccupationCode = None,
     industry: Annotated[str | None, Query(max_length=40)] = None,
+    province_code: ProvinceCode = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
-) -> FeedPage | Response:
-    """Newest first; `version` is the feed's change number, the ETag changes with it."""
+) -> FeedPage | EditionPage | Response:
+    """Newest first; `version` is the feed's change number, the ETag changes with it.
+
+    With `province_code`: that province's edition, ordered by `fitting_workers` (how many of its registered,
+    looking workers fit the job; the rule is in services/feed/editions.py), then newest first; its ETag
+    also changes when the province's workers do."""
+    feed_filter = repository.FeedFilter(
+        city_code=city_code, occupation_code=occupation_code, industry=industry
+    )
+    if province_code is not None:
+        return await _edition(request, session, feed_filter, province_code, cursor, limit)
     key = decode_cursor(cursor, 1)
     before = _int_key(key[0]) if key else None
     version = await repository.current_version(session)
@@ -45,9 +96,6 @@ async def read_feed(
     cached = not_modified(request, etag)
     if cached is not None:
         return cached
-    feed_filter = repository.FeedFilter(
-        city_code=city_code, occupation_code=occupation_code, industry=industry
-    )
     rows = list(
         await repository.listed_jobs(session, feed_filter, today=date.today(), before_seq=before, limit=limit)
     )
@@ -58,6 +106,48 @@ async def read_feed(
         next_cursor=encode_cursor(rows[-1].listed_seq) if len(rows) == limit else None,
         version=version,
     )
+
+
+async def _edition(
+    request: Request,
+    session: AsyncSession,
+    feed_filter: repository.FeedFilter,
+    province_code: str,
+    cursor: str | None,
+    limit: int,
+) -> Response:
+    if not is_province_code(province_code):
+        raise validation_problem("query.province_code", "unknown_province", "省份代码不存在")
+    key = decode_cursor(cursor, 2)
+    after = (_int_key(key[0]), _int_key(key[1])) if key else None
+    index: DemandIndex = request.app.state.demand_index
+    version = await repository.current_version(session)
+    revision = await repository.demand_revision(session, province_code)
+    etag = strong_etag(version, "province", revision, request.url.query)
+    cached = not_modified(request, etag)
+    if cached is not None:
+        return cached
+    edition = await index.edition(
+        session, province_code, feed_filter, feed_version=version, today=date.today()
+    )
+    page = list(edition.page(after, limit))
+    payloads = await repository.job_payloads(session, [entry.job_id for entry in page])
+    items = [
+        EditionItem.model_validate({**payloads[entry.job_id], "fitting_workers": entry.fitting_workers})
+        for entry in page
+        if entry.job_id in payloads
+    ]
+    last = page[-1] if page else None
+    body = EditionPage(
+        items=items,
+        next_cursor=encode_cursor(last.fitting_workers, last.listed_seq)
+        if last and len(page) == limit
+        else None,
+        version=version,
+        province_code=province_code,
+        workers=edition.workers,
+    )
+    return JSONResponse(body.model_dump(mode="json"), headers={"ETag": etag, "Cache-Control": "no-cache"})
 
 
 MAX_SEQ = 2**63 - 1
@@ -113,3 +203,284 @@ async def stream_feed(
                 await signal.wait(ticket, 1.0)
 
     return EventSourceResponse(events(start), ping=15)
+
+
+# --- snapshots ----------------------------------------------------------------------------------------------
+
+SNAPSHOT_BATCH = 1000
+IMMUTABLE = "public, max-age=31536000, immutable"
+SnapshotVersion = Annotated[int, Path(ge=1, le=MAX_SEQ, description="快照期号")]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def snapshot_info(snapshot: Snapshot) -> SnapshotInfo:
+    return SnapshotInfo.model_validate(snapshot, from_attributes=True)
+
+
+@router.post("/feed/snapshots", status_code=201, response_model=SnapshotInfo)
+async def publish_snapshot(request: Request, caller: Caller) -> JSONResponse:
+    """Publish a snapshot now (admin); the schedule publishes the regular ones."""
+    require_role(caller, Role.admin)
+    runtime: ServiceRuntime = request.app.state.runtime
+    settings: FeedSettings = request.app.state.feed_settings
+    snapshot = await publish_now(runtime.sessions, trigger=ON_REQUEST, keep=settings.snapshot_keep)
+    assert snapshot is not None  # only scheduled snapshots are ever skipped
+    return JSONResponse(
+        snapshot_info(snapshot).model_dump(mode="json"),
+        status_code=201,
+        headers={"Location": f"/v1/feed/snapshots/{snapshot.version}"},
+    )
+
+
+@router.get("/feed/snapshots", response_model=Page[SnapshotInfo])
+async def list_snapshots(
+    session: Session, caller: Caller, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+) -> Page[SnapshotInfo]:
+    """Newest first."""
+    key = decode_cursor(cursor, 1)
+    before = _int_key(key[0]) if key else None
+    rows = list(await repository.list_snapshots(session, before=before, limit=limit))
+    return Page(
+        items=[snapshot_info(row) for row in rows],
+        next_cursor=encode_cursor(rows[-1].version) if len(rows) == limit else None,
+    )
+
+
+@router.get(
+    "/feed/snapshots/{version}",
+    response_model=SnapshotDocument,
+    responses={
+        200: {"content": {"application/ld+json": {}, XLSX: {}}},
+        304: {"description": "未变化"},
+    },
+)
+async def read_snapshot(
+    request: Request,
+    session: Session,
+    caller: Caller,
+    version: SnapshotVersion,
+    format: Annotated[
+        Literal["json", "jsonld", "xlsx"],
+        Query(description="json；jsonld（schema.org ItemList / JobPosting）；xlsx（岗位供给清单）"),
+    ] = "json",
+) -> Response:
+    """Immutable: a strong ETag per version and format, cached for a year."""
+    snapshot = await repository.get_snapshot(session, version)
+    # End the request's transaction: the content is read in batches of its own (on SQLite every
+    # transaction holds the write lock, so an open one here would block those reads).
+    await session.commit()
+    if snapshot is None:
+        raise not_found("快照")
+    if snapshot.pruned_at is not None:
+        raise Problem(410, f"第 {snapshot.version} 期快照已超过保留期，内容已删除；请读取较新的快照")
+    etag = strong_etag("snapshot", snapshot.version, snapshot.created_at.isoformat(), format)
+    headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
+    cached = not_modified(request, etag)
+    if cached is not None:
+        cached.headers["Cache-Control"] = IMMUTABLE
+        return cached
+    if format == "xlsx":
+        payloads = [row.payload async for row in _snapshot_rows(request, snapshot)]
+        # openpyxl is CPU-bound (seconds per 10k rows): off the event loop.
+        content = await asyncio.to_thread(
+            lambda: snapshot_sheet(snapshot, [FeedItem.model_validate(payload) for payload in payloads])
+        )
+        filename = quote(f"岗位供给清单-第{snapshot.version}期.xlsx")
+        headers["Content-Disposition"] = (
+            f"attachment; filename=\"feed-snapshot-{snapshot.version}.xlsx\"; filename*=UTF-8''{filename}"
+        )
+        return Response(content, media_type=XLSX, headers=headers)
+    if format == "jsonld":
+        return StreamingResponse(
+            _jsonld(request, snapshot), media_type="application/ld+json", headers=headers
+        )
+    return StreamingResponse(_json(request, snapshot), media_type="application/json", headers=headers)
+
+
+async def _snapshot_rows(request: Request, snapshot: Snapshot) -> AsyncIterator[SnapshotJob]:
+    """In batches, each in its own short session, so a 200k-job snapshot never sits in memory whole."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    after: str | None = None
+    while True:
+        async with runtime.sessions() as session:
+            rows = list(
+                await repository.snapshot_jobs(
+                    session, snapshot.version, after_id=after, limit=SNAPSHOT_BATCH
+                )
+            )
+        for row in rows:
+            yield row
+        if len(rows) < SNAPSHOT_BATCH:
+            return
+        after = rows[-1].job_id
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+async def _json(request: Request, snapshot: Snapshot) -> AsyncIterator[str]:
+    head = _dumps(snapshot_info(snapshot).model_dump(mode="json"))
+    yield head[:-1] + ',"items":['
+    separator = ""
+    async for row in _snapshot_rows(request, snapshot):
+        yield separator + _dumps(row.payload)
+        separator = ","
+    yield "]}"
+
+
+async def _jsonld(request: Request, snapshot: Snapshot) -> AsyncIterator[str]:
+    yield _dumps(item_list_head(snapshot))[:-1] + ',"itemListElement":['
+    position = 0
+    async for row in _snapshot_rows(request, snapshot):
+        position += 1
+        yield ("," if position > 1 else "") + _dumps(
+            list_item(position, FeedItem.model_validate(row.payload))
+        )
+    yield "]}"
+
+
+@router.get("/feed/changes", response_model=Changes, responses={304: {"description": "未变化"}})
+async def read_changes(
+    request: Request,
+    response: Response,
+    session: Session,
+    caller: Caller,
+    since: Annotated[int, Query(ge=1, le=MAX_SEQ, description="客户端已持有的快照期号")],
+) -> Changes | Response:
+    """From snapshot `since` to the latest snapshot: added and changed jobs in full, removals as tombstones."""
+    older = await repository.get_snapshot(session, since)
+    latest = await repository.latest_snapshot(session)
+    if older is None or latest is None:
+        raise Problem(
+            404,
+            f"第 {since} 期快照不存在",
+            errors=[FieldError("query.since", "unknown_snapshot", "快照期号不存在")],
+        )
+    if older.pruned_at is not None:
+        raise Problem(
+            410,
+            f"第 {since} 期快照已超过保留期；请读取最新快照的全部内容后再取增量",
+            errors=[FieldError("query.since", "snapshot_pruned", "快照已超过保留期")],
+        )
+    etag = strong_etag("changes", older.version, latest.version)
+    cached = not_modified(request, etag)
+    if cached is not None:
+        return cached
+    changes = await changes_between(session, older, latest)
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = "no-cache"
+    return Changes(
+        since=older.version,
+        version=latest.version,
+        feed_version=latest.feed_version,
+        added=changes.added,
+        changed=changes.changed,
+        removed=changes.removed,
+    )
+
+
+# --- webhooks -----------------------------------------------------------------------------------------------
+
+
+def subscription_view(subscription: Subscription) -> SubscriptionView:
+    return SubscriptionView(
+        id=subscription.id,
+        url=subscription.url,
+        filters=FiltersView(
+            city_code=subscription.city_code,
+            occupation_code=subscription.occupation_code,
+            event_types=list(subscription.event_types),
+        ),
+        allow_private=subscription.allow_private,
+        active=subscription.active,
+        disabled_reason=subscription.disabled_reason,
+        disabled_at=subscription.disabled_at,
+        created_at=subscription.created_at,
+        updated_at=subscription.updated_at,
+    )
+
+
+@router.post("/subscriptions", status_code=201, response_model=SubscriptionView)
+async def create_subscription(
+    request: Request, data: SubscriptionCreate, session: Session, caller: Caller, key: IdempotencyKey = None
+) -> JSONResponse:
+    """Signed webhooks of feed changes (partner, recruiter, admin). The secret is never returned."""
+
+    async def create() -> tuple[int, dict[str, object]]:
+        subscription = await webhooks.create_subscription(session, caller, data)
+        return 201, subscription_view(subscription).model_dump(mode="json")
+
+    return await idempotent_create(request, session, platform.idempotency, caller, key, create)
+
+
+@router.get("/subscriptions", response_model=Page[SubscriptionView])
+async def list_subscriptions(
+    session: Session, caller: Caller, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+) -> Page[SubscriptionView]:
+    scope = webhooks.owner_filter(caller)
+    rows = list(
+        await repository.list_subscriptions(
+            session,
+            owner_sub=scope["owner_sub"],
+            employer_id=scope["employer_id"],
+            after=time_id_cursor(cursor),
+            limit=limit,
+        )
+    )
+    return Page(items=[subscription_view(row) for row in rows], next_cursor=next_time_id_cursor(rows, limit))
+
+
+@router.get("/subscriptions/{subscription_id}", response_model=SubscriptionView)
+async def get_subscription(subscription_id: str, session: Session, caller: Caller) -> SubscriptionView:
+    return subscription_view(await webhooks.subscription_in_scope(session, caller, subscription_id))
+
+
+@router.delete("/subscriptions/{subscription_id}", status_code=204)
+async def delete_subscription(subscription_id: str, session: Session, caller: Caller) -> Response:
+    """Stops deliveries at once; the subscription's delivery log goes with it."""
+    subscription = await webhooks.subscription_in_scope(session, caller, subscription_id)
+    await repository.delete_subscription(session, subscription.id)
+    await session.commit()
+    return Response(status_code=204)
+
+
+@router.get("/subscriptions/{subscription_id}/deliveries", response_model=Page[DeliveryView])
+async def list_deliveries(
+    subscription_id: str,
+    session: Session,
+    caller: Caller,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[DeliveryView]:
+    """The delivery log, oldest first: each delivery with every attempt, its answer or error, and when the
+    next retry is due."""
+    subscription = await webhooks.subscription_in_scope(session, caller, subscription_id)
+    rows = list(
+        await repository.list_deliveries(session, subscription.id, after=time_id_cursor(cursor), limit=limit)
+    )
+    attempts: dict[str, list[AttemptView]] = {}
+    for attempt in await repository.attempts_of(session, [row.id for row in rows]):
+        attempts.setdefault(attempt.delivery_id, []).append(
+            AttemptView.model_validate(attempt, from_attributes=True)
+        )
+    return Page(
+        items=[
+            DeliveryView(
+                id=row.id,
+                event=row.event,
+                job_id=row.job_id,
+                feed_version=row.change_seq,
+                status=row.status,
+                attempts=row.attempts,
+                next_attempt_at=row.next_attempt_at,
+                last_status_code=row.last_status_code,
+                last_error=row.last_error,
+                created_at=row.created_at,
+                delivered_at=row.delivered_at,
+                log=attempts.get(row.id, []),
+            )
+            for row in rows
+        ],
+        next_cursor=next_time_id_cursor(rows, limit),
+    )

@@ -1,4 +1,4 @@
-"""Feed as an app: routes, the job-event consumer, and the signal that wakes streams."""
+"""Feed as an app: routes, the job and worker consumers, the snapshot schedule and the webhook worker."""
 
 from __future__ import annotations
 
@@ -6,24 +6,47 @@ from fastapi import FastAPI
 
 from libs.api.app import create_service_app
 from libs.settings import Settings
+from services.feed import live
 from services.feed.api import router
+from services.feed.background import DeliveryWorker, run_schedule
 from services.feed.consumers import feed_consumers
+from services.feed.editions import DemandIndex
 from services.feed.models import platform
 from services.feed.service import ChangeSignal
+from services.feed.settings import FeedSettings, feed_settings_from_environment
 
 NAME = "feed"
 
+__all__ = ["NAME", "FeedSettings", "create_app"]
 
-def create_app(settings: Settings) -> FastAPI:
+
+def create_app(settings: Settings, feed_settings: FeedSettings | None = None) -> FastAPI:
+    """`feed_settings` defaults to `FeedSettings()` overridden by `EW_FEED_*` variables (services/feed/settings.py):
+    snapshots every 3600 s and daily at 08:00 Beijing time, webhook retries after 2, 4, 8 … s, 8 attempts."""
+    feed = feed_settings or feed_settings_from_environment()
     signal = ChangeSignal()
+    holder: list[DeliveryWorker] = []
+
     app = create_service_app(
         name=NAME,
         title="eastwest feed · 共享岗位信息",
-        description="由岗位事件生成的共享岗位信息：分页读取（版本、ETag）和 SSE 实时推送。",
+        description=(
+            "由岗位事件生成的共享岗位信息：分页读取（版本、ETag）、SSE 实时推送、定期发布的编号快照"
+            "（JSON、schema.org JSON-LD、岗位供给清单 xlsx）与增量变更、按省份需求排序的省份版、签名的 Webhook 推送。"
+        ),
         settings=settings,
         tables=platform,
-        routers=[router],
-        consumers=lambda runtime: feed_consumers(runtime, signal),
+        routers=[router, live.router],
+        consumers=lambda runtime: feed_consumers(runtime, signal, lambda: holder[0].wake()),
+        background=lambda runtime: {
+            "snapshots": run_schedule(runtime.sessions, feed),
+            "webhooks": holder[0].run(),
+        },
     )
+    runtime = app.state.runtime
+    holder.append(DeliveryWorker(runtime.sessions, feed))
     app.state.feed_signal = signal
+    app.state.feed_settings = feed
+    app.state.demand_index = DemandIndex()
+    app.state.delivery_worker = holder[0]
     return app

@@ -2,30 +2,62 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.api.app import ServiceRuntime
-from libs.events.consumer import EventConsumer
-from libs.events.contracts import JOB_EVENTS, JobPayload
+from libs.events.consumer import EventConsumer, Handler
+from libs.events.contracts import (
+    JOB_EVENTS,
+    PERSON_ERASED,
+    PERSON_EVENTS,
+    JobPayload,
+    PersonErased,
+    PersonPayload,
+)
 from libs.events.envelope import CloudEvent
+from services.feed import editions, webhooks
 from services.feed.models import platform
 from services.feed.service import ChangeSignal, apply_job_event
 
 
 async def on_job_event(session: AsyncSession, event: CloudEvent) -> None:
-    await apply_job_event(session, event.type, JobPayload.model_validate(event.data))
+    """The change and its webhook deliveries commit together."""
+    change = await apply_job_event(session, event.type, JobPayload.model_validate(event.data))
+    if change is not None:
+        await webhooks.enqueue_deliveries(session, change)
 
 
-def feed_consumers(runtime: ServiceRuntime, signal: ChangeSignal) -> list[EventConsumer]:
-    return [
-        EventConsumer(
-            name="feed-jobs",
-            subjects=[JOB_EVENTS],
-            handler=on_job_event,
+async def on_person_event(session: AsyncSession, event: CloudEvent) -> None:
+    if event.type == PERSON_ERASED:
+        await editions.erase_person(session, PersonErased.model_validate(event.data).id)
+    else:
+        await editions.apply_person(session, PersonPayload.model_validate(event.data))
+
+
+def feed_consumers(
+    runtime: ServiceRuntime, signal: ChangeSignal, wake_deliveries: Callable[[], None]
+) -> list[EventConsumer]:
+    def after_job(_event: CloudEvent) -> None:
+        signal.notify()
+        wake_deliveries()
+
+    def consumer(
+        name: str, subject: str, handler: Handler, after_commit: Callable[[CloudEvent], None] | None
+    ) -> EventConsumer:
+        return EventConsumer(
+            name=name,
+            subjects=[subject],
+            handler=handler,
             sessions=runtime.sessions,
             inbox=platform.inbox,
             bus=runtime.bus,
             max_deliver=runtime.settings.consumer_max_deliver,
-            after_commit=lambda _event: signal.notify(),
+            after_commit=after_commit,
         )
+
+    return [
+        consumer("feed-jobs", JOB_EVENTS, on_job_event, after_job),
+        consumer("feed-persons", PERSON_EVENTS, on_person_event, None),
     ]

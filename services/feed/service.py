@@ -75,6 +75,10 @@ async def apply_job_event(session: AsyncSession, event_type: str, job: JobPayloa
     row.occupation_code = job.occupation_code
     row.industry = job.industry
     row.valid_until = job.valid_until
+    row.salary_max = job.salary_max
+    row.dormitory = job.benefits.dormitory
+    row.age_min = job.age_min
+    row.age_max = job.age_max
     row.payload = FeedItem.model_validate(job.model_dump()).model_dump(mode="json")
     row.updated_at = now
     await session.flush()

@@ -9,10 +9,12 @@ from libs.events.consumer import EventConsumer, Handler
 from libs.events.contracts import (
     JOB_CLOSED,
     JOB_EVENTS,
+    LIVESIGNUP_MATCHED,
     PERSON_ERASED,
     PERSON_EVENTS,
     TRAINING_COMPLETED,
     JobPayload,
+    LiveSignupMatched,
     PersonErased,
     PersonPayload,
     TrainingCompleted,
@@ -40,11 +42,18 @@ async def on_training_event(session: AsyncSession, event: CloudEvent) -> None:
         await service.add_training(session, completed.person_id, completed.occupation_code, completed.skills)
 
 
+async def on_livesignup_matched(session: AsyncSession, event: CloudEvent) -> None:
+    """A registered worker signed up on a live-stream board: apply for them (retried until both are known)."""
+    signup = LiveSignupMatched.model_validate(event.data)
+    await service.apply_from_livestream(session, signup.person_id, signup.job_id, signup.stream_id)
+
+
 def matching_consumers(runtime: ServiceRuntime, holder: IndexHolder) -> list[EventConsumer]:
     handlers: dict[str, tuple[str, Handler]] = {
         "matching-jobs": (JOB_EVENTS, on_job_event),
         "matching-persons": (PERSON_EVENTS, on_person_event),
         "matching-training": ("ew.training.enrolment.>", on_training_event),
+        "matching-livesignups": (LIVESIGNUP_MATCHED, on_livesignup_matched),
     }
     return [
         EventConsumer(

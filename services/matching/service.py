@@ -229,6 +229,50 @@ async def submit_application(session: AsyncSession, caller: Principal, data: App
     return application
 
 
+class NotYetKnown(Exception):
+    """The worker or the job has not reached matching's read models yet: the consumer retries later."""
+
+
+async def apply_from_livestream(
+    session: AsyncSession, person_id: str, job_id: str, stream_id: str
+) -> Application | None:
+    """A sign-up on a live-stream board by a registered worker (demand found them by keyed phone hash and
+    name): an application with channel `livestream`, attributed to the stream. Idempotent: a worker who
+    already applied for the job keeps that application. A closed or filled job, or an erased worker, gets
+    none (the board only offers open jobs, so that is a race lost, not an error worth retrying)."""
+    worker = await session.get(WorkerView, person_id)
+    job = await session.get(JobView, job_id)
+    if worker is None or job is None:
+        raise NotYetKnown(f"worker known: {worker is not None}, job known: {job is not None}")
+    if worker.erased or job.status != "published" or int(job.payload.get("headcount_left", 0)) <= 0:
+        return None
+    existing = (
+        await session.scalars(
+            select(Application).where(Application.person_id == worker.id, Application.job_id == job.id)
+        )
+    ).first()
+    if existing is not None:
+        return existing
+    now = utcnow()
+    application = Application(
+        id=str(uuid.uuid4()),
+        person_id=worker.id,
+        job_id=job.id,
+        employer_id=job.employer_id,
+        station_id=worker.station_id,
+        province_code=worker.province_code,
+        channel="livestream",
+        stream_id=stream_id,
+        status="applied",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(application)
+    await session.flush()
+    await _emit(session, APPLICATION_SUBMITTED, application.id, application_payload(application))
+    return application
+
+
 async def application_in_scope(
     session: AsyncSession, caller: Principal, application_id: str, *, for_update: bool = False
 ) -> Application:
@@ -318,6 +362,7 @@ async def _place(session: AsyncSession, application: Application, place: PlaceIn
         province_code=placement.province_code,
         city_code=str(job.payload.get("city_code")),
         needs_transport=placement.needs_transport,
+        stream_id=application.stream_id,
     )
     await _emit(session, PLACEMENT_CONFIRMED, placement.id, payload.model_dump(mode="json"))
     return placement

@@ -1,0 +1,500 @@
+"""The live-stream job board (直播招聘): the page behind a live-stream host, its public stream, the pinned job,
+and attribution per stream.
+
+Public, no token (the page is shown to anyone watching): `GET /live` (the page, one view counted per load when
+it names a `stream_id`), `GET /live/assets/{name}`, `GET /live/jobs` (the cards to start with),
+`GET /live/stream` (Server-Sent Events: `job.published` / `job.updated` with a card, `job.closed` with a
+tombstone, `featured` when the host pins or unpins a job) and `GET /live/stations` (the form's station list).
+For hosts and their stations: `PUT` / `DELETE /v1/streams/{id}/featured` and `GET /v1/streams/{id}/stats`
+(admin, partner, station; streams belong to nobody, so any of them may pin on or read any stream).
+
+What the board shows is a *card*: title, employer, city, pay, dormitory and meals, headcount left. Jobs carry
+no personal data, and none passes through here: the sign-up form posts straight to demand
+(`POST /v1/live-signups`, routed to demand by path on the same host). Feed learns only ids and counts:
+sign-ups and leads from demand's `ew.demand.livesignup.*`, applications and placements with a `stream_id`
+from matching's events. `province_code` on the page picks the stations the form offers (the audience's home
+province); every open job is on the board, `city_code` narrows it to one Jiangsu city.
+
+The board's consumers start with the app through this router's lifespan (FastAPI merges an included router's
+lifespan into the app's), so services/feed/app.py only includes the router.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.applications import Starlette
+
+from libs.api.app import ServiceRuntime
+from libs.api.problems import FieldError, Problem, validation_problem
+from libs.api.routing import PROBLEM_RESPONSES, CheckedRoute, Session
+from libs.api.schemas import RequestModel
+from libs.auth import Principal, Role, principal, require_role
+from libs.db import utcnow
+from libs.events.consumer import EventConsumer, Handler
+from libs.events.contracts import (
+    APPLICATION_SUBMITTED,
+    LIVESIGNUP_EVENTS,
+    LIVESIGNUP_LEAD,
+    LIVESIGNUP_MATCHED,
+    PLACEMENT_CONFIRMED,
+    STATION_EVENTS,
+    ApplicationPayload,
+    LiveSignupLead,
+    LiveSignupMatched,
+    PlacementConfirmed,
+    StationPayload,
+)
+from libs.events.envelope import CloudEvent
+from libs.reference.regions import JIANGSU_CITIES, PROVINCES
+from services.feed import repository
+from services.feed.live_models import LiveStation, LiveStream
+from services.feed.models import FeedChange, FeedJob, platform
+from services.feed.service import CLOSED, ChangeSignal
+
+STATIC = Path(__file__).parent / "static"
+ASSETS = {"live.css": "text/css; charset=utf-8", "live.js": "text/javascript; charset=utf-8"}
+STREAM_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+MAX_SEQ = 2**63 - 1
+STREAM_BATCH = 200
+BOARD_LIMIT = 100
+HOSTS = (Role.admin, Role.partner, Role.station)
+# Everything the page needs is on this host: no CDN, no inline script, nothing it could be made to load.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+StreamId = Annotated[str | None, Query(pattern=STREAM_ID_PATTERN, description="直播间编号")]
+StreamPath = Annotated[str, PathParam(pattern=STREAM_ID_PATTERN, description="直播间编号")]
+ProvinceCode = Annotated[str | None, Query(pattern=r"^\d{2}$", description="观众户籍省份代码（如 61 陕西）")]
+CityCode = Annotated[str | None, Query(pattern=r"^32\d{2}$", description="江苏设区市代码")]
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    """Start the board's consumers in the running service; its `stop()` cancels them with the rest."""
+    runtime: ServiceRuntime = app.state.runtime
+    for consumer in live_consumers(runtime):
+        runtime.consumers.append(consumer)
+        runtime.tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{consumer.name}"))
+    yield
+
+
+router = APIRouter(tags=["live"], route_class=CheckedRoute, responses=PROBLEM_RESPONSES, lifespan=_lifespan)
+
+
+# --- the contract -------------------------------------------------------------------------------------------
+
+
+class LiveCard(BaseModel):
+    """One job as the board shows it."""
+
+    id: str
+    version: int
+    title: str
+    employer_name: str
+    city_code: str
+    city_name: str
+    salary_min: int
+    salary_max: int
+    dormitory: bool
+    meals: bool
+    headcount: int
+    headcount_left: int
+
+
+class LiveBoard(BaseModel):
+    version: int = Field(description="从此版本之后订阅 /live/stream（since）")
+    items: list[LiveCard]
+    featured_job_id: str | None
+
+
+class LiveStationOut(BaseModel):
+    id: str
+    name: str
+    province_code: str
+
+
+class LiveStations(BaseModel):
+    province_code: str | None
+    province_name: str | None
+    items: list[LiveStationOut]
+
+
+class FeaturedIn(RequestModel):
+    job_id: str = Field(min_length=1, max_length=36, description="置顶展示的岗位")
+
+
+class Featured(BaseModel):
+    stream_id: str
+    job_id: str | None
+    featured_at: datetime | None
+
+
+class StreamStats(BaseModel):
+    stream_id: str
+    views: int = Field(description="看板页面打开次数")
+    signups: int = Field(description="看板报名次数（已登记务工人员与待联系人员）")
+    leads: int = Field(description="其中登记为待联系的人数")
+    applications: int = Field(description="归属此直播间的岗位报名数")
+    placements: int = Field(description="归属此直播间的录用数")
+    updated_at: datetime | None
+
+
+def card(item: dict[str, Any]) -> LiveCard:
+    """A feed item (a job event's data) reduced to the card; reads only fields the feed item has always had."""
+    benefits = item.get("benefits") or {}
+    city = str(item["city_code"])
+    return LiveCard(
+        id=item["id"],
+        version=item["version"],
+        title=item["title"],
+        employer_name=item["employer_name"],
+        city_code=city,
+        city_name=JIANGSU_CITIES.get(city, city),
+        salary_min=item["salary_min"],
+        salary_max=item["salary_max"],
+        dormitory=bool(benefits.get("dormitory")),
+        meals=bool(benefits.get("meals")),
+        headcount=item["headcount"],
+        headcount_left=item["headcount_left"],
+    )
+
+
+# --- the stream of changes, shared shape --------------------------------------------------------------------
+
+
+def start_position(last_event_id: str | None, since: int | None) -> int | None:
+    """`Last-Event-ID` (a reconnecting EventSource) wins over `since` (the version the page started from)."""
+    if last_event_id is None:
+        return since
+    if not last_event_id.isdigit() or int(last_event_id) > MAX_SEQ:
+        raise validation_problem("header.Last-Event-ID", "invalid", "Last-Event-ID 必须是上次收到的事件编号")
+    return int(last_event_id)
+
+
+SideEvents = Callable[[AsyncSession], Awaitable[list[ServerSentEvent]]]
+
+
+async def change_events(
+    runtime: ServiceRuntime,
+    signal: ChangeSignal,
+    position: int,
+    render: Callable[[FeedChange], ServerSentEvent | None],
+    side: SideEvents | None = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """The feed's change log from `position` on, as SSE: each change rendered (None skips it), then whatever
+    `side` adds; wakes on the feed's signal and polls every second for other replicas' changes. The same loop
+    as `/v1/feed/stream`'s, which can call this with its own `render` (its filter and the full item)."""
+    yield ServerSentEvent(comment=f"eastwest feed from version {position}")
+    while True:
+        ticket = signal.ticket()
+        async with runtime.sessions() as session:
+            changes = list(await repository.changes_after(session, position, STREAM_BATCH))
+            extra = await side(session) if side is not None else []
+        for change in changes:
+            position = change.seq
+            event = render(change)
+            if event is not None:
+                yield event
+        for event in extra:
+            yield event
+        if len(changes) < STREAM_BATCH:
+            await signal.wait(ticket, 1.0)
+
+
+def render_card(feed_filter: repository.FeedFilter) -> Callable[[FeedChange], ServerSentEvent | None]:
+    def render(change: FeedChange) -> ServerSentEvent | None:
+        if not feed_filter.matches(change):
+            return None
+        data = change.payload if change.kind == CLOSED else card(change.payload).model_dump(mode="json")
+        return ServerSentEvent(
+            data=json.dumps(data, ensure_ascii=False), event=change.kind, id=str(change.seq)
+        )
+
+    return render
+
+
+async def _listed_card(session: AsyncSession, job_id: str | None) -> LiveCard | None:
+    job = await session.get(FeedJob, job_id) if job_id else None
+    return card(job.payload) if job is not None and job.listed else None
+
+
+def featured_events(stream_id: str) -> SideEvents:
+    """A `featured` event when the stream's pin changes (and once at the start): {job_id, card}."""
+    sent: list[int] = []
+
+    async def side(session: AsyncSession) -> list[ServerSentEvent]:
+        stream = await session.get(LiveStream, stream_id)
+        version = stream.featured_version if stream is not None else 0
+        if sent and sent[0] == version:
+            return []
+        sent[:] = [version]
+        job_id = stream.featured_job_id if stream is not None else None
+        shown = await _listed_card(session, job_id)
+        data = {"job_id": job_id if shown else None, "card": shown.model_dump(mode="json") if shown else None}
+        return [ServerSentEvent(data=json.dumps(data, ensure_ascii=False), event="featured")]
+
+    return side
+
+
+# --- counters -----------------------------------------------------------------------------------------------
+
+
+async def bump(session: AsyncSession, stream_id: str, **counts: int) -> None:
+    """Add to a stream's counters in one statement (concurrent page loads add up); the first creates the row."""
+    values = {name: getattr(LiveStream, name) + count for name, count in counts.items()}
+    result = await session.execute(
+        update(LiveStream).where(LiveStream.stream_id == stream_id).values(**values, updated_at=utcnow())
+    )
+    if getattr(result, "rowcount", 0):
+        return
+    try:
+        async with session.begin_nested():
+            session.add(_new_stream(stream_id, **counts))
+            await session.flush()
+    except IntegrityError:  # created meanwhile by another request
+        await session.execute(
+            update(LiveStream).where(LiveStream.stream_id == stream_id).values(**values, updated_at=utcnow())
+        )
+
+
+def _new_stream(stream_id: str, **counts: int) -> LiveStream:
+    fields = {"views": 0, "signups": 0, "leads": 0, "applications": 0, "placements": 0, **counts}
+    return LiveStream(stream_id=stream_id, featured_version=0, updated_at=utcnow(), **fields)
+
+
+# --- the page -----------------------------------------------------------------------------------------------
+
+
+@router.get("/live", response_class=FileResponse, include_in_schema=True, summary="直播招聘岗位看板（页面）")
+async def live_page(
+    session: Session,
+    province_code: ProvinceCode = None,
+    stream_id: StreamId = None,
+    city_code: CityCode = None,
+) -> FileResponse:
+    """The board; the page reads `province_code`, `stream_id` and `city_code` from its own address."""
+    if stream_id is not None:
+        await bump(session, stream_id, views=1)
+        await session.commit()
+    return FileResponse(STATIC / "live.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+
+
+@router.get("/live/assets/{name}", include_in_schema=False)
+async def live_asset(name: str) -> FileResponse:
+    if name not in ASSETS:
+        raise Problem(404, "请求的路径或资源不存在")
+    return FileResponse(STATIC / name, media_type=ASSETS[name], headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/live/jobs", response_model=LiveBoard)
+async def live_jobs(
+    session: Session,
+    stream_id: StreamId = None,
+    city_code: CityCode = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = BOARD_LIMIT,
+) -> LiveBoard:
+    """The cards to start with (newest first) and the version to stream from."""
+    version = await repository.current_version(session)
+    rows = await repository.listed_jobs(
+        session, repository.FeedFilter(city_code=city_code), today=date.today(), before_seq=None, limit=limit
+    )
+    stream = await session.get(LiveStream, stream_id) if stream_id else None
+    featured = await _listed_card(session, stream.featured_job_id if stream else None)
+    return LiveBoard(
+        version=version,
+        items=[card(row.payload) for row in rows],
+        featured_job_id=featured.id if featured else None,
+    )
+
+
+@router.get("/live/stream", responses={200: {"content": {"text/event-stream": {}}}})
+async def live_stream(
+    request: Request,
+    stream_id: StreamId = None,
+    city_code: CityCode = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
+    since: Annotated[int | None, Query(ge=0, le=MAX_SEQ, description="从此版本之后开始")] = None,
+) -> EventSourceResponse:
+    """Cards as they appear, change and leave (`job.published`, `job.updated`, `job.closed`; each id is the feed
+    version), and `featured` when the host pins a job on this stream."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    signal: ChangeSignal = request.app.state.feed_signal
+    start = start_position(last_event_id, since)
+    if start is None:
+        async with runtime.sessions() as session:
+            start = await repository.current_version(session)
+    side = featured_events(stream_id) if stream_id else None
+    events = change_events(
+        runtime, signal, start, render_card(repository.FeedFilter(city_code=city_code)), side
+    )
+    return EventSourceResponse(events, ping=15)
+
+
+@router.get("/live/stations", response_model=LiveStations)
+async def live_stations(session: Session, province_code: ProvinceCode = None) -> LiveStations:
+    """Active liaison stations (name only), for the form's 户籍所在地联络站."""
+    query = select(LiveStation).where(LiveStation.active.is_(True))
+    if province_code:
+        query = query.where(LiveStation.province_code == province_code)
+    rows = (await session.scalars(query.order_by(LiveStation.province_code, LiveStation.name))).all()
+    return LiveStations(
+        province_code=province_code,
+        province_name=PROVINCES.get(province_code) if province_code else None,
+        items=[LiveStationOut(id=row.id, name=row.name, province_code=row.province_code) for row in rows],
+    )
+
+
+# --- hosts: the pinned job, the stats -----------------------------------------------------------------------
+
+
+def host_caller(request: Request) -> Principal:
+    """Admin, partner or station; checked before the body is read, so others learn nothing from a 422."""
+    caller = principal(request)
+    require_role(caller, *HOSTS)
+    return caller
+
+
+Host = Annotated[Principal, Depends(host_caller)]
+
+
+@router.put("/v1/streams/{stream_id}/featured", response_model=Featured)
+async def pin_job(
+    request: Request, stream_id: StreamPath, data: FeaturedIn, session: Session, caller: Host
+) -> Featured:
+    """Pin a job on the stream's board: every open board of the stream highlights it at once."""
+    job = await session.get(FeedJob, data.job_id)
+    if job is None or not job.listed:
+        raise Problem(
+            404,
+            "岗位不在共享岗位信息中（不存在或已关闭）",
+            errors=[FieldError("body.job_id", "not_found", "岗位不存在或已关闭")],
+        )
+    return await _set_featured(request, session, stream_id, job.job_id)
+
+
+@router.delete("/v1/streams/{stream_id}/featured", status_code=204)
+async def unpin_job(request: Request, stream_id: StreamPath, session: Session, caller: Host) -> Response:
+    await _set_featured(request, session, stream_id, None)
+    return Response(status_code=204)
+
+
+async def _set_featured(
+    request: Request, session: AsyncSession, stream_id: str, job_id: str | None
+) -> Featured:
+    await bump(session, stream_id)
+    stream = await session.get(LiveStream, stream_id, with_for_update=True)
+    assert stream is not None
+    now = utcnow()
+    stream.featured_job_id = job_id
+    stream.featured_at = now if job_id else None
+    stream.featured_version += 1
+    stream.updated_at = now
+    await session.commit()
+    signal: ChangeSignal = request.app.state.feed_signal
+    signal.notify()
+    return Featured(stream_id=stream_id, job_id=job_id, featured_at=stream.featured_at)
+
+
+@router.get("/v1/streams/{stream_id}/stats", response_model=StreamStats)
+async def stream_stats(stream_id: StreamPath, session: Session, caller: Host) -> StreamStats:
+    """Views (page loads), sign-ups and leads (demand's events), applications and placements (matching's);
+    a stream nobody has seen yet has all zeros."""
+    stream = await session.get(LiveStream, stream_id)
+    if stream is None:
+        return StreamStats(
+            stream_id=stream_id, views=0, signups=0, leads=0, applications=0, placements=0, updated_at=None
+        )
+    return StreamStats(
+        stream_id=stream_id,
+        views=stream.views,
+        signups=stream.signups,
+        leads=stream.leads,
+        applications=stream.applications,
+        placements=stream.placements,
+        updated_at=stream.updated_at,
+    )
+
+
+# --- consumers: stations for the form, counts for attribution ----------------------------------------------
+
+
+async def on_station_event(session: AsyncSession, event: CloudEvent) -> None:
+    station = StationPayload.model_validate(event.data)
+    row = await session.get(LiveStation, station.id)
+    if row is not None and row.version >= station.version:
+        return
+    if row is None:
+        row = LiveStation(id=station.id)
+        session.add(row)
+    row.version = station.version
+    row.name = station.name
+    row.province_code = station.province_code
+    row.active = station.active
+    await session.flush()
+
+
+async def on_signup_event(session: AsyncSession, event: CloudEvent) -> None:
+    """Every sign-up counts once: a lead when it is recorded, a registered worker when matched directly (a lead
+    that registers later comes back as `matched` with its `lead_id`, and is not counted again)."""
+    if event.type == LIVESIGNUP_LEAD:
+        lead = LiveSignupLead.model_validate(event.data)
+        await bump(session, lead.stream_id, signups=1, leads=1)
+    elif event.type == LIVESIGNUP_MATCHED:
+        matched = LiveSignupMatched.model_validate(event.data)
+        if matched.lead_id is None:
+            await bump(session, matched.stream_id, signups=1)
+
+
+async def on_application_event(session: AsyncSession, event: CloudEvent) -> None:
+    application = ApplicationPayload.model_validate(event.data)
+    if application.stream_id:
+        await bump(session, application.stream_id, applications=1)
+
+
+async def on_placement_event(session: AsyncSession, event: CloudEvent) -> None:
+    placement = PlacementConfirmed.model_validate(event.data)
+    if placement.stream_id:
+        await bump(session, placement.stream_id, placements=1)
+
+
+def live_consumers(runtime: ServiceRuntime) -> list[EventConsumer]:
+    handlers: dict[str, tuple[str, Handler]] = {
+        "feed-live-stations": (STATION_EVENTS, on_station_event),
+        "feed-live-signups": (LIVESIGNUP_EVENTS, on_signup_event),
+        "feed-live-applications": (APPLICATION_SUBMITTED, on_application_event),
+        "feed-live-placements": (PLACEMENT_CONFIRMED, on_placement_event),
+    }
+    return [
+        EventConsumer(
+            name=name,
+            subjects=[subject],
+            handler=handler,
+            sessions=runtime.sessions,
+            inbox=platform.inbox,
+            bus=runtime.bus,
+            max_deliver=runtime.settings.consumer_max_deliver,
+        )
+        for name, (subject, handler) in handlers.items()
+    ]
