@@ -36,7 +36,7 @@ from libs.reference.regions import is_province_code
 from services.feed import repository, webhooks
 from services.feed.background import publish_now
 from services.feed.editions import DemandIndex
-from services.feed.models import Snapshot, SnapshotJob, Subscription, platform
+from services.feed.models import FeedChange, Snapshot, SnapshotJob, Subscription, platform
 from services.feed.schemas import (
     AttemptView,
     Changes,
@@ -54,11 +54,11 @@ from services.feed.schemas import (
 from services.feed.service import ChangeSignal
 from services.feed.settings import FeedSettings
 from services.feed.snapshots import ON_REQUEST, changes_between, item_list_head, list_item, snapshot_sheet
+from services.feed.streaming import change_events
 
 router = service_router("feed")
 CityCode = Annotated[str | None, Query(pattern=r"^32\d{2}$", description="江苏设区市代码")]
 OccupationCode = Annotated[str | None, Query(max_length=20)]
-STREAM_BATCH = 200
 
 
 ProvinceCode = Annotated[
@@ -185,24 +185,14 @@ async def stream_feed(
             start = await repository.current_version(session)
     feed_filter = repository.FeedFilter(city_code=city_code, occupation_code=occupation_code)
 
-    async def events(position: int) -> AsyncIterator[ServerSentEvent]:
-        yield ServerSentEvent(comment=f"eastwest feed from version {position}")
-        while True:
-            ticket = signal.ticket()
-            async with runtime.sessions() as session:
-                changes = list(await repository.changes_after(session, position, STREAM_BATCH))
-            for change in changes:
-                position = change.seq
-                if feed_filter.matches(change):
-                    yield ServerSentEvent(
-                        data=json.dumps(change.payload, ensure_ascii=False),
-                        event=change.kind,
-                        id=str(change.seq),
-                    )
-            if len(changes) < STREAM_BATCH:
-                await signal.wait(ticket, 1.0)
+    def render(change: FeedChange) -> ServerSentEvent | None:
+        if not feed_filter.matches(change):
+            return None
+        return ServerSentEvent(
+            data=json.dumps(change.payload, ensure_ascii=False), event=change.kind, id=str(change.seq)
+        )
 
-    return EventSourceResponse(events(start), ping=15)
+    return EventSourceResponse(change_events(runtime, signal, start, render), ping=15)
 
 
 # --- snapshots ----------------------------------------------------------------------------------------------

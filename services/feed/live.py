@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -65,12 +65,12 @@ from services.feed import repository
 from services.feed.live_models import LiveStation, LiveStream
 from services.feed.models import FeedChange, FeedJob, platform
 from services.feed.service import CLOSED, ChangeSignal
+from services.feed.streaming import SideEvents, change_events
 
 STATIC = Path(__file__).parent / "static"
 ASSETS = {"live.css": "text/css; charset=utf-8", "live.js": "text/javascript; charset=utf-8"}
 STREAM_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 MAX_SEQ = 2**63 - 1
-STREAM_BATCH = 200
 BOARD_LIMIT = 100
 HOSTS = (Role.admin, Role.partner, Role.station)
 # Everything the page needs is on this host: no CDN, no inline script, nothing it could be made to load.
@@ -191,36 +191,6 @@ def start_position(last_event_id: str | None, since: int | None) -> int | None:
     if not last_event_id.isdigit() or int(last_event_id) > MAX_SEQ:
         raise validation_problem("header.Last-Event-ID", "invalid", "Last-Event-ID 必须是上次收到的事件编号")
     return int(last_event_id)
-
-
-SideEvents = Callable[[AsyncSession], Awaitable[list[ServerSentEvent]]]
-
-
-async def change_events(
-    runtime: ServiceRuntime,
-    signal: ChangeSignal,
-    position: int,
-    render: Callable[[FeedChange], ServerSentEvent | None],
-    side: SideEvents | None = None,
-) -> AsyncIterator[ServerSentEvent]:
-    """The feed's change log from `position` on, as SSE: each change rendered (None skips it), then whatever
-    `side` adds; wakes on the feed's signal and polls every second for other replicas' changes. The same loop
-    as `/v1/feed/stream`'s, which can call this with its own `render` (its filter and the full item)."""
-    yield ServerSentEvent(comment=f"eastwest feed from version {position}")
-    while True:
-        ticket = signal.ticket()
-        async with runtime.sessions() as session:
-            changes = list(await repository.changes_after(session, position, STREAM_BATCH))
-            extra = await side(session) if side is not None else []
-        for change in changes:
-            position = change.seq
-            event = render(change)
-            if event is not None:
-                yield event
-        for event in extra:
-            yield event
-        if len(changes) < STREAM_BATCH:
-            await signal.wait(ticket, 1.0)
 
 
 def render_card(feed_filter: repository.FeedFilter) -> Callable[[FeedChange], ServerSentEvent | None]:
