@@ -67,6 +67,8 @@ if not console.is_terminal:  # piped into a file or a release note: do not squee
 err = Console(stderr=True)
 
 PLATFORM_PATH = "platform POST→SSE"
+LIVE_PATH = "platform POST→live card"  # + " (N clients, measured)" / " (N clients, all)"
+LIVE_STREAM_ID = "bench-live"
 CORE_PATH = "nats core pub→sub"
 PUSH_PATH = "jetstream pub+ack→push"
 PULL_PATH = "jetstream pub+ack→pull"
@@ -485,6 +487,47 @@ class SseReader:
                 fields = {}
 
 
+class LiveReader:
+    """One audience member on GET /live/stream?stream_id=: when each job's card (`job.published`) arrived.
+    Only the job id is taken from `data` (the card's first key), not the whole card: with hundreds of readers
+    in this process, parsing every card would make the load generator the bottleneck."""
+
+    def __init__(self, client: httpx.AsyncClient, stream_id: str) -> None:
+        self.client = client
+        self.stream_id = stream_id
+        self.arrivals: dict[str, float] = {}
+        self.events = 0
+        self.ready = asyncio.Event()
+
+    async def run(self) -> None:
+        url = "/live/stream"
+        async with self.client.stream("GET", url, params={"stream_id": self.stream_id}) as response:
+            response.raise_for_status()
+            published = False
+            async for line in response.aiter_lines():
+                if not line:
+                    published = False
+                elif line[0] == ":":  # the opening comment and the pings
+                    self.ready.set()
+                elif line.startswith("event:"):
+                    published = line[6:].strip() == "job.published"
+                elif published and line.startswith("data:"):
+                    now = time.perf_counter()
+                    self.events += 1
+                    self.arrivals.setdefault(card_id(line[5:]), now)
+
+
+def card_id(data: str) -> str:
+    """The job id of a card's JSON (`{"id": "…", …}`), without parsing the rest."""
+    data = data.lstrip()
+    prefix = '{"id": "'
+    if data.startswith(prefix):
+        end = data.find('"', len(prefix))
+        if end > 0:
+            return data[len(prefix) : end]
+    return str(json.loads(data)["id"])
+
+
 class NatsTap:
     """A plain subscriber on the subject the relay publishes to: when each job's event reached NATS."""
 
@@ -710,18 +753,42 @@ async def measure_platform(
     rate: float,
     warmup: int,
     delivery_timeout: float,
-) -> Row:
+    sse_clients: int = 0,
+) -> list[Row]:
+    """The platform row, and with `sse_clients` N two more: N connections to /live/stream (one of them the
+    measured one) open during the whole run, each timed from every job's POST to its card."""
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=500)
+    sse_timeout = httpx.Timeout(10.0, read=60.0)  # the streams ping every 15 s
     tap = NatsTap()
     await tap.start(nats_url)
+    live: list[LiveReader] = []
+    live_tasks: list[asyncio.Task[None]] = []
     async with (
         httpx.AsyncClient(base_url=handle.base_url, timeout=30.0, limits=limits) as client,
-        httpx.AsyncClient(base_url=handle.base_url, timeout=httpx.Timeout(10.0, read=60.0)) as sse_client,
+        httpx.AsyncClient(base_url=handle.base_url, timeout=sse_timeout) as sse_client,
+        httpx.AsyncClient(
+            base_url=handle.base_url, timeout=sse_timeout, limits=httpx.Limits(max_connections=None)
+        ) as live_client,
     ):
         reader = SseReader(sse_client)
         reader_task = asyncio.create_task(reader.run())
         try:
             await asyncio.wait_for(reader.ready.wait(), 15)
+            live = [LiveReader(live_client, LIVE_STREAM_ID) for _ in range(sse_clients)]
+            live_tasks = [asyncio.create_task(member.run()) for member in live]
+            if live:
+                opened = time.monotonic()
+                while not all(member.ready.is_set() for member in live):
+                    failed = [task for task in live_tasks if task.done()]
+                    if failed:
+                        problem = None if failed[0].cancelled() else failed[0].exception()
+                        raise RuntimeError(f"{len(failed)} /live/stream connections failed: {problem!r}")
+                    if time.monotonic() - opened > 60:
+                        raise TimeoutError(f"{sse_clients} /live/stream connections not open after 60 s")
+                    await asyncio.sleep(0.02)
+                err.print(
+                    f"[dim]{sse_clients} /live/stream clients open in {time.monotonic() - opened:.1f} s[/]"
+                )
             created = await client.post("/v1/employers", json=employer_body(), headers=ADMIN)
             created.raise_for_status()
             employer_id = str(created.json()["id"])
@@ -735,10 +802,15 @@ async def measure_platform(
                 warm.append(str(response.json()["id"]))
             deadline = time.monotonic() + delivery_timeout
             while time.monotonic() < deadline:
-                if all(job in reader.arrivals for job in warm):
+                if all(job in reader.arrivals for job in warm) and all(
+                    job in member.arrivals for member in live for job in warm
+                ):
                     break
                 await asyncio.sleep(0.02)
             await asyncio.sleep(1.5)  # let relay and consumer go idle, as a quiet platform would be
+            for member in live:
+                member.arrivals.clear()
+                member.events = 0
             reader.arrivals.clear()
             reader.versions.clear()
             reader.data_bytes.clear()
@@ -776,10 +848,25 @@ async def measure_platform(
             load_before = os.getloadavg()[0]
             window = await drive(samples, rate, send, delivery_timeout, reader_failed, handle.pid)
             join()
+            if live:  # the feed stream's reader may be done before the live audience is: wait for them too
+                keys = [s.key for s in samples if s.key is not None]
+                last_send = max((s.sent for s in samples if s.sent is not None), default=time.perf_counter())
+                while time.perf_counter() < last_send + delivery_timeout:
+                    waiting = [
+                        member
+                        for member, task in zip(live, live_tasks, strict=True)
+                        if not task.done() and not all(key in member.arrivals for key in keys)
+                    ]
+                    if not waiting:
+                        break
+                    await asyncio.sleep(0.05)
         finally:
-            reader_task.cancel()
+            for task in (reader_task, *live_tasks):
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(reader_task, 10)
+            if live_tasks:
+                await asyncio.wait(live_tasks, timeout=10)
             await tap.close()
 
     to_nats = [s.on_nats - s.sent for s in samples if s.on_nats is not None and s.sent is not None]
@@ -818,7 +905,69 @@ async def measure_platform(
         "platform_in_benchmark_process": handle.pid == os.getpid(),
         "loadavg_1m_before": load_before,
     }
-    return summarize(PLATFORM_PATH, backend, rate, samples, extra)
+    rows = [summarize(PLATFORM_PATH, backend, rate, samples, extra)]
+    if live:
+        rows += live_rows(backend, rate, samples, live, live_tasks, rows[0])
+    return rows
+
+
+def live_rows(
+    backend: str,
+    rate: float,
+    samples: list[Sample],
+    live: list[LiveReader],
+    tasks: list[asyncio.Task[None]],
+    platform_row: Row,
+) -> list[Row]:
+    """`--sse-clients`: the measured /live/stream connection (the first), and every connection's every card:
+    n = clients × jobs, delivered and lost summed over the clients."""
+    clients = len(live)
+    failed = [
+        repr(task.exception())
+        for task in tasks
+        if task.done() and not task.cancelled() and task.exception() is not None
+    ]
+
+    def seen_by(member: LiveReader) -> list[Sample]:
+        return [
+            Sample(
+                scheduled=s.scheduled,
+                sent=s.sent,
+                replied=s.replied,
+                delivered=member.arrivals.get(s.key) if s.key is not None else None,
+                key=s.key,
+                error=s.error,
+            )
+            for s in samples
+        ]
+
+    delivered_per_client = [sum(1 for s in samples if s.key in member.arrivals) for member in live]
+    common = {
+        "sse_clients": clients,
+        "stream_id": LIVE_STREAM_ID,
+        "failed_clients": len(failed),
+        "first_failures": failed[:3],
+        "cards_per_client": {
+            "min": min(delivered_per_client),
+            "max": max(delivered_per_client),
+            "clients_complete": sum(1 for count in delivered_per_client if count == len(samples)),
+        },
+        "window": f"the {PLATFORM_PATH} row's (cpu, gc there)",
+    }
+    measured = summarize(
+        f"{LIVE_PATH} ({clients} clients, measured)", backend, rate, seen_by(live[0]), dict(common)
+    )
+    everyone = summarize(
+        f"{LIVE_PATH} ({clients} clients, all)",
+        backend,
+        rate,
+        [sample for member in live for sample in seen_by(member)],
+        dict(common),
+    )
+    # summarize counted every send once per client: the rates are per job, as in the other rows
+    everyone.rate_achieved = platform_row.rate_achieved
+    everyone.sustained_per_s /= clients
+    return [measured, everyone]
 
 
 # ------------------------------------------------------------------------------------------------------- run
@@ -1004,20 +1153,20 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
                 platform_dir.mkdir()
                 platform_dir.chmod(0o755)
                 async with host(args.database, nats_server.url, platform_dir, admin_url) as handle:
-                    rows.append(
-                        await measure_platform(
-                            handle,
-                            nats_server.url,
-                            args.database,
-                            args.n,
-                            rate,
-                            args.warmup,
-                            args.delivery_timeout,
-                        )
+                    measured = await measure_platform(
+                        handle,
+                        nats_server.url,
+                        args.database,
+                        args.n,
+                        rate,
+                        args.warmup,
+                        args.delivery_timeout,
+                        args.sse_clients,
                     )
+                rows += measured
                 gc_file = platform_dir / PLATFORM_GC_FILE
-                rows[-1].extra["platform_gc"] = (
-                    gc_report(json.loads(gc_file.read_text()), rows[-1].extra[WINDOW_KEY])
+                measured[0].extra["platform_gc"] = (
+                    gc_report(json.loads(gc_file.read_text()), measured[0].extra[WINDOW_KEY])
                     if gc_file.exists()
                     else "in this process: see benchmark_gc"
                 )
@@ -1037,6 +1186,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
             "warmup": args.warmup,
             "delivery_timeout_s": args.delivery_timeout,
             "pull_fetch": {"batch": args.pull_batch, "timeout_s": args.pull_timeout},
+            "sse_clients": args.sse_clients,
             "relay_idle_seconds": settings_defaults["relay_idle_seconds"].default,
             "relay_batch_size": settings_defaults["relay_batch_size"].default,
         },
@@ -1318,6 +1468,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-baselines", action="store_true", help="only the platform path")
     parser.add_argument(
+        "--sse-clients",
+        type=int,
+        default=0,
+        help="also keep this many /live/stream connections open (e.g. 200) and time each one's cards",
+    )
+    parser.add_argument(
         "--snapshot-jobs",
         type=int,
         default=0,
@@ -1333,6 +1489,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(f"--rates: numbers separated by commas, not {args.rates!r}")
     if args.n < 1 or not rates or any(rate <= 0 for rate in rates):
         parser.error("--n and every rate must be positive")
+    if args.sse_clients < 0:
+        parser.error("--sse-clients must not be negative")
     if args.snapshot_jobs < 0:
         parser.error("--snapshot-jobs must not be negative")
     return args
