@@ -19,7 +19,7 @@ from libs.api.problems import install_problem_handlers
 from libs.auth import verifier_from_settings
 from libs.db import create_engine
 from libs.events.bus import Bus
-from libs.events.consumer import EventConsumer
+from libs.events.consumer import AfterCommit, EventConsumer, Handler
 from libs.events.outbox import wake_info
 from libs.events.relay import OutboxRelay
 from libs.events.tables import PlatformTables
@@ -45,6 +45,21 @@ class ServiceRuntime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     run_relay: bool = True
     background: Callable[[], dict[str, Coroutine[Any, Any, None]]] | None = None
+
+    def consumer(
+        self, name: str, subject: str, handler: Handler, after_commit: AfterCommit | None = None
+    ) -> EventConsumer:
+        """A durable consumer of this service: its sessions, its inbox, its NATS link, the configured retries."""
+        return EventConsumer(
+            name=name,
+            subjects=[subject],
+            handler=handler,
+            sessions=self.sessions,
+            inbox=self.tables.inbox,
+            bus=self.bus,
+            max_deliver=self.settings.consumer_max_deliver,
+            after_commit=after_commit,
+        )
 
     async def readiness(self) -> dict[str, bool]:
         database = True

@@ -21,7 +21,6 @@ from libs.events.envelope import CloudEvent
 from libs.pii import PiiVault
 from services.demand import repository
 from services.demand.leads import live_consumers
-from services.demand.models import platform
 from services.demand.schemas import StatusChangeIn
 from services.demand.service import apply_station, change_status
 
@@ -55,23 +54,7 @@ def placement_handler(vault: PiiVault) -> Handler:
 
 def demand_consumers(runtime: ServiceRuntime, vault: PiiVault) -> list[EventConsumer]:
     return [
-        EventConsumer(
-            name="demand-placements",
-            subjects=[PLACEMENT_EVENTS],
-            handler=placement_handler(vault),
-            sessions=runtime.sessions,
-            inbox=platform.inbox,
-            bus=runtime.bus,
-            max_deliver=runtime.settings.consumer_max_deliver,
-        ),
-        EventConsumer(
-            name="demand-stations",
-            subjects=[STATION_EVENTS],
-            handler=on_station_event,
-            sessions=runtime.sessions,
-            inbox=platform.inbox,
-            bus=runtime.bus,
-            max_deliver=runtime.settings.consumer_max_deliver,
-        ),
+        runtime.consumer("demand-placements", PLACEMENT_EVENTS, placement_handler(vault)),
+        runtime.consumer("demand-stations", STATION_EVENTS, on_station_event),
         *live_consumers(runtime, vault),
     ]

@@ -506,15 +506,4 @@ def live_consumers(runtime: ServiceRuntime, vault: PiiVault) -> list[EventConsum
         "demand-live-persons": (PERSON_EVENTS, _person_handler(vault)),
         "demand-live-jobs": (JOB_EVENTS, _on_job_event),
     }
-    return [
-        EventConsumer(
-            name=name,
-            subjects=[subject],
-            handler=handler,
-            sessions=runtime.sessions,
-            inbox=platform.inbox,
-            bus=runtime.bus,
-            max_deliver=runtime.settings.consumer_max_deliver,
-        )
-        for name, (subject, handler) in handlers.items()
-    ]
+    return [runtime.consumer(name, subject, handler) for name, (subject, handler) in handlers.items()]

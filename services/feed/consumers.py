@@ -18,7 +18,6 @@ from libs.events.contracts import (
 )
 from libs.events.envelope import CloudEvent
 from services.feed import editions, webhooks
-from services.feed.models import platform
 from services.feed.service import ChangeSignal, apply_job_event
 
 
@@ -46,16 +45,7 @@ def feed_consumers(
     def consumer(
         name: str, subject: str, handler: Handler, after_commit: Callable[[CloudEvent], None] | None
     ) -> EventConsumer:
-        return EventConsumer(
-            name=name,
-            subjects=[subject],
-            handler=handler,
-            sessions=runtime.sessions,
-            inbox=platform.inbox,
-            bus=runtime.bus,
-            max_deliver=runtime.settings.consumer_max_deliver,
-            after_commit=after_commit,
-        )
+        return runtime.consumer(name, subject, handler, after_commit)
 
     return [
         consumer("feed-jobs", JOB_EVENTS, on_job_event, after_job),

@@ -63,7 +63,7 @@ from libs.events.envelope import CloudEvent
 from libs.reference.regions import JIANGSU_CITIES, PROVINCES
 from services.feed import repository
 from services.feed.live_models import LiveStation, LiveStream
-from services.feed.models import FeedChange, FeedJob, platform
+from services.feed.models import FeedChange, FeedJob
 from services.feed.service import CLOSED, ChangeSignal
 from services.feed.streaming import SideEvents, change_events
 
@@ -456,15 +456,4 @@ def live_consumers(runtime: ServiceRuntime) -> list[EventConsumer]:
         "feed-live-applications": (APPLICATION_SUBMITTED, on_application_event),
         "feed-live-placements": (PLACEMENT_CONFIRMED, on_placement_event),
     }
-    return [
-        EventConsumer(
-            name=name,
-            subjects=[subject],
-            handler=handler,
-            sessions=runtime.sessions,
-            inbox=platform.inbox,
-            bus=runtime.bus,
-            max_deliver=runtime.settings.consumer_max_deliver,
-        )
-        for name, (subject, handler) in handlers.items()
-    ]
+    return [runtime.consumer(name, subject, handler) for name, (subject, handler) in handlers.items()]

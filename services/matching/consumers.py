@@ -22,7 +22,6 @@ from libs.events.contracts import (
 from libs.events.envelope import CloudEvent
 from services.matching import service
 from services.matching.index import IndexHolder
-from services.matching.models import platform
 
 
 async def on_job_event(session: AsyncSession, event: CloudEvent) -> None:
@@ -56,15 +55,6 @@ def matching_consumers(runtime: ServiceRuntime, holder: IndexHolder) -> list[Eve
         "matching-livesignups": (LIVESIGNUP_MATCHED, on_livesignup_matched),
     }
     return [
-        EventConsumer(
-            name=name,
-            subjects=[subject],
-            handler=handler,
-            sessions=runtime.sessions,
-            inbox=platform.inbox,
-            bus=runtime.bus,
-            max_deliver=runtime.settings.consumer_max_deliver,
-            after_commit=lambda _event: holder.wake(),
-        )
+        runtime.consumer(name, subject, handler, lambda _event: holder.wake())
         for name, (subject, handler) in handlers.items()
     ]

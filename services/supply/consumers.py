@@ -8,7 +8,6 @@ from libs.api.app import ServiceRuntime
 from libs.events.consumer import EventConsumer
 from libs.events.contracts import PLACEMENT_CONFIRMED, PLACEMENT_ENDED, PLACEMENT_EVENTS
 from libs.events.envelope import CloudEvent
-from services.supply.models import platform
 from services.supply.service import record_placement
 
 
@@ -19,14 +18,4 @@ async def on_placement_event(session: AsyncSession, event: CloudEvent) -> None:
 
 
 def supply_consumers(runtime: ServiceRuntime) -> list[EventConsumer]:
-    return [
-        EventConsumer(
-            name="supply-placements",
-            subjects=[PLACEMENT_EVENTS],
-            handler=on_placement_event,
-            sessions=runtime.sessions,
-            inbox=platform.inbox,
-            bus=runtime.bus,
-            max_deliver=runtime.settings.consumer_max_deliver,
-        )
-    ]
+    return [runtime.consumer("supply-placements", PLACEMENT_EVENTS, on_placement_event)]

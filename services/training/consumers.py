@@ -20,7 +20,6 @@ from libs.events.contracts import (
 )
 from libs.events.envelope import CloudEvent
 from services.training import service
-from services.training.models import platform
 
 PERSON_STATE = {PERSON_REGISTERED, PERSON_UPDATED, PERSON_STATUS_CHANGED}
 
@@ -41,15 +40,7 @@ async def on_placement_event(session: AsyncSession, event: CloudEvent) -> None:
 
 def training_consumers(runtime: ServiceRuntime) -> list[EventConsumer]:
     def consumer(name: str, subject: str, handler: Handler) -> EventConsumer:
-        return EventConsumer(
-            name=name,
-            subjects=[subject],
-            handler=handler,
-            sessions=runtime.sessions,
-            inbox=platform.inbox,
-            bus=runtime.bus,
-            max_deliver=runtime.settings.consumer_max_deliver,
-        )
+        return runtime.consumer(name, subject, handler)
 
     return [
         consumer("training-persons", PERSON_EVENTS, on_person_event),
