@@ -36,7 +36,7 @@ from libs.reference.regions import is_province_code
 from services.feed import repository, webhooks
 from services.feed.background import publish_now
 from services.feed.editions import DemandIndex
-from services.feed.models import FeedChange, Snapshot, SnapshotJob, Subscription, platform
+from services.feed.models import Snapshot, SnapshotJob, Subscription, platform
 from services.feed.schemas import (
     AttemptView,
     Changes,
@@ -51,10 +51,9 @@ from services.feed.schemas import (
     SubscriptionCreate,
     SubscriptionView,
 )
-from services.feed.service import ChangeSignal
 from services.feed.settings import FeedSettings
 from services.feed.snapshots import ON_REQUEST, changes_between, item_list_head, list_item, snapshot_sheet
-from services.feed.streaming import change_events
+from services.feed.streaming import Change, ChangeHub, change_events
 
 router = service_router("feed")
 CityCode = Annotated[str | None, Query(pattern=r"^32\d{2}$", description="江苏设区市代码")]
@@ -172,7 +171,7 @@ async def stream_feed(
 ) -> EventSourceResponse:
     """`job.published`, `job.updated`, `job.closed`; each event id is the feed version it makes."""
     runtime: ServiceRuntime = request.app.state.runtime
-    signal: ChangeSignal = request.app.state.feed_signal
+    hub: ChangeHub = request.app.state.feed_hub
     start = since
     if last_event_id is not None:
         if not last_event_id.isdigit() or int(last_event_id) > MAX_SEQ:
@@ -185,14 +184,15 @@ async def stream_feed(
             start = await repository.current_version(session)
     feed_filter = repository.FeedFilter(city_code=city_code, occupation_code=occupation_code)
 
-    def render(change: FeedChange) -> ServerSentEvent | None:
-        if not feed_filter.matches(change):
-            return None
-        return ServerSentEvent(
-            data=json.dumps(change.payload, ensure_ascii=False), event=change.kind, id=str(change.seq)
-        )
+    def render(change: Change) -> bytes | None:
+        return change.encoded("item", item_event) if feed_filter.matches(change) else None
 
-    return EventSourceResponse(change_events(runtime, signal, start, render), ping=15)
+    return EventSourceResponse(change_events(runtime, hub, start, render), ping=15)
+
+
+def item_event(change: Change) -> ServerSentEvent:
+    data = json.dumps(change.payload, ensure_ascii=False)
+    return ServerSentEvent(data=data, event=change.kind, id=str(change.seq))
 
 
 # --- snapshots ----------------------------------------------------------------------------------------------

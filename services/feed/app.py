@@ -14,6 +14,7 @@ from services.feed.editions import DemandIndex
 from services.feed.models import platform
 from services.feed.service import ChangeSignal
 from services.feed.settings import FeedSettings, feed_settings_from_environment
+from services.feed.streaming import ChangeHub
 
 NAME = "feed"
 
@@ -41,11 +42,15 @@ def create_app(settings: Settings, feed_settings: FeedSettings | None = None) ->
         background=lambda runtime: {
             "snapshots": run_schedule(runtime.sessions, feed),
             "webhooks": holder[0].run(),
+            "stream-hub": app.state.feed_hub.run(),
         },
     )
     runtime = app.state.runtime
     holder.append(DeliveryWorker(runtime.sessions, feed))
     app.state.feed_signal = signal
+    pins = live.FeaturedPins()
+    app.state.feed_hub = ChangeHub(runtime, signal, refreshers=[pins.refresh])
+    app.state.featured_pins = pins
     app.state.feed_settings = feed
     app.state.demand_index = DemandIndex()
     app.state.delivery_worker = holder[0]

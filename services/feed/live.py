@@ -24,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -63,9 +64,9 @@ from libs.events.envelope import CloudEvent
 from libs.reference.regions import JIANGSU_CITIES, PROVINCES
 from services.feed import repository
 from services.feed.live_models import LiveStation, LiveStream
-from services.feed.models import FeedChange, FeedJob
+from services.feed.models import FeedJob
 from services.feed.service import CLOSED, ChangeSignal
-from services.feed.streaming import SideEvents, change_events
+from services.feed.streaming import Change, ChangeHub, SideEvents, change_events
 
 STATIC = Path(__file__).parent / "static"
 ASSETS = {"live.css": "text/css; charset=utf-8", "live.js": "text/javascript; charset=utf-8"}
@@ -193,16 +194,16 @@ def start_position(last_event_id: str | None, since: int | None) -> int | None:
     return int(last_event_id)
 
 
-def render_card(feed_filter: repository.FeedFilter) -> Callable[[FeedChange], ServerSentEvent | None]:
-    def render(change: FeedChange) -> ServerSentEvent | None:
-        if not feed_filter.matches(change):
-            return None
-        data = change.payload if change.kind == CLOSED else card(change.payload).model_dump(mode="json")
-        return ServerSentEvent(
-            data=json.dumps(data, ensure_ascii=False), event=change.kind, id=str(change.seq)
-        )
+def render_card(feed_filter: repository.FeedFilter) -> Callable[[Change], bytes | None]:
+    def render(change: Change) -> bytes | None:
+        return change.encoded("card", card_event) if feed_filter.matches(change) else None
 
     return render
+
+
+def card_event(change: Change) -> ServerSentEvent:
+    data = change.payload if change.kind == CLOSED else card(change.payload).model_dump(mode="json")
+    return ServerSentEvent(data=json.dumps(data, ensure_ascii=False), event=change.kind, id=str(change.seq))
 
 
 async def _listed_card(session: AsyncSession, job_id: str | None) -> LiveCard | None:
@@ -210,22 +211,60 @@ async def _listed_card(session: AsyncSession, job_id: str | None) -> LiveCard | 
     return card(job.payload) if job is not None and job.listed else None
 
 
-def featured_events(stream_id: str) -> SideEvents:
-    """A `featured` event when the stream's pin changes (and once at the start): {job_id, card}."""
-    sent: list[int] = []
+class FeaturedPins:
+    """The pinned job of every stream somebody is watching, read in the change hub's pass for all of them at
+    once (a pin is one row; two hundred screens on one stream must not read it two hundred times)."""
 
-    async def side(session: AsyncSession) -> list[ServerSentEvent]:
-        stream = await session.get(LiveStream, stream_id)
-        version = stream.featured_version if stream is not None else 0
-        if sent and sent[0] == version:
-            return []
-        sent[:] = [version]
-        job_id = stream.featured_job_id if stream is not None else None
-        shown = await _listed_card(session, job_id)
-        data = {"job_id": job_id if shown else None, "card": shown.model_dump(mode="json") if shown else None}
-        return [ServerSentEvent(data=json.dumps(data, ensure_ascii=False), event="featured")]
+    def __init__(self) -> None:
+        self.watchers: Counter[str] = Counter()
+        self.pins: dict[str, tuple[int, str]] = {}  # stream id -> (featured_version, the event's data)
 
-    return side
+    @contextlib.contextmanager
+    def watch(self, stream_id: str) -> Iterator[None]:
+        self.watchers[stream_id] += 1
+        try:
+            yield
+        finally:
+            self.watchers[stream_id] -= 1
+            if self.watchers[stream_id] <= 0:
+                del self.watchers[stream_id]
+                self.pins.pop(stream_id, None)
+
+    async def refresh(self, session: AsyncSession) -> bool:
+        watched = list(self.watchers)
+        if not watched:
+            return False
+        query = select(LiveStream).where(LiveStream.stream_id.in_(watched))
+        streams = {stream.stream_id: stream for stream in await session.scalars(query)}
+        changed = False
+        for stream_id in watched:
+            stream = streams.get(stream_id)
+            version = stream.featured_version if stream is not None else 0
+            known = self.pins.get(stream_id)
+            if known is not None and known[0] == version:
+                continue
+            shown = await _listed_card(session, stream.featured_job_id if stream is not None else None)
+            data = {
+                "job_id": shown.id if shown else None,
+                "card": shown.model_dump(mode="json") if shown else None,
+            }
+            if stream_id in self.watchers:  # the last watcher may have left during the read
+                self.pins[stream_id] = (version, json.dumps(data, ensure_ascii=False))
+                changed = True
+        return changed
+
+    def events(self, stream_id: str) -> SideEvents:
+        """A `featured` event when the stream's pin changes (and once at the start): {job_id, card}."""
+        sent: list[int] = []
+
+        def side() -> list[ServerSentEvent]:
+            pin = self.pins.get(stream_id)
+            if pin is None or (sent and sent[0] == pin[0]):
+                return []
+            sent[:] = [pin[0]]
+            return [ServerSentEvent(data=pin[1], event="featured")]
+
+        return side
 
 
 # --- counters -----------------------------------------------------------------------------------------------
@@ -310,16 +349,29 @@ async def live_stream(
     """Cards as they appear, change and leave (`job.published`, `job.updated`, `job.closed`; each id is the feed
     version), and `featured` when the host pins a job on this stream."""
     runtime: ServiceRuntime = request.app.state.runtime
-    signal: ChangeSignal = request.app.state.feed_signal
+    hub: ChangeHub = request.app.state.feed_hub
+    pins: FeaturedPins = request.app.state.featured_pins
     start = start_position(last_event_id, since)
     if start is None:
-        async with runtime.sessions() as session:
-            start = await repository.current_version(session)
-    side = featured_events(stream_id) if stream_id else None
-    events = change_events(
-        runtime, signal, start, render_card(repository.FeedFilter(city_code=city_code)), side
-    )
-    return EventSourceResponse(events, ping=15)
+        start = hub.head if hub.head is not None else await _current_version(runtime)
+    render = render_card(repository.FeedFilter(city_code=city_code))
+
+    async def events() -> AsyncIterator[ServerSentEvent | bytes]:
+        if stream_id is None:
+            async for event in change_events(runtime, hub, start, render):
+                yield event
+            return
+        with pins.watch(stream_id):
+            hub.signal.notify()  # the hub's next pass loads this stream's pin
+            async for event in change_events(runtime, hub, start, render, pins.events(stream_id)):
+                yield event
+
+    return EventSourceResponse(events(), ping=15)
+
+
+async def _current_version(runtime: ServiceRuntime) -> int:
+    async with runtime.sessions() as session:
+        return await repository.current_version(session)
 
 
 @router.get("/live/stations", response_model=LiveStations)

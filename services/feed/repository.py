@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Row, and_, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,13 +27,23 @@ from services.feed.models import (
 CLOSED_KIND = "job.closed"
 
 
+class Located(Protocol):
+    """A change, stored or held in memory by the streams."""
+
+    @property
+    def city_code(self) -> str: ...
+
+    @property
+    def occupation_code(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class FeedFilter:
     city_code: str | None = None
     occupation_code: str | None = None
     industry: str | None = None
 
-    def matches(self, change: FeedChange) -> bool:
+    def matches(self, change: Located) -> bool:
         return (self.city_code is None or change.city_code == self.city_code) and (
             self.occupation_code is None or change.occupation_code == self.occupation_code
         )

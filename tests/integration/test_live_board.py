@@ -14,11 +14,13 @@ from datetime import date
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from services.demand.leads import TokenBucket
 from services.demand.models import Lead, LiveJob
 from services.demand.models import platform as demand_tables
+from services.feed import streaming
 from services.feed.live_models import LiveStation
 from tests.factories import employer_body, job_body, person_body
 from tests.harness import ADMIN, PUBLIC, Platform, auth, eventually
@@ -563,3 +565,40 @@ async def test_no_personal_data_in_feed_or_on_the_stream(platform: Platform) -> 
         leaked += [message.subject for value in planted if value in payload]
     assert {"ew.demand.livesignup.matched", "ew.demand.livesignup.lead"} <= subjects
     assert leaked == []
+
+
+async def test_many_boards_see_every_card_once_and_a_late_board_catches_up(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forty screens on two streams share one reader of the change log: each still gets every card once, in
+    order, and only its own stream's pin; a board starting from version 0, older than the reader's (here
+    tiny) memory, catches up from the database."""
+    monkeypatch.setattr(streaming, "TAIL", 2)
+    async with contextlib.AsyncExitStack() as stack:
+        boards = [
+            await stack.enter_async_context(sse(platform, f"/live/stream?stream_id={STREAM}-{i % 2}"))
+            for i in range(40)
+        ]
+        jobs = [await new_job(platform) for _ in range(6)]
+        ids = [job["id"] for job in jobs]
+
+        async def everywhere() -> bool:
+            return all(len(seen(board, "job.published")) >= len(ids) for board in boards)
+
+        await eventually(everywhere, what="every card on every board")
+        for board in boards:
+            assert [card["id"] for card in seen(board, "job.published")] == ids
+        pinned = await platform.client.put(
+            f"/v1/streams/{STREAM}-0/featured", json={"job_id": ids[2]}, headers=ADMIN
+        )
+        assert pinned.status_code == 200, pinned.text
+
+        async def pinned_on_stream_0() -> bool:
+            return all(seen(board, "featured", ids[2]) for board in boards[0::2])
+
+        await eventually(pinned_on_stream_0, what="the pin on stream 0's boards")
+        assert not any(seen(board, "featured", ids[2]) for board in boards[1::2])
+        assert all(seen(board, "featured")[0] == {"job_id": None, "card": None} for board in boards)
+    async with sse(platform, "/live/stream?since=0") as late:
+        await eventually(lambda: _true(len(seen(late, "job.published")) >= len(ids)), what="catch-up")
+        assert [card["id"] for card in seen(late, "job.published")] == ids
