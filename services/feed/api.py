@@ -330,6 +330,10 @@ async def _jsonld(request: Request, snapshot: Snapshot) -> AsyncIterator[str]:
     yield "]}"
 
 
+CHANGES_LIMIT = 1000
+CHANGES_MAX_LIMIT = 5000
+
+
 @router.get("/feed/changes", response_model=Changes, responses={304: {"description": "未变化"}})
 async def read_changes(
     request: Request,
@@ -337,27 +341,35 @@ async def read_changes(
     session: Session,
     caller: Caller,
     since: Annotated[int, Query(ge=1, le=MAX_SEQ, description="客户端已持有的快照期号")],
+    cursor: Annotated[str | None, Query(max_length=200, description="上一页返回的 next_cursor")] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=CHANGES_MAX_LIMIT, description="每页条数（三类合计）")
+    ] = CHANGES_LIMIT,
 ) -> Changes | Response:
-    """From snapshot `since` to the latest snapshot: added and changed jobs in full, removals as tombstones."""
-    older = await repository.get_snapshot(session, since)
-    latest = await repository.latest_snapshot(session)
-    if older is None or latest is None:
+    """From snapshot `since` to the latest snapshot: added and changed jobs in full, removals as tombstones;
+    pages in job-id order. Every page of one walk compares against the snapshot that was latest on its first
+    page (`version`), so a snapshot published meanwhile cannot tear it; ask again with `since=version` after."""
+    older = await _held_snapshot(session, since, "query.since")
+    key = decode_cursor(cursor, 2)
+    if key is not None and not (isinstance(key[0], int) and isinstance(key[1], str)):
+        raise validation_problem("query.cursor", "cursor_invalid", "游标无效，请使用上一页返回的 next_cursor")
+    latest = (
+        await _held_snapshot(session, key[0], "query.cursor")
+        if key is not None
+        else await repository.latest_snapshot(session)
+    )
+    if latest is None:
         raise Problem(
             404,
             f"第 {since} 期快照不存在",
             errors=[FieldError("query.since", "unknown_snapshot", "快照期号不存在")],
         )
-    if older.pruned_at is not None:
-        raise Problem(
-            410,
-            f"第 {since} 期快照已超过保留期；请读取最新快照的全部内容后再取增量",
-            errors=[FieldError("query.since", "snapshot_pruned", "快照已超过保留期")],
-        )
-    etag = strong_etag("changes", older.version, latest.version)
+    etag = strong_etag("changes", older.version, latest.version, cursor or "", limit)
     cached = not_modified(request, etag)
     if cached is not None:
         return cached
-    changes = await changes_between(session, older, latest)
+    page = repository.JobRange(after=key[1] if key is not None else None, limit=limit)
+    changes = await changes_between(session, older, latest, page)
     response.headers["ETag"] = etag
     response.headers["Cache-Control"] = "no-cache"
     return Changes(
@@ -367,7 +379,26 @@ async def read_changes(
         added=changes.added,
         changed=changes.changed,
         removed=changes.removed,
+        next_cursor=encode_cursor(latest.version, changes.last_job_id) if changes.last_job_id else None,
     )
+
+
+async def _held_snapshot(session: AsyncSession, version: int, field: str) -> Snapshot:
+    """A snapshot whose content is still kept: 404 when unknown, 410 when pruned."""
+    snapshot = await repository.get_snapshot(session, version)
+    if snapshot is None:
+        raise Problem(
+            404,
+            f"第 {version} 期快照不存在",
+            errors=[FieldError(field, "unknown_snapshot", "快照期号不存在")],
+        )
+    if snapshot.pruned_at is not None:
+        raise Problem(
+            410,
+            f"第 {version} 期快照已超过保留期；请读取最新快照的全部内容后再取增量",
+            errors=[FieldError(field, "snapshot_pruned", "快照已超过保留期")],
+        )
+    return snapshot
 
 
 # --- webhooks -----------------------------------------------------------------------------------------------

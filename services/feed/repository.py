@@ -145,15 +145,33 @@ async def snapshot_jobs(
     return (await session.scalars(query.order_by(SnapshotJob.job_id).limit(limit))).all()
 
 
-async def snapshot_added(session: AsyncSession, since: int, until: int) -> Sequence[SnapshotJob]:
+@dataclass(frozen=True)
+class JobRange:
+    """A page of a diff, by job id: after `after` (None: from the start), at most `limit` (None: all)."""
+
+    after: str | None = None
+    limit: int | None = None
+
+    def apply(self, query: Any, job_id: Any) -> Any:
+        if self.after is not None:
+            query = query.where(job_id > self.after)
+        query = query.order_by(job_id)
+        return query.limit(self.limit) if self.limit is not None else query
+
+
+async def snapshot_added(
+    session: AsyncSession, since: int, until: int, page: JobRange = JobRange()
+) -> Sequence[SnapshotJob]:
     """Jobs in `until` that `since` did not hold."""
     older = aliased(SnapshotJob)
     held = exists().where(older.snapshot_version == since, older.job_id == SnapshotJob.job_id)
     query = select(SnapshotJob).where(SnapshotJob.snapshot_version == until, ~held)
-    return (await session.scalars(query.order_by(SnapshotJob.job_id))).all()
+    return (await session.scalars(page.apply(query, SnapshotJob.job_id))).all()
 
 
-async def snapshot_changed(session: AsyncSession, since: int, until: int) -> Sequence[SnapshotJob]:
+async def snapshot_changed(
+    session: AsyncSession, since: int, until: int, page: JobRange = JobRange()
+) -> Sequence[SnapshotJob]:
     """Jobs in both whose version moved (supply bumps it with every change), as `until` holds them."""
     older = aliased(SnapshotJob)
     query = (
@@ -161,11 +179,11 @@ async def snapshot_changed(session: AsyncSession, since: int, until: int) -> Seq
         .join(older, and_(older.job_id == SnapshotJob.job_id, older.snapshot_version == since))
         .where(SnapshotJob.snapshot_version == until, older.job_version != SnapshotJob.job_version)
     )
-    return (await session.scalars(query.order_by(SnapshotJob.job_id))).all()
+    return (await session.scalars(page.apply(query, SnapshotJob.job_id))).all()
 
 
 async def snapshot_removed(
-    session: AsyncSession, since: Snapshot, until: Snapshot
+    session: AsyncSession, since: Snapshot, until: Snapshot, page: JobRange = JobRange()
 ) -> Sequence[Row[tuple[str, datetime | None]]]:
     """Jobs `since` held that `until` does not, with the time of their closing change in between (None when
     they left for another reason, such as passing their closing date)."""
@@ -185,9 +203,8 @@ async def snapshot_removed(
         select(SnapshotJob.job_id, closes.c.at)
         .outerjoin(closes, closes.c.job_id == SnapshotJob.job_id)
         .where(SnapshotJob.snapshot_version == since.version, ~kept)
-        .order_by(SnapshotJob.job_id)
     )
-    return (await session.execute(query)).tuples().all()
+    return (await session.execute(page.apply(query, SnapshotJob.job_id))).tuples().all()
 
 
 # --- province editions --------------------------------------------------------------------------------------

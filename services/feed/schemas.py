@@ -81,6 +81,7 @@ class Changes(BaseModel):
     added: list[FeedItem]
     changed: list[FeedItem]
     removed: list[Removal]
+    next_cursor: str | None = Field(default=None, description="还有下一页时给出；原样带回取下一页")
 
 
 # --- province editions --------------------------------------------------------------------------------------

@@ -90,10 +90,15 @@ class Changes:
     added: list[FeedItem]
     changed: list[FeedItem]
     removed: list[Removal]
+    last_job_id: str | None = None  # set when there is more after this page
 
 
-async def changes_between(session: AsyncSession, since: Snapshot, until: Snapshot) -> Changes:
-    """What a reader holding `since` must do to hold `until`: add, replace, drop (tombstones).
+async def changes_between(
+    session: AsyncSession, since: Snapshot, until: Snapshot, page: repository.JobRange = repository.JobRange()
+) -> Changes:
+    """What a reader holding `since` must do to hold `until`: add, replace, drop (tombstones); one page of it
+    in job-id order when `page` has a limit (every job is in at most one of the three lists, so the page is
+    the first `limit` job ids of all three together).
 
     Compared by content, not by replaying the change log, so a job that came and went in between shows
     nowhere, a job added and then changed shows once as added (with its latest content), and a job that
@@ -101,15 +106,28 @@ async def changes_between(session: AsyncSession, since: Snapshot, until: Snapsho
     change to date it)."""
     if since.version == until.version:
         return Changes(since, until, [], [], [])
-    added = await repository.snapshot_added(session, since.version, until.version)
-    changed = await repository.snapshot_changed(session, since.version, until.version)
-    removed = await repository.snapshot_removed(session, since, until)
+    probe = repository.JobRange(page.after, page.limit + 1 if page.limit is not None else None)
+    added = await repository.snapshot_added(session, since.version, until.version, probe)
+    changed = await repository.snapshot_changed(session, since.version, until.version, probe)
+    removed = await repository.snapshot_removed(session, since, until, probe)
+    ids = sorted(
+        [row.job_id for row in added] + [row.job_id for row in changed] + [id_ for id_, _ in removed]
+    )
+    more = page.limit is not None and len(ids) > page.limit
+    last = ids[page.limit - 1] if more and page.limit is not None else None
+
+    def kept(job_id: str) -> bool:
+        return last is None or job_id <= last
+
     return Changes(
         since=since,
         until=until,
-        added=[FeedItem.model_validate(row.payload) for row in added],
-        changed=[FeedItem.model_validate(row.payload) for row in changed],
-        removed=[Removal(id=job_id, removed_at=at or until.created_at) for job_id, at in removed],
+        added=[FeedItem.model_validate(row.payload) for row in added if kept(row.job_id)],
+        changed=[FeedItem.model_validate(row.payload) for row in changed if kept(row.job_id)],
+        removed=[
+            Removal(id=job_id, removed_at=at or until.created_at) for job_id, at in removed if kept(job_id)
+        ],
+        last_job_id=last,
     )
 
 

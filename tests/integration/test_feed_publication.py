@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -167,6 +168,51 @@ async def test_one_job_through_three_snapshots_shows_in_the_right_comparisons(pl
     assert summary(await changes(platform, after_change)) == (set(), set(), {job["id"]})
     assert summary(await changes(platform, with_job)) == (set(), set(), {job["id"]})
     assert summary(await changes(platform, base)) == (set(), set(), set())  # came and went
+
+
+async def test_changes_come_in_pages_against_the_snapshot_of_the_first_page(platform: Platform) -> None:
+    """Seven differences in pages of two: every difference once, in job-id order, and a snapshot published
+    mid-walk does not tear it."""
+    employer = await create_employer(platform)
+    held = [await post_job(platform, employer["id"], title=f"岗位{i}") for i in range(4)]
+    await synced(platform, *held)
+    base = (await publish(platform))["version"]
+    touched = [await post_job(platform, employer["id"], title=f"新岗位{i}") for i in range(3)]
+    touched += [await patch_job(platform, job["id"], salary_max=9000) for job in held[:2]]
+    touched += [await close_job(platform, job["id"]) for job in held[2:]]
+    await synced(platform, *touched)
+    until = (await publish(platform))["version"]
+    whole = await changes(platform, base)
+    assert sum(map(len, summary(whole))) == 7 and whole["next_cursor"] is None
+
+    pages: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"since": base, "limit": 2}
+    while True:
+        response = await platform.client.get("/v1/feed/changes", params=params, headers=PUBLIC)
+        assert response.status_code == 200, response.text
+        pages.append(response.json())
+        if len(pages) == 1:  # a newer snapshot appears mid-walk
+            extra = await post_job(platform, employer["id"], title="后来的岗位")
+            await synced(platform, extra)
+            await publish(platform)
+        if pages[-1]["next_cursor"] is None:
+            break
+        params = {"since": base, "limit": 2, "cursor": pages[-1]["next_cursor"]}
+    assert [page["version"] for page in pages] == [until] * 4
+    per_page = [
+        sorted(item["id"] for kind in ("added", "changed", "removed") for item in page[kind])
+        for page in pages
+    ]
+    assert [len(ids) for ids in per_page] == [2, 2, 2, 1]
+    assert all(before[-1] < after[0] for before, after in itertools.pairwise(per_page))
+    assert len({id_ for ids in per_page for id_ in ids}) == 7
+    merged = tuple(set().union(*(summary(page)[k] for page in pages)) for k in range(3))
+    assert merged == summary(whole)
+    for cursor in ("garbage", "WzEsMl0"):  # not base64 JSON; [1, 2] has no job id
+        bad = await platform.client.get(
+            "/v1/feed/changes", params={"since": base, "cursor": cursor}, headers=PUBLIC
+        )
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.cursor"
 
 
 async def test_changes_refuses_unknown_and_invalid_versions(platform: Platform) -> None:
