@@ -3,7 +3,9 @@
 #   docker run IMAGE serve supply        (the default)
 #   docker run IMAGE migrate supply      (one-shot, before the service starts)
 #   docker run IMAGE token --role admin  (a development token; needs EW_JWT_SECRET)
-# Settings come from EW_* environment variables (libs/settings.py); see deploy/README.md.
+# `serve <service>` runs, in one process, the service's HTTP API, its outbox relay and its event consumers: one
+# container (or pod) per service and nothing else to run. Settings come from EW_* environment variables
+# (libs/settings.py); docker-compose.yml and k8s/ use this image; runbook: deploy/README.md.
 
 ARG PYTHON_IMAGE=python:3.11-slim
 

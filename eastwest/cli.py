@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
 import signal
+import time
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -18,12 +21,14 @@ from eastwest.embedded import NatsServer, free_port
 from eastwest.gateway import create_gateway
 from eastwest.services import FACTORIES, create_apps
 from libs import migrations
+from libs.api.app import ServiceRuntime
 from libs.auth import Role, issue_token
-from libs.observability import configure_logging
+from libs.observability import configure_logging, get_logger
 from libs.settings import Settings
 
 app = typer.Typer(help="eastwest · 东西部劳务协作平台", no_args_is_help=True, add_completion=False)
 console = Console(stderr=True, soft_wrap=True)
+log = get_logger("ew.cli")
 
 
 def load_settings(*, personal_data: bool = False) -> Settings:
@@ -39,6 +44,8 @@ def load_settings(*, personal_data: bool = False) -> Settings:
         if settings.environment == "prod":
             raise typer.BadParameter("production needs EW_PII_KEYS and EW_PII_HASH_KEY")
         settings = settings.model_copy(update=dev_pii_keys(settings.data_dir))
+    if settings.internal_secret is None and settings.environment != "prod":
+        settings = settings.model_copy(update={"internal_secret": dev_internal_secret(settings.data_dir)})
     return settings
 
 
@@ -65,6 +72,19 @@ def dev_secret(data_dir: Path) -> object:
     from pydantic import SecretStr
 
     path = data_dir / "dev-jwt-secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return SecretStr(path.read_text().strip())
+
+
+def dev_internal_secret(data_dir: Path) -> object:
+    """The development secret services present to each other (bus asking demand for passenger contacts),
+    made once per checkout and kept out of git under the data folder."""
+    from pydantic import SecretStr
+
+    path = data_dir / "dev-internal-secret"
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32))
@@ -102,12 +122,15 @@ def makemigration(service: str, message: Annotated[str, typer.Option("-m", "--me
 
 @app.command()
 def token(
-    role: Annotated[Role, typer.Option(help="admin | partner | station | recruiter | training | public")],
+    role: Annotated[
+        Role, typer.Option(help="admin | partner | station | recruiter | training | operator | public")
+    ],
     sub: Annotated[str | None, typer.Option(help="subject (user id)")] = None,
     province: Annotated[list[str] | None, typer.Option("--province", help="partner: 2-digit codes")] = None,
     station_id: Annotated[str | None, typer.Option()] = None,
     employer_id: Annotated[str | None, typer.Option()] = None,
     base_id: Annotated[str | None, typer.Option()] = None,
+    operator_id: Annotated[str | None, typer.Option(help="operator: the bus company's id")] = None,
     hours: Annotated[int, typer.Option(help="lifetime")] = 12,
 ) -> None:
     """Print a development token signed with the local key (never in production)."""
@@ -122,6 +145,7 @@ def token(
             station_id=station_id,
             employer_id=employer_id,
             base_id=base_id,
+            operator_id=operator_id,
             ttl_seconds=hours * 3600,
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
@@ -134,14 +158,89 @@ def serve(
     service: Annotated[str, typer.Argument(help="the service to run alone")],
     host: str = "0.0.0.0",
     port: int = 8000,
+    shutdown_delay: Annotated[
+        float,
+        typer.Option(
+            envvar="EW_SHUTDOWN_DELAY_SECONDS",
+            help="on SIGTERM, answer /readyz with 503 but keep serving this long before closing the listener "
+            "(time for the load balancer to take the instance out)",
+        ),
+    ] = 0.0,
+    graceful_timeout: Annotated[
+        int,
+        typer.Option(envvar="EW_GRACEFUL_TIMEOUT_SECONDS", help="then wait this long for in-flight requests"),
+    ] = 20,
+    drain_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="EW_DRAIN_TIMEOUT_SECONDS", help="then wait this long for in-flight event handlers"
+        ),
+    ] = 10.0,
 ) -> None:
-    """Run one service against EW_DATABASE_URL and EW_NATS_URL (the mode containers use)."""
+    """Run one service against EW_DATABASE_URL and EW_NATS_URL (the mode containers use).
+
+    SIGTERM shuts down gracefully and exits 0: readiness 503 at once, the listener open for --shutdown-delay,
+    in-flight requests finished (--graceful-timeout), no new events pulled and the handlers in hand finished
+    and acknowledged (--drain-timeout), the outbox flushed once more if NATS is reachable (up to 5 s), then the
+    connections closed. A Kubernetes terminationGracePeriodSeconds above the sum of these (plus a few seconds)
+    lets all of it happen."""
     settings = load_settings(personal_data=check_service(service) == "demand")
     configure_logging(settings.log_level, settings.log_json)
     application = FACTORIES[service](settings)
-    uvicorn.run(
-        application, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=20
+    runtime: ServiceRuntime = application.state.runtime
+    runtime.drain_seconds = drain_timeout
+    server = DrainingServer(
+        uvicorn.Config(
+            application,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=graceful_timeout,
+        ),
+        runtime,
+        shutdown_delay,
     )
+    # uvicorn re-raises the signal it shut down on, once it is done: after a graceful shutdown on SIGTERM
+    # that is a normal end, exit status 0.
+    signal.signal(signal.SIGTERM, _shut_down_cleanly)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the same graceful shutdown, then re-raised
+        server.run()
+    if not server.started:
+        raise typer.Exit(3)
+
+
+def _shut_down_cleanly(_signum: int, _frame: object) -> None:
+    """SIGTERM after uvicorn's graceful shutdown (or before it started): nothing left to do."""
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn whose first SIGTERM turns readiness to 503 at once and closes the listener `delay` seconds
+    later, so that requests the load balancer still sends meanwhile are served, not refused."""
+
+    def __init__(self, config: uvicorn.Config, runtime: ServiceRuntime, delay: float) -> None:
+        super().__init__(config)
+        self.runtime = runtime
+        self.delay = delay
+        self._exit_at: float | None = None
+        self._announced = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # Runs as a signal handler: set flags only (no logging: a write to stdout may be in progress).
+        self.runtime.begin_drain()
+        if sig == signal.SIGTERM and self.delay > 0 and self._exit_at is None and not self.should_exit:
+            self._exit_at = time.monotonic() + self.delay
+            return
+        super().handle_exit(sig, frame)
+
+    async def on_tick(self, counter: int) -> bool:
+        if self._exit_at is not None:
+            if not self._announced:
+                self._announced = True
+                log.info("service.shutdown_requested", service=self.runtime.name, delay_seconds=self.delay)
+            if time.monotonic() >= self._exit_at:
+                self.should_exit = True
+        return await super().on_tick(counter)
 
 
 @app.command()

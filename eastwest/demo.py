@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 
 import httpx
 
@@ -12,15 +13,19 @@ from eastwest.demo_origin import STATIONS, demo_workers
 from libs.auth import Role, issue_token
 from libs.settings import Settings
 
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
-async def load_origin_demo(client: httpx.AsyncClient) -> tuple[int, int]:
-    """Stations, then their workers once demand has heard of each station (it learns them from events)."""
-    stations = workers = 0
+
+async def load_origin_demo(client: httpx.AsyncClient) -> tuple[int, int, int]:
+    """Stations, then their workers once demand has heard of each station (it learns them from events), and
+    for each new station two direct-bus trips to its partner city."""
+    stations = workers = trips = 0
     for index, station in enumerate(STATIONS):
         response = await client.post("/v1/stations", json=station)
         if response.status_code == 201:
             stations += 1
             station_id = response.json()["id"]
+            trips += await demo_trips(client, station_id, str(station["partner_city_code"]), index)
         elif response.status_code == 409:
             station_id = response.json()["existing_id"]
         else:
@@ -35,7 +40,34 @@ async def load_origin_demo(client: httpx.AsyncClient) -> tuple[int, int]:
                 workers += 1
             elif response.status_code != 409:
                 response.raise_for_status()
-    return stations, workers
+    return stations, workers, trips
+
+
+async def demo_trips(client: httpx.AsyncClient, station_id: str, city_code: str, index: int) -> int:
+    """Two trips, 3 and 10 days out at 08:00 Beijing time, stopping at Nanjing and the partner city."""
+    stops = [city_code] if city_code == "3201" else ["3201", city_code]
+    made = 0
+    for days in (3, 10):
+        departs = datetime.combine(date.today() + timedelta(days=days), time(8), BEIJING)
+        trip = {
+            "origin_station_id": station_id,
+            "destination_city_codes": stops,
+            "departs_at": departs.isoformat(),
+            "arrives_at": (departs + timedelta(hours=20)).isoformat(),
+            "seats": 45,
+            "operator": "就业帮扶直通车客运公司",
+            "operator_id": f"demo-operator-{index % 2 + 1}",
+            "vehicle": f"陕A·{20000 + index * 10 + days}",
+            "pickup_point": "联络站门口",
+        }
+        for _attempt in range(100):
+            response = await client.post("/v1/trips", json=trip)
+            if response.status_code != 404:  # 404: bus has not seen the station event yet
+                break
+            await asyncio.sleep(0.1)
+        response.raise_for_status()
+        made += 1
+    return made
 
 
 @dataclass
@@ -44,10 +76,12 @@ class DemoCounts:
     jobs: int
     stations: int
     workers: int
+    trips: int = 0
 
     def __str__(self) -> str:
         return (
-            f"{self.employers} employers, {self.jobs} jobs, {self.stations} stations, {self.workers} workers"
+            f"{self.employers} employers, {self.jobs} jobs, {self.stations} stations, {self.workers} workers, "
+            f"{self.trips} bus trips"
         )
 
 
@@ -76,5 +110,5 @@ async def load_demo(base_url: str, settings: Settings) -> DemoCounts:
             response = await client.post("/v1/jobs", json=job)
             response.raise_for_status()
             jobs += 1
-        stations, workers = await load_origin_demo(client)
-    return DemoCounts(len(created), jobs, stations, workers)
+        stations, workers, trips = await load_origin_demo(client)
+    return DemoCounts(len(created), jobs, stations, workers, trips)

@@ -22,6 +22,7 @@ class Role(StrEnum):
     station = "station"
     recruiter = "recruiter"
     training = "training"
+    operator = "operator"  # a bus company: its own trips and their manifests (bus)
     public = "public"
 
 
@@ -32,6 +33,7 @@ class Claims(BaseModel):
     station_id: str | None = None
     employer_id: str | None = None
     base_id: str | None = None
+    operator_id: str | None = None
 
     @field_validator("provinces")
     @classmethod
@@ -51,6 +53,7 @@ class Principal:
     station_id: str | None = None
     employer_id: str | None = None
     base_id: str | None = None
+    operator_id: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -62,6 +65,7 @@ _REQUIRED_SCOPE = {
     Role.station: "station_id",
     Role.recruiter: "employer_id",
     Role.training: "base_id",
+    Role.operator: "operator_id",
 }
 
 
@@ -101,6 +105,7 @@ class TokenVerifier:
             station_id=claims.station_id,
             employer_id=claims.employer_id,
             base_id=claims.base_id,
+            operator_id=claims.operator_id,
         )
 
 
@@ -117,6 +122,7 @@ def issue_token(
     station_id: str | None = None,
     employer_id: str | None = None,
     base_id: str | None = None,
+    operator_id: str | None = None,
     ttl_seconds: int = 12 * 3600,
     audience: str = "eastwest",
     issuer: str = "eastwest",
@@ -136,6 +142,7 @@ def issue_token(
         "station_id": station_id,
         "employer_id": employer_id,
         "base_id": base_id,
+        "operator_id": operator_id,
     }
     payload.update({name: value for name, value in extras.items() if value})
     return jwt.encode(payload, secret, algorithm="HS256")

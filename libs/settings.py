@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     pii_active_key: str = "k1"
     pii_hash_key: SecretStr | None = None
 
+    # Service to service: the one synchronous read (bus asks demand for a trip manifest's passenger contacts)
+    # carries `Authorization: Internal <internal_secret>`; development gets a generated one under data_dir.
+    # Where each service answers when it runs alone (EW_SERVICE_URLS='{"demand": "http://demand:8000"}');
+    # all-in-one, the services reach each other in-process instead.
+    internal_secret: SecretStr | None = None
+    service_urls: dict[str, str] = {}
+
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 10_485_760
     log_level: str = "INFO"

@@ -14,17 +14,19 @@ import nats
 import pytest
 from nats.js.errors import NotFoundError
 
-from eastwest.embedded import NatsServer
+from eastwest.embedded import NatsServer, free_port
 from libs.observability import configure_logging
 from tests.harness import DatabaseFactory, Platform, make_settings, running_platform
 
-configure_logging("WARNING", json_logs=False)
+configure_logging(os.environ.get("EW_TEST_LOG_LEVEL", "WARNING"), json_logs=False)
 
 
 @pytest.fixture(scope="session")
 def nats_server() -> Iterator[NatsServer]:
     store = Path(tempfile.mkdtemp(prefix="ew-test-nats-"))
-    server = NatsServer(store, log_file=None).start()
+    server = NatsServer(
+        store, port=free_port(), log_file=None
+    ).start()  # never 4222: a dev platform may use it
     yield server
     server.stop()
     shutil.rmtree(store, ignore_errors=True)

@@ -55,6 +55,7 @@ def _with_database(url: str, database: str) -> str:
 SECRET = "test-secret-" + "x" * 32
 PII_KEY = "11" * 32
 PII_HASH_KEY = "22" * 32
+INTERNAL_SECRET = "internal-test-secret-" + "y" * 32
 
 
 def token(role: Role | str, **claims: Any) -> str:
@@ -127,6 +128,7 @@ async def make_settings(
         "jwt_secret": SecretStr(SECRET),
         "pii_keys": {"k1": SecretStr(PII_KEY)},
         "pii_hash_key": SecretStr(PII_HASH_KEY),
+        "internal_secret": SecretStr(INTERNAL_SECRET),
         "relay_idle_seconds": 0.2,
         **overrides,
     }

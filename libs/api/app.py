@@ -29,6 +29,10 @@ from libs.settings import Settings
 
 log = get_logger("ew.app")
 
+# Tasks that stop by themselves when asked (finishing the work in hand); every other task is cancelled.
+RELAY_TASK_PREFIX = "relay-"
+CONSUMER_TASK_PREFIX = "consumer-"
+
 
 @dataclass
 class ServiceRuntime:
@@ -45,6 +49,11 @@ class ServiceRuntime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     run_relay: bool = True
     background: Callable[[], dict[str, Coroutine[Any, Any, None]]] | None = None
+    # Shutdown: how long in-flight consumer handlers (and the relay's batch in hand) may take to finish, and
+    # how long the last flush of the outbox may take.
+    drain_seconds: float = 10.0
+    flush_seconds: float = 5.0
+    draining: bool = False
 
     def consumer(
         self, name: str, subject: str, handler: Handler, after_commit: AfterCommit | None = None
@@ -61,21 +70,32 @@ class ServiceRuntime:
             after_commit=after_commit,
         )
 
+    def begin_drain(self) -> None:
+        """From now on readiness answers 503 (safe to call from a signal handler: it only sets a flag)."""
+        self.draining = True
+
     async def readiness(self) -> dict[str, bool]:
+        """Each check true when ready: the database answers (within 2 s), NATS is connected and the stream set
+        up, the service is not shutting down."""
         database = True
         try:
-            async with self.engine.connect() as connection:
-                await asyncio.wait_for(connection.execute(text("SELECT 1")), timeout=2)
+            await asyncio.wait_for(self._ping_database(), timeout=2)
         except Exception:
             database = False
-        return {"database": database, "nats": self.bus.connected}
+        return {"database": database, "nats": self.bus.ready, "serving": not self.draining}
+
+    async def _ping_database(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
 
     def start(self) -> None:
         self.bus.start()
         if self.run_relay:
-            self.tasks.append(asyncio.create_task(self.relay.run(), name=f"relay-{self.name}"))
+            self.tasks.append(asyncio.create_task(self.relay.run(), name=f"{RELAY_TASK_PREFIX}{self.name}"))
         for consumer in self.consumers:
-            self.tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{consumer.name}"))
+            self.tasks.append(
+                asyncio.create_task(consumer.run(), name=f"{CONSUMER_TASK_PREFIX}{consumer.name}")
+            )
         settings = self.settings
         housekeeping = run_housekeeping(
             self.sessions,
@@ -91,12 +111,50 @@ class ServiceRuntime:
             self.tasks.append(asyncio.create_task(coroutine, name=f"{name}-{self.name}"))
 
     async def stop(self) -> None:
+        """Graceful: readiness 503, no new messages pulled, the handlers in hand finished and acked (within
+        `drain_seconds`), the outbox flushed once more if NATS is reachable, then the connections closed.
+        (The HTTP server has already finished its in-flight requests when the lifespan ends.)"""
+        self.begin_drain()
+        for consumer in self.consumers:
+            consumer.stop()
+        self.relay.stop()
+        draining = [
+            task
+            for task in self.tasks
+            if task.get_name().startswith((RELAY_TASK_PREFIX, CONSUMER_TASK_PREFIX))
+        ]
+        log.info(
+            "service.draining",
+            service=self.name,
+            handling=[consumer.name for consumer in self.consumers if consumer.handling],
+        )
         for task in self.tasks:
-            task.cancel()
+            if task not in draining:
+                task.cancel()
+        if draining:
+            _, late = await asyncio.wait(draining, timeout=self.drain_seconds)
+            if late:
+                log.warning(
+                    "service.drain_timeout",
+                    service=self.name,
+                    seconds=self.drain_seconds,
+                    cancelled=sorted(task.get_name() for task in late),
+                )
+                for task in late:
+                    task.cancel()
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self.tasks.clear()
+        if self.run_relay and self.bus.ready:
+            try:
+                flushed = await asyncio.wait_for(self.relay.flush(), timeout=self.flush_seconds)
+                if flushed:
+                    log.info("service.outbox_flushed", service=self.name, events=flushed)
+            except Exception as error:  # the outbox keeps them; the next instance publishes them
+                log.warning(
+                    "service.outbox_flush_failed", service=self.name, error=f"{type(error).__name__}: {error}"
+                )
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.bus.close(), timeout=3)
         await self.engine.dispose()

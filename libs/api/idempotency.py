@@ -56,17 +56,9 @@ async def run_once(
     if key is None:
         return await create(), False
     where = (table.c.scope == scope) & (table.c.key == key)
-    stored = (await session.execute(select(table).where(where))).first()
-    if stored is not None:
-        if stored.request_hash != request_hash:
-            raise Problem(
-                422,
-                "此 Idempotency-Key 已用于另一个请求体；新的请求请使用新的键",
-                slug="idempotency-key-reused",
-                title="幂等键已被使用",
-                errors=[FieldError("header.Idempotency-Key", "reused", "此键已用于另一个请求体")],
-            )
-        return (stored.status_code, stored.response), True
+    replay = await _stored(session, table, where, request_hash)
+    if replay is not None:
+        return replay, True
     try:
         async with session.begin_nested():
             await session.execute(
@@ -80,9 +72,30 @@ async def run_once(
                 )
             )
     except IntegrityError as error:
+        # PostgreSQL: the insert waited for a concurrent request with this key and failed when it committed;
+        # its answer is there now (read committed), so replay it like any later retry.
+        replay = await _stored(session, table, where, request_hash)
+        if replay is not None:
+            return replay, True
         raise Problem(
             409, "同一 Idempotency-Key 的请求正在处理，请稍后重试", slug="idempotency-in-progress"
         ) from error
     outcome = await create()
     await session.execute(update(table).where(where).values(status_code=outcome[0], response=outcome[1]))
     return outcome, False
+
+
+async def _stored(session: AsyncSession, table: Table, where: Any, request_hash: str) -> Outcome | None:
+    """The answer stored for this key, once its request has committed; 422 if it was for another body."""
+    stored = (await session.execute(select(table).where(where))).first()
+    if stored is None or stored.status_code == 0:
+        return None
+    if stored.request_hash != request_hash:
+        raise Problem(
+            422,
+            "此 Idempotency-Key 已用于另一个请求体；新的请求请使用新的键",
+            slug="idempotency-key-reused",
+            title="幂等键已被使用",
+            errors=[FieldError("header.Idempotency-Key", "reused", "此键已用于另一个请求体")],
+        )
+    return stored.status_code, stored.response

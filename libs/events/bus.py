@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Awaitable
+from dataclasses import replace
+from typing import TypeVar
 
 import nats
 from nats.aio.client import Client as NATS
@@ -13,6 +17,32 @@ from nats.js.errors import NotFoundError
 from libs.observability import get_logger
 
 log = get_logger("ew.bus")
+
+T = TypeVar("T")
+
+
+class Stopped(Exception):
+    """The loop was asked to stop while it waited for something (`unless_stopped`)."""
+
+
+async def unless_stopped(awaitable: Awaitable[T], stopping: asyncio.Event) -> T:
+    """Await `awaitable`, unless `stopping` is set first: then cancel it and raise `Stopped`.
+
+    For the waits of the relay and consumer loops (NATS ready, a fetch, a consumer lookup): a stop must not
+    wait for them, while the work they lead to (publishing a batch, handling a message) is left to finish."""
+    task = asyncio.ensure_future(awaitable)
+    stopper = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    if not task.cancelled():
+        return task.result()
+    raise Stopped
 
 
 class Bus:
@@ -34,6 +64,11 @@ class Bus:
     @property
     def connected(self) -> bool:
         return self.nc is not None and self.nc.is_connected
+
+    @property
+    def ready(self) -> bool:
+        """Connected, and the stream is set up: publishing and consuming can work."""
+        return self._ready.is_set() and self.connected
 
     @property
     def js(self) -> JetStreamContext:
@@ -105,6 +140,15 @@ async def ensure_stream(js: JetStreamContext, name: str, replicas: int = 1, max_
         max_age=max_age_days * 86400,
     )
     try:
-        await js.stream_info(name)
+        info = await js.stream_info(name)
     except NotFoundError:
         await js.add_stream(config)
+        return
+    current = info.config
+    if current.num_replicas != config.num_replicas or current.max_age != config.max_age:
+        # Settings changed since the stream was made (say, replicas 1 -> 3 on moving to the cluster).
+        try:
+            await js.update_stream(replace(current, num_replicas=replicas, max_age=config.max_age))
+            log.info("nats.stream_updated", stream=name, replicas=replicas, max_age_days=max_age_days)
+        except Exception as error:  # e.g. more replicas than servers: keep running on the stream as it is
+            log.warning("nats.stream_update_failed", stream=name, error=f"{type(error).__name__}: {error}")

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.db import utcnow
-from libs.events.bus import Bus
+from libs.events.bus import Bus, Stopped, unless_stopped
 from libs.events.envelope import CloudEvent
 from libs.observability import CONSUMER_PENDING, DEAD_LETTERS, EVENTS_CONSUMED, get_logger
 
@@ -33,7 +33,12 @@ def dead_letter_subject(consumer: str) -> str:
 
 
 class EventConsumer:
-    """The handler and the inbox row share one transaction; the ack follows the commit."""
+    """The handler and the inbox row share one transaction; the ack follows the commit.
+
+    Several instances (replicas) share the durable consumer: JetStream hands each message to one of them.
+    `processed` and `duplicates` count what this instance handled, and what its inbox showed as handled
+    before. `stop()` ends the loop gracefully: no new fetch, the message in hand finished and acked, the rest
+    of the fetched batch given back (nak) for another replica at once."""
 
     def __init__(
         self,
@@ -61,22 +66,35 @@ class EventConsumer:
         self.after_commit = after_commit
         self.stall_check_seconds = stall_check_seconds
         self.ack_wait = ack_wait
+        self.processed = 0
+        self.duplicates = 0
+        self.handling = False
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
 
     async def run(self) -> None:
-        """Subscribe and consume forever; any failure (a NATS restart included) leads to a fresh subscription."""
-        await self.bus.wait_ready()
-        backoff = 0.2
-        while True:
-            try:
-                await self._consume()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                log.warning(
-                    "consumer.resubscribe", consumer=self.name, error=f"{type(error).__name__}: {error}"
-                )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+        """Subscribe and consume until stopped; any failure (a NATS restart included) leads to a fresh
+        subscription."""
+        try:
+            await unless_stopped(self.bus.wait_ready(), self._stopping)
+            backoff = 0.2
+            while not self._stopping.is_set():
+                try:
+                    await self._consume()
+                except Stopped:
+                    raise
+                except Exception as error:
+                    log.warning(
+                        "consumer.resubscribe", consumer=self.name, error=f"{type(error).__name__}: {error}"
+                    )
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), timeout=backoff)
+                    backoff = min(backoff * 2, 5.0)
+        except Stopped:
+            pass
+        log.info("consumer.stopped", consumer=self.name)
 
     def _config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -90,8 +108,11 @@ class EventConsumer:
 
     async def _consume(self) -> None:
         js = self.bus.js
-        subscription = await js.pull_subscribe(
-            self.subjects[0], durable=self.name, stream=self.bus.stream, config=self._config()
+        subscription = await unless_stopped(
+            js.pull_subscribe(
+                self.subjects[0], durable=self.name, stream=self.bus.stream, config=self._config()
+            ),
+            self._stopping,
         )
         log.info("consumer.subscribed", consumer=self.name)
         try:
@@ -103,24 +124,42 @@ class EventConsumer:
 
     async def _pull(self, subscription: JetStreamContext.PullSubscription) -> None:
         last_progress = time.monotonic()
-        while True:
+        while not self._stopping.is_set():
             try:
-                messages = await subscription.fetch(self.batch_size, timeout=1.0)
+                messages = await unless_stopped(
+                    subscription.fetch(self.batch_size, timeout=1.0), self._stopping
+                )
             except (NatsTimeoutError, TimeoutError):
                 messages = []
             if messages:
-                for message in messages:
-                    await self._handle(message)
+                for index, message in enumerate(messages):
+                    if self._stopping.is_set():
+                        await self._give_back(messages[index:])
+                        return
+                    self.handling = True
+                    try:
+                        await self._handle(message)
+                    finally:
+                        self.handling = False
                 last_progress = time.monotonic()
                 continue
             if time.monotonic() - last_progress > self.stall_check_seconds:
                 # nats.py pull subscriptions may silently stop after a server restart (#504): if the server
                 # holds undelivered messages for us and we got none, start over with a new subscription.
-                info = await self.bus.js.consumer_info(self.bus.stream, self.name)
+                info = await unless_stopped(
+                    self.bus.js.consumer_info(self.bus.stream, self.name), self._stopping
+                )
                 CONSUMER_PENDING.labels(self.name).set(info.num_pending or 0)
                 if (info.num_pending or 0) > 0:
                     raise RuntimeError("consumer stalled with messages pending")
                 last_progress = time.monotonic()
+
+    async def _give_back(self, messages: list[Msg]) -> None:
+        """Fetched but not started when the stop came: redelivered at once, to another replica if any."""
+        for message in messages:
+            with contextlib.suppress(Exception):
+                await message.nak()
+        log.info("consumer.gave_back", consumer=self.name, messages=len(messages))
 
     async def _handle(self, message: Msg) -> None:
         try:
@@ -147,6 +186,10 @@ class EventConsumer:
                 await message.nak(delay=min(0.5 * 2**delivered, 30))
             return
         await message.ack()
+        if processed:
+            self.processed += 1
+        else:
+            self.duplicates += 1
         EVENTS_CONSUMED.labels(self.name, "processed" if processed else "duplicate").inc()
         if processed and self.after_commit is not None:
             self.after_commit(cloud_event)

@@ -241,3 +241,44 @@ class LiveSignupLead(BaseModel):
     station_id: str
     province_code: str
     at: datetime
+
+
+# --- bus (就业帮扶直通车) -------------------------------------------------------------------------------------
+
+BOOKING_CONFIRMED = "ew.bus.booking.confirmed"
+BOOKING_WAITLISTED = "ew.bus.booking.waitlisted"
+BOOKING_CANCELLED = "ew.bus.booking.cancelled"
+BOOKING_UNSERVED = "ew.bus.booking.unserved"
+BOOKING_EVENTS = "ew.bus.booking.>"
+TRIP_SCHEDULED = "ew.bus.trip.scheduled"
+TRIP_CANCELLED = "ew.bus.trip.cancelled"
+
+
+class BookingPayload(BaseModel):
+    """A booking's state: the worker by random id only. `trip_id` is None while `unserved` (no trip from the
+    station reaches the city in time: the station should add one)."""
+
+    id: str
+    status: str
+    trip_id: str | None
+    person_id: str
+    placement_id: str | None
+    station_id: str
+    origin_station_id: str
+    destination_city_code: str
+    departs_at: datetime | None
+    needed_by: date | None
+    reason: str | None = None
+    at: datetime
+
+
+class TripPayload(BaseModel):
+    id: str
+    status: str
+    origin_station_id: str
+    origin_province_code: str
+    destination_city_codes: list[str]
+    departs_at: datetime
+    seats: int
+    seats_left: int
+    reason: str | None = None

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Sequence
 from typing import Any
 
+from nats.js.api import PubAck
 from sqlalchemy import Row, Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.db import utcnow
-from libs.events.bus import Bus
+from libs.events.bus import Bus, Stopped, unless_stopped
 from libs.events.envelope import nats_headers
 from libs.observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG, PUBLISH_ERRORS, get_logger
 
@@ -19,7 +21,11 @@ log = get_logger("ew.relay")
 
 
 class OutboxRelay:
-    """Several publishes in flight per batch; `Nats-Msg-Id` lets JetStream drop a re-publish after a crash."""
+    """Several publishes in flight per batch; `Nats-Msg-Id` lets JetStream drop a re-publish after a crash.
+
+    `published` counts this instance's publishes that JetStream acknowledged (the rows it marked sent),
+    `duplicates` those among them that JetStream reported as already stored: a row published twice, by a
+    restarted relay or by two replicas, shows up there even though the stream keeps one copy."""
 
     def __init__(
         self,
@@ -37,27 +43,55 @@ class OutboxRelay:
         self.bus = bus
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
+        self.published = 0
+        self.duplicates = 0
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
 
     def wake(self) -> None:
         self._wake.set()
 
+    def stop(self) -> None:
+        """Finish the batch in hand, then leave `run` (the owner flushes once more after its consumers)."""
+        self._stopping.set()
+        self._wake.set()
+
     async def run(self) -> None:
-        await self.bus.wait_ready()
+        try:
+            await unless_stopped(self.bus.wait_ready(), self._stopping)
+        except Stopped:
+            return
         backoff = 0.2
-        while True:
+        while not self._stopping.is_set():
+            if not self.bus.connected:
+                # NATS is away: publishing would only time out while holding the rows (and, on SQLite, the
+                # database's write lock); the outbox keeps the events until the connection is back.
+                await self._pause(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
             try:
                 sent = await self.relay_once()
                 backoff = 0.2
-            except asyncio.CancelledError:
-                raise
             except Exception as error:
                 log.warning("relay.failed", service=self.service, error=str(error))
-                await asyncio.sleep(backoff)
+                await self._pause(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
             if sent < self.batch_size:
                 await self._idle()
+
+    async def flush(self) -> int:
+        """Publish everything unsent now, batch after batch (used once more on shutdown)."""
+        total = 0
+        while True:
+            sent = await self.relay_once()
+            total += sent
+            if sent < self.batch_size:
+                return total
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
     async def _idle(self) -> None:
         try:
@@ -81,9 +115,12 @@ class OutboxRelay:
             if not rows:
                 return 0
             results = await asyncio.gather(*(self._publish(row) for row in rows), return_exceptions=True)
-            acked = [row.seq for row, result in zip(rows, results, strict=True) if result is None]
+            acks = [result for result in results if isinstance(result, PubAck)]
+            acked = [row.seq for row, result in zip(rows, results, strict=True) if isinstance(result, PubAck)]
             failed = [
-                (row.seq, result) for row, result in zip(rows, results, strict=True) if result is not None
+                (row.seq, result)
+                for row, result in zip(rows, results, strict=True)
+                if not isinstance(result, PubAck)
             ]
             if acked:
                 await self._mark_sent(session, acked)
@@ -93,18 +130,24 @@ class OutboxRelay:
                     .where(self.outbox.c.seq == seq)
                     .values(attempts=self.outbox.c.attempts + 1, last_error=str(error)[:500])
                 )
+        duplicates = sum(1 for ack in acks if ack.duplicate)
+        self.published += len(acked)
+        self.duplicates += duplicates
         EVENTS_PUBLISHED.labels(self.service).inc(len(acked))
+        if duplicates:
+            log.info("relay.duplicates_dropped_by_jetstream", service=self.service, count=duplicates)
         if failed:
             PUBLISH_ERRORS.labels(self.service).inc(len(failed))
             raise RuntimeError(f"{len(failed)} publishes failed, first: {failed[0][1]!r}")
         return len(acked)
 
-    async def _publish(self, row: Row[Any]) -> None:
+    async def _publish(self, row: Row[Any]) -> PubAck:
         envelope: dict[str, Any] = row.envelope
         payload = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
-        await self.bus.js.publish(
+        ack: PubAck = await self.bus.js.publish(
             row.subject, payload, headers=nats_headers(envelope), stream=self.bus.stream
         )
+        return ack
 
     async def _mark_sent(self, session: AsyncSession, seqs: Sequence[int]) -> None:
         await session.execute(update(self.outbox).where(self.outbox.c.seq.in_(seqs)).values(sent_at=utcnow()))

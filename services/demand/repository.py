@@ -32,6 +32,12 @@ async def get_person(session: AsyncSession, person_id: str, *, for_update: bool 
     return (await session.scalars(query)).first()
 
 
+async def persons_by_ids(session: AsyncSession, person_ids: Sequence[str]) -> Sequence[Person]:
+    """The workers among these ids that exist and are not erased (unknown ids are simply absent)."""
+    query = select(Person).where(Person.id.in_(person_ids), Person.erased_at.is_(None))
+    return (await session.scalars(query)).all()
+
+
 async def person_by_id_hash(session: AsyncSession, id_number_hash: str) -> Person | None:
     return (await session.scalars(select(Person).where(Person.id_number_hash == id_number_hash))).first()
 

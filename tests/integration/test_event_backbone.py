@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
+import nats
+from nats.js.api import StreamConfig
 from sqlalchemy import func, select
 
 from eastwest.embedded import NatsServer
+from libs.events.bus import ensure_stream
 from libs.events.relay import OutboxRelay
 from services.feed.models import FeedChange, FeedJob
 from services.supply.models import platform as supply_tables
@@ -211,3 +215,22 @@ async def test_poison_events_go_to_the_dead_letter_subject(
             return (await feed_counts(platform))[0] == 1
 
         await eventually(good_one_listed, what="a good event after the poison ones")
+
+
+async def test_the_stream_follows_changed_settings(nats_server: NatsServer) -> None:
+    """A stream made with other settings (say before moving to the cluster) is brought in line at start."""
+    client = await nats.connect(nats_server.url)
+    try:
+        js = client.jetstream()
+        name = f"EWSETTINGS{uuid.uuid4().hex[:6].upper()}"
+        await js.add_stream(StreamConfig(name=name, subjects=[f"ewsettings.{name}.>"], max_age=3600.0))
+        await ensure_stream(js, name, replicas=1, max_age_days=2)
+        info = await js.stream_info(name)
+        assert info.config.max_age == 2 * 86400 and info.config.subjects == [f"ewsettings.{name}.>"]
+        await ensure_stream(
+            js, name, replicas=3, max_age_days=2
+        )  # one server: refused, logged, still running
+        assert (await js.stream_info(name)).config.num_replicas == 1
+        await js.delete_stream(name)
+    finally:
+        await client.close()

@@ -968,6 +968,9 @@ BAD_CREDENTIALS: list[Any] = [
         lambda: _bearer(jwt.encode(_claims(role="recruiter"), SECRET)), id="recruiter-without-employer"
     ),
     pytest.param(lambda: _bearer(jwt.encode(_claims(role="training"), SECRET)), id="training-without-base"),
+    pytest.param(
+        lambda: _bearer(jwt.encode(_claims(role="operator"), SECRET)), id="operator-without-operator-id"
+    ),
 ]
 
 

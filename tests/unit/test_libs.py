@@ -126,3 +126,15 @@ def test_event_envelope_headers_carry_the_id_for_deduplication() -> None:
     headers = nats_headers(event.model_dump(mode="json"))
     assert headers["Nats-Msg-Id"] == event.id == headers["ce-id"]
     assert event.source == "/eastwest/supply" and event.specversion == "1.0"
+
+
+def test_a_busy_database_is_503_not_500() -> None:
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from libs.api.problems import overloaded
+
+    assert overloaded(PoolTimeout("QueuePool limit of size 5 overflow 10 reached"))
+    assert overloaded(OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked")))
+    assert not overloaded(OperationalError("SELECT", {}, Exception("no such table: jobs")))
+    assert not overloaded(ValueError("database is locked"))

@@ -1,0 +1,30 @@
+"""Bus as an app: its routes, and the consumers that keep its read models and book placed workers."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from libs.api.app import create_service_app
+from libs.settings import Settings
+from services.bus.api import router
+from services.bus.consumers import bus_consumers
+from services.bus.contacts import passenger_contacts_from_settings
+from services.bus.models import platform
+
+NAME = "bus"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    app = create_service_app(
+        name=NAME,
+        title="eastwest bus · 就业帮扶直通车",
+        description="直通车班次、座位预订与候补（绝不超售）、录用后自动订座、乘车名单（CSV、xlsx、打印页）。",
+        settings=settings,
+        tables=platform,
+        routers=[router],
+        consumers=bus_consumers,
+    )
+    # Manifests read passenger contacts from demand; the composition root swaps in an in-process client
+    # when demand runs in the same process.
+    app.state.passenger_contacts = passenger_contacts_from_settings(settings)
+    return app

@@ -1,0 +1,379 @@
+"""The Kubernetes manifests (k8s/): valid for Kubernetes 1.32, complete for every service, hardened, and the
+production overlay highly available. Built with `kubectl kustomize` where kubectl is installed."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.deploy.manifests import (
+    CUSTOM_KINDS,
+    K8S,
+    RAW_BASE,
+    REPO,
+    SERVICES,
+    TARGETS,
+    Manifest,
+    base_files,
+    config_literals,
+    kubectl,
+    manifests,
+    named,
+    of_kind,
+    pod_templates,
+    rendered_text,
+    settings,
+    validate_kubernetes,
+)
+
+SERVER = {"app.kubernetes.io/component": "server"}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_manifests_validate_against_kubernetes_1_32(target: str, tmp_path: Path) -> None:
+    if target == RAW_BASE:
+        files = base_files()
+    else:
+        files = [tmp_path / "rendered.yaml"]
+        files[0].write_text(rendered_text(target), encoding="utf-8")
+    code, output = validate_kubernetes(files)
+    assert code == 0, output
+    assert "ERROR" not in output, output
+    # only the custom resources lack a schema; anything else unknown would be a typo in apiVersion or kind
+    unknown = set(re.findall(r"Couldn't find schema for kind (\w+)", output))
+    assert unknown <= CUSTOM_KINDS, output
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_service_has_its_objects(target: str) -> None:
+    items = manifests(target)
+    for service in SERVICES:
+        deployment = named(items, "Deployment", service)
+        pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= pod_labels.items()
+        assert selector == {"app.kubernetes.io/name": service, **SERVER}
+
+        assert named(items, "Service", service)["spec"]["selector"] == selector
+        assert named(items, "ServiceAccount", service)["automountServiceAccountToken"] is False
+        assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == service
+
+        hpa = named(items, "HorizontalPodAutoscaler", service)
+        assert hpa["spec"]["scaleTargetRef"] == {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": service,
+        }
+        assert hpa["spec"]["minReplicas"] >= 1
+        assert hpa["spec"]["maxReplicas"] >= hpa["spec"]["minReplicas"]
+        assert {metric["resource"]["name"] for metric in hpa["spec"]["metrics"]} == {"cpu"}
+        # the autoscaler owns the replica count: a `replicas:` in the Deployment would be reset on every apply
+        assert "replicas" not in deployment["spec"]
+
+        pdb = named(items, "PodDisruptionBudget", service)
+        assert pdb["spec"]["selector"]["matchLabels"] == selector
+        assert pdb["spec"].get("maxUnavailable") == 1
+
+        job = named(items, "Job", f"{service}-migrate")
+        assert job["metadata"]["labels"]["app.kubernetes.io/component"] == "migration"
+        (container,) = job["spec"]["template"]["spec"]["containers"]
+        assert container["args"] == ["migrate", service]
+        assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+
+        database = named(items, "Database", f"eastwest-pg-{service}")
+        assert database["spec"] == {
+            "cluster": {"name": "eastwest-pg"},
+            "name": service,
+            "owner": service,
+            "ensure": "present",
+            "databaseReclaimPolicy": "retain",
+        }
+
+        policy = named(items, "NetworkPolicy", service)
+        assert policy["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": service}
+        assert sorted(policy["spec"]["policyTypes"]) == ["Egress", "Ingress"]
+
+    roles = named(items, "Cluster", "eastwest-pg")["spec"]["managed"]["roles"]
+    assert {role["name"]: role["passwordSecret"]["name"] for role in roles} == {
+        service: f"eastwest-db-{service}" for service in SERVICES
+    }
+    assert all(role["login"] is True and role["ensure"] == "present" for role in roles)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_deployments_serve_with_probes_and_a_graceful_stop(target: str) -> None:
+    for service in SERVICES:
+        spec = named(manifests(target), "Deployment", service)["spec"]["template"]["spec"]
+        (container,) = spec["containers"]
+        assert container["args"] == ["serve", service, "--host", "0.0.0.0", "--port", "8000"]
+        assert container["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+        assert container["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+        sleep = container["lifecycle"]["preStop"]["exec"]["command"]
+        assert sleep[0] == "sleep" and int(sleep[1]) >= 5
+        # SIGTERM after the sleep; then `eastwest serve` finishes requests (20 s), event handlers (10 s) and
+        # flushes the outbox (5 s) before it exits: all of it inside the grace period, with room to spare
+        assert spec["terminationGracePeriodSeconds"] >= int(sleep[1]) + 20 + 10 + 5 + 5
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_pods_run_hardened_with_resource_limits(target: str) -> None:
+    templates = list(pod_templates(manifests(target)))
+    assert len(templates) == 2 * len(SERVICES)
+    for workload, spec in templates:
+        name = workload["metadata"]["name"]
+        assert spec["securityContext"]["runAsNonRoot"] is True, name
+        assert spec["securityContext"]["runAsUser"] == 10001, name  # the image's user (Dockerfile)
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        assert spec["automountServiceAccountToken"] is False, name
+        assert spec.get("initContainers", []) == [], name
+        for container in spec["containers"]:
+            context = container["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False, name
+            assert context["readOnlyRootFilesystem"] is True, name
+            assert context["capabilities"] == {"drop": ["ALL"]}, name
+            resources = container["resources"]
+            for kind in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(resources[kind]), (name, kind)
+            # writable only where `eastwest` writes: /tmp and EW_DATA_DIR
+            assert {mount["mountPath"] for mount in container["volumeMounts"]} == {"/tmp", "/app/var"}
+    namespaces = of_kind(manifests(target), "Namespace")
+    assert [item["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] for item in namespaces] == [
+        "restricted"
+    ]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_each_service_reaches_only_its_own_database(target: str) -> None:
+    for workload, spec in pod_templates(manifests(target)):
+        service = workload["metadata"]["labels"]["app.kubernetes.io/name"]
+        (container,) = spec["containers"]
+        env = container["env"]
+        names = [entry["name"] for entry in env]
+        password = env[names.index("DB_PASSWORD")]
+        url = env[names.index("EW_DATABASE_URL")]
+        # $(DB_PASSWORD) is expanded only from variables defined before it
+        assert names.index("DB_PASSWORD") < names.index("EW_DATABASE_URL")
+        assert password["valueFrom"]["secretKeyRef"] == {"name": f"eastwest-db-{service}", "key": "password"}
+        assert url["value"] == f"postgresql+asyncpg://{service}:$(DB_PASSWORD)@eastwest-pg-rw:5432/{service}"
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_only_demand_gets_the_personal_data_keys(target: str) -> None:
+    """The personal-data keys go to demand alone; the internal secret (bus reads passenger contacts from
+    demand) to demand and bus alone; migrations get neither."""
+    expected = {
+        "demand": {"eastwest-jwt", "eastwest-pii", "eastwest-internal"},
+        "bus": {"eastwest-jwt", "eastwest-internal"},
+    }
+    for workload, spec in pod_templates(manifests(target)):
+        (container,) = spec["containers"]
+        secrets = {source["secretRef"]["name"] for source in container["envFrom"] if "secretRef" in source}
+        name = workload["metadata"]["name"]
+        wanted = (
+            expected.get(name, {"eastwest-jwt"}) if workload["kind"] == "Deployment" else {"eastwest-jwt"}
+        )
+        assert secrets == wanted, name
+        urls = [entry["value"] for entry in container["env"] if entry["name"] == "EW_SERVICE_URLS"]
+        assert urls == (['{"demand": "http://demand:8000"}'] if name == "bus" else []), name
+
+
+def _all_k8s_documents() -> list[tuple[Path, Manifest]]:
+    documents = []
+    for path in sorted(K8S.rglob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if isinstance(document, dict):
+                documents.append((path, document))
+    return documents
+
+
+def test_no_secret_values_in_the_repository() -> None:
+    for path, document in _all_k8s_documents():
+        where = path.relative_to(REPO)
+        assert document.get("kind") != "Secret", f"{where}: Secrets are created by hand (deploy/README.md)"
+        if document.get("kind") == "Kustomization":
+            assert "secretGenerator" not in document, where
+    for target in TARGETS:
+        if target != RAW_BASE and kubectl() is None:
+            continue
+        items = manifests(target)
+        assert of_kind(items, "Secret") == []
+        for _, spec in pod_templates(items):
+            for container in spec["containers"]:
+                for entry in container.get("env", []):
+                    if re.search(r"SECRET|PASSWORD|KEY", entry["name"]):
+                        assert "value" not in entry, entry
+        for key in settings(target):
+            assert not re.search(r"SECRET|PASSWORD|PII|PUBLIC_KEY", key), key
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_network_policies_allow_nats_the_database_and_dns_only(target: str) -> None:
+    items = manifests(target)
+    for service in SERVICES:
+        spec = named(items, "NetworkPolicy", service)["spec"]
+        ingress, *internal = spec["ingress"]
+        assert ingress["ports"] == [{"port": 8000, "protocol": "TCP"}]
+        # demand alone is called by another service: bus, for passenger contacts
+        bus_pods = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "bus", **SERVER}}}
+        assert internal == ([{"from": [bus_pods], "ports": ingress["ports"]}] if service == "demand" else [])
+        sources = [
+            peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+            for peer in ingress["from"]
+        ]
+        assert sources == ["ingress-nginx", "monitoring"]
+
+        egress = spec["egress"]
+        by_port = {tuple(sorted(port["port"] for port in rule["ports"])): rule["to"] for rule in egress}
+        nats = by_port.pop((4222,))
+        assert nats == [
+            {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "nats"}},
+                "podSelector": {
+                    "matchLabels": {"app.kubernetes.io/name": "nats", "app.kubernetes.io/component": "nats"}
+                },
+            }
+        ]
+        assert by_port.pop((5432,)) == [{"podSelector": {"matchLabels": {"cnpg.io/cluster": "eastwest-pg"}}}]
+        dns = by_port.pop((53, 53))
+        assert dns[0]["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
+        if service == "feed":
+            # webhooks: public addresses only
+            (webhooks,) = by_port.pop((80, 443))
+            assert webhooks["ipBlock"]["cidr"] == "0.0.0.0/0"
+            assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "127.0.0.0/8"} <= set(
+                webhooks["ipBlock"]["except"]
+            )
+        if service == "bus":
+            demand_pods = [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "demand", **SERVER}}}]
+            assert by_port.pop((8000,)) == demand_pods
+        assert by_port == {}, f"{service}: unexpected egress {by_port}"
+        # the CloudNativePG cluster the policy names is the one the services connect to
+        assert named(items, "Cluster", "eastwest-pg")
+
+
+def _normalised(item: Manifest, service: str) -> Any:
+    """The object with the service's name replaced, for comparing the seven folders."""
+    text = json.dumps(item)
+    return json.loads(re.sub(rf"\b{service}\b", "SERVICE", text))
+
+
+@pytest.mark.parametrize(
+    "kind", ["Deployment", "Job", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"]
+)
+def test_the_service_folders_do_not_drift_apart(kind: str) -> None:
+    """The seven folders are copies: they differ only by name and by the documented exceptions (demand's
+    personal-data keys, the internal secret and URL of demand and bus, matching's resources). A change made in one folder and not the others fails here."""
+    items = manifests(RAW_BASE)
+    reference = _normalised(named_kind(items, kind, "supply"), "supply")
+    for service in SERVICES:
+        item = _normalised(named_kind(items, kind, service), service)
+        if kind == "Deployment":
+            container = item["spec"]["template"]["spec"]["containers"][0]
+            extras = {"eastwest-pii", "eastwest-internal"}
+            container["envFrom"] = [
+                s for s in container["envFrom"] if s.get("secretRef", {}).get("name") not in extras
+            ]
+            container["env"] = [entry for entry in container["env"] if entry["name"] != "EW_SERVICE_URLS"]
+            if service == "matching":
+                container["resources"] = copy.deepcopy(
+                    reference["spec"]["template"]["spec"]["containers"][0]["resources"]
+                )
+        assert item == reference, f"{kind} {service} differs from supply's"
+
+
+def named_kind(items: list[Manifest], kind: str, service: str) -> Manifest:
+    return named(items, kind, f"{service}-migrate" if kind == "Job" else service)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_sse_ingress_is_unbuffered_with_a_long_read_timeout(target: str) -> None:
+    items = manifests(target)
+    sse = named(items, "Ingress", "eastwest-sse")
+    annotations = sse["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
+    assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
+    assert int(annotations["nginx.ingress.kubernetes.io/proxy-send-timeout"]) >= 3600
+    paths = {path["path"] for rule in sse["spec"]["rules"] for path in rule["http"]["paths"]}
+    assert paths == {"/v1/feed/stream$", "/live/stream$"}
+    # every Ingress points at Services that exist, on their http port
+    services = {item["metadata"]["name"]: item for item in of_kind(items, "Service")}
+    for ingress in of_kind(items, "Ingress"):
+        assert ingress["spec"]["ingressClassName"] == "nginx"
+        assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/use-regex"] == "true"
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                backend = path["backend"]["service"]
+                assert backend["port"] == {"name": "http"}
+                assert [port["name"] for port in services[backend["name"]]["spec"]["ports"]] == ["http"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_services_share_one_configuration(target: str) -> None:
+    values = settings(target)
+    assert values["EW_NATS_URL"] == "nats://nats.nats.svc.cluster.local:4222"
+    assert values["EW_STREAM_NAME"] == "EW"
+    assert values["EW_ENVIRONMENT"] == ("dev" if target == "overlays/dev" else "prod")
+    expected_replicas = {"overlays/prod": "3"}.get(target, "1")
+    assert values["EW_STREAM_REPLICAS"] == expected_replicas
+    for _, spec in pod_templates(manifests(target)):
+        sources = spec["containers"][0]["envFrom"]
+        assert sources[0]["configMapRef"]["name"].startswith("eastwest-config")
+
+
+def test_prod_overlay_is_highly_available() -> None:
+    """Read from the overlay's own files, so that it holds without kubectl too."""
+    prod = K8S / "overlays" / "prod"
+    assert config_literals(prod / "kustomization.yaml")["EW_STREAM_REPLICAS"] == "3"
+    cluster = yaml.safe_load((prod / "postgres.yaml").read_text(encoding="utf-8"))
+    assert cluster["kind"] == "Cluster" and cluster["spec"]["instances"] == 3
+    assert cluster["spec"]["postgresql"]["synchronous"]["number"] >= 1
+    assert cluster["spec"]["plugins"][0]["isWALArchiver"] is True
+    kustomization = yaml.safe_load((prod / "kustomization.yaml").read_text(encoding="utf-8"))
+    assert "../../monitoring" in kustomization["resources"]
+    hpa_patch = next(
+        p for p in kustomization["patches"] if p.get("target", {}).get("kind") == "HorizontalPodAutoscaler"
+    )
+    assert {"op": "replace", "path": "/spec/minReplicas", "value": 3} in yaml.safe_load(hpa_patch["patch"])
+
+
+def test_prod_overlay_renders_highly_available() -> None:
+    items = manifests("overlays/prod")
+    assert named(items, "Cluster", "eastwest-pg")["spec"]["instances"] == 3
+    assert settings("overlays/prod")["EW_STREAM_REPLICAS"] == "3"
+    assert all(hpa["spec"]["minReplicas"] >= 3 for hpa in of_kind(items, "HorizontalPodAutoscaler"))
+    assert named(items, "ScheduledBackup", "eastwest-pg-nightly")["spec"]["cluster"] == {
+        "name": "eastwest-pg"
+    }
+    for ingress in of_kind(items, "Ingress"):
+        assert ingress["spec"]["tls"][0]["secretName"] == "eastwest-tls"
+        assert ingress["spec"]["rules"][0]["host"] == ingress["spec"]["tls"][0]["hosts"][0]
+    images = {c["image"] for _, spec in pod_templates(items) for c in spec["containers"]}
+    assert len(images) == 1 and not images.pop().endswith(":latest")
+
+
+def test_dev_overlay_is_small() -> None:
+    items = manifests("overlays/dev")
+    assert named(items, "Cluster", "eastwest-pg")["spec"]["instances"] == 1
+    assert all(hpa["spec"]["minReplicas"] == 1 for hpa in of_kind(items, "HorizontalPodAutoscaler"))
+    assert of_kind(items, "PrometheusRule") == []
+
+
+def test_runbook_applies_migrations_before_the_servers() -> None:
+    """deploy/README.md selects the migration Jobs and the servers by these labels: keep them in step."""
+    runbook = (REPO / "deploy" / "README.md").read_text(encoding="utf-8")
+    assert "app.kubernetes.io/component=migration" in runbook
+    assert "app.kubernetes.io/component!=server" in runbook
+    for item in manifests(RAW_BASE):
+        component = item["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+        if item["kind"] in {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"}:
+            assert component == "server", item["metadata"]["name"]
+        else:
+            assert component != "server", item["metadata"]["name"]
