@@ -7,9 +7,11 @@ A stream goes to the database itself only to catch up from a position older than
 
 from __future__ import annotations
 
+import asyncio
 import bisect
+import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +89,18 @@ class ChangeHub:
         self._tail: list[Change] = []
         self._seqs: list[int] = []
         self._gap_since: float | None = None
+        self.streams = 0
+        self._listened = asyncio.Event()
+
+    @contextlib.contextmanager
+    def listening(self) -> Iterator[None]:
+        """Held by each open stream: with none open the hub reads nothing (and forgets what it held)."""
+        self.streams += 1
+        self._listened.set()
+        try:
+            yield
+        finally:
+            self.streams -= 1
 
     def ticket(self) -> Any:
         return self.moved.ticket()
@@ -107,6 +121,10 @@ class ChangeHub:
 
     async def run(self) -> None:
         while True:
+            if self.streams == 0:
+                self.head, self._tail, self._seqs, self._gap_since = None, [], [], None
+                self._listened.clear()
+                await self._listened.wait()
             ticket = self.signal.ticket()
             try:
                 full = await self.read()
@@ -160,6 +178,18 @@ async def change_events(
     """The feed's change log from `position` on, as SSE: each change rendered (None skips it), then whatever
     `side` adds (from memory). `/v1/feed/stream` and `/live/stream` differ only in `render` and `side`."""
     yield ServerSentEvent(comment=f"eastwest feed from version {position}")
+    with hub.listening():
+        async for chunk in _follow(runtime, hub, position, render, side):
+            yield chunk
+
+
+async def _follow(
+    runtime: ServiceRuntime,
+    hub: ChangeHub,
+    position: int,
+    render: Callable[[Change], bytes | None],
+    side: SideEvents | None,
+) -> AsyncIterator[ServerSentEvent | bytes]:
     while True:
         ticket = hub.ticket()
         changes = hub.after(position)

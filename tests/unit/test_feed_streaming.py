@@ -73,3 +73,12 @@ def test_streams_behind_the_tail_or_before_the_first_read_go_to_the_database(
     assert [change.seq for change in h.after(floor) or []] == h._seqs
     assert [change.seq for change in h.after(106) or []] == [107, 108]
     assert h.after(108) == [] and h.after(500) == []
+
+
+def test_the_hub_counts_its_streams() -> None:
+    h = hub(5)
+    with h.listening():
+        with h.listening():
+            assert h.streams == 2 and h._listened.is_set()
+        assert h.streams == 1
+    assert h.streams == 0
