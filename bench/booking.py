@@ -67,6 +67,7 @@ if __package__ in (None, ""):  # `python bench/booking.py`
 from bench.feed_latency import (  # noqa: E402
     OWN_PROCESS_ROOTS,
     PG_ADMIN_ENV,
+    child_platform,
     cpu_report,
     cpu_snapshot,
     delete_ew_stream,
@@ -231,31 +232,8 @@ async def platform_subprocess(
         str(args.per_trip),
     ]
     command += ["--warmup", str(args.warmup)]
-    process = await asyncio.create_subprocess_exec(
-        *command, cwd=ROOT, env=env, stdin=asyncio.subprocess.PIPE, stdout=sys.stderr, stderr=sys.stderr
-    )
-    try:
-        ready = workdir / READY_FILE
-        deadline = time.monotonic() + startup_timeout
-        while not ready.exists():
-            if process.returncode is not None:
-                raise RuntimeError(f"platform process exited with {process.returncode} while starting")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"platform not ready after {startup_timeout}s")
-            await asyncio.sleep(0.05)
-        yield seeded_from(json.loads(ready.read_text()))
-    finally:
-        if process.stdin is not None:
-            process.stdin.close()  # EOF: the child shuts the platform down
-        try:
-            await asyncio.wait_for(process.wait(), 60)
-        except TimeoutError:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), 10)
-            except TimeoutError:
-                process.kill()
-                await asyncio.wait_for(process.wait(), 10)
+    async with child_platform(command, env, workdir, startup_timeout, stop_seconds=60) as (_, info):
+        yield seeded_from(info)
 
 
 async def serve_platform(args: argparse.Namespace) -> None:

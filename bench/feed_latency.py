@@ -680,6 +680,16 @@ async def platform_subprocess(
         env[PG_ADMIN_ENV] = admin_url
     command = [sys.executable, "-m", "bench.feed_latency", "--serve-platform", "--database", backend]
     command += ["--nats-url", nats_url, "--workdir", str(workdir)]
+    async with child_platform(command, env, workdir, startup_timeout, stop_seconds=30) as (process, info):
+        yield PlatformHandle(str(info["base_url"]), process.pid)
+
+
+@contextlib.asynccontextmanager
+async def child_platform(
+    command: list[str], env: dict[str, str], workdir: Path, startup_timeout: float, stop_seconds: float
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, dict[str, Any]]]:
+    """Start `command`, wait for the READY_FILE it writes in `workdir` (its JSON is yielded); on the way out
+    close its stdin, which tells it to stop, and make sure it does (the benches' child platforms)."""
     process = await asyncio.create_subprocess_exec(
         *command, cwd=ROOT, env=env, stdin=asyncio.subprocess.PIPE, stdout=sys.stderr, stderr=sys.stderr
     )
@@ -693,13 +703,12 @@ async def platform_subprocess(
                 raise TimeoutError(f"platform not ready after {startup_timeout}s")
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.05)  # the file is written in one go; let the write finish
-        info = json.loads(ready.read_text())
-        yield PlatformHandle(str(info["base_url"]), process.pid)
+        yield process, json.loads(ready.read_text())
     finally:
         if process.stdin is not None:
             process.stdin.close()  # EOF: the child shuts the platform down
         try:
-            await asyncio.wait_for(process.wait(), 30)
+            await asyncio.wait_for(process.wait(), stop_seconds)
         except TimeoutError:
             process.terminate()
             try:

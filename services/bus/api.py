@@ -92,7 +92,7 @@ async def list_trips(
     rows = list(
         await repository.list_trips(
             session,
-            service.trip_scope(caller),
+            service.scope_of(caller),
             origin_station_id=origin_station_id,
             departs_from=_beijing(from_),
             departs_to=_beijing(to + timedelta(days=1)) if to is not None else None,

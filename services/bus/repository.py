@@ -25,8 +25,10 @@ def _rowcount(result: Any) -> int:
 
 
 @dataclass(frozen=True)
-class TripScope:
-    """Which trips a caller may see; every field set narrows, none set means all (admin)."""
+class Scope:
+    """What a caller may see; every field set narrows, none set means all (admin). For a trip: its origin
+    station, the station's province, its operator. For a booking: the worker's station, the worker's
+    province, the operator of the booking's trip."""
 
     station_id: str | None = None
     provinces: Sequence[str] | None = None
@@ -41,7 +43,7 @@ async def get_trip(session: AsyncSession, trip_id: str, *, lock: bool = False) -
 
 async def list_trips(
     session: AsyncSession,
-    scope: TripScope,
+    scope: Scope,
     *,
     origin_station_id: str | None,
     departs_from: datetime | None,
@@ -114,22 +116,13 @@ async def waitlist_counts(session: AsyncSession, trip_ids: Sequence[str]) -> dic
 # --- bookings -----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BookingScope:
-    """Which bookings a caller may see: the worker's station, the worker's province, the trip's operator."""
-
-    station_id: str | None = None
-    provinces: Sequence[str] | None = None
-    operator_id: str | None = None
-
-
 async def get_booking(session: AsyncSession, booking_id: str) -> Booking | None:
     return await session.get(Booking, booking_id)
 
 
 async def list_bookings(
     session: AsyncSession,
-    scope: BookingScope,
+    scope: Scope,
     *,
     person_id: str | None,
     trip_id: str | None,

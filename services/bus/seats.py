@@ -56,8 +56,15 @@ def stops_at(trip: Trip, city_code: str) -> bool:
     return city_code in trip.destination_city_codes
 
 
-async def emit(session: AsyncSession, booking: Booking, trip: Trip | None, reason: str | None = None) -> None:
-    """The booking's current state as `booking.<status>`."""
+async def emit(
+    session: AsyncSession,
+    booking: Booking,
+    trip: Trip | None,
+    reason: str | None = None,
+    event_type: str | None = None,
+) -> None:
+    """The booking's current state as `booking.<status>` (or as `event_type`: `booking.unserved` for a worker
+    who waits on a full trip)."""
     payload = BookingPayload(
         id=booking.id,
         status=booking.status,
@@ -72,9 +79,12 @@ async def emit(session: AsyncSession, booking: Booking, trip: Trip | None, reaso
         reason=reason,
         at=utcnow(),
     )
-    event = new_event(SERVICE, EVENT_OF[booking.status], booking.id, payload.model_dump(mode="json"))
-    await add_event(session, platform.outbox, event)
-    BOOKINGS.labels(outcome=booking.status).inc()
+    subject = event_type or EVENT_OF[booking.status]
+    await add_event(
+        session, platform.outbox, new_event(SERVICE, subject, booking.id, payload.model_dump(mode="json"))
+    )
+    if event_type is None:
+        BOOKINGS.labels(outcome=booking.status).inc()
 
 
 @dataclass(frozen=True)
@@ -256,7 +266,9 @@ async def book_placement(session: AsyncSession, passenger: Passenger, placement:
         return await _store(session, booking, chosen)
     if trips:
         booking = await _store(session, new_booking(request, trips[0], "waitlisted"), trips[0])
-        await _tell_unserved(session, booking, trips[0], "trips_full")
+        await emit(
+            session, booking, trips[0], "trips_full", BOOKING_UNSERVED
+        )  # the station should add a trip
         return booking
     booking = new_booking(request, None, "unserved")
     return await _store(session, booking, None, "no_trip" if city else "no_job_city")
@@ -269,26 +281,6 @@ async def _store(
     await session.flush()
     await emit(session, booking, trip, reason)
     return booking
-
-
-async def _tell_unserved(session: AsyncSession, booking: Booking, trip: Trip, reason: str) -> None:
-    """`booking.unserved` for a worker who waits on a full trip: the station should add capacity."""
-    payload = BookingPayload(
-        id=booking.id,
-        status=booking.status,
-        trip_id=booking.trip_id,
-        person_id=booking.person_id,
-        placement_id=booking.placement_id,
-        station_id=booking.station_id,
-        origin_station_id=booking.origin_station_id,
-        destination_city_code=booking.destination_city_code,
-        departs_at=trip.departs_at,
-        needed_by=booking.needed_by,
-        reason=reason,
-        at=utcnow(),
-    )
-    event = new_event(SERVICE, BOOKING_UNSERVED, booking.id, payload.model_dump(mode="json"))
-    await add_event(session, platform.outbox, event)
 
 
 async def serve_unserved(session: AsyncSession, trip: Trip) -> list[Booking]:

@@ -51,35 +51,24 @@ def _field_not_found(field: str, what: str) -> Problem:
 # --- scope --------------------------------------------------------------------------------------------------
 
 
-def trip_scope(caller: Principal) -> repository.TripScope:
+def scope_of(caller: Principal) -> repository.Scope:
     require_role(caller, *TRIP_READERS)
     if caller.role is Role.station:
-        return repository.TripScope(station_id=caller.station_id)
+        return repository.Scope(station_id=caller.station_id)
     if caller.role is Role.partner:
-        return repository.TripScope(provinces=caller.provinces)
+        return repository.Scope(provinces=caller.provinces)
     if caller.role is Role.operator:
-        return repository.TripScope(operator_id=caller.operator_id)
-    return repository.TripScope()
+        return repository.Scope(operator_id=caller.operator_id)
+    return repository.Scope()
 
 
 def can_see_trip(caller: Principal, trip: Trip) -> bool:
-    scope = trip_scope(caller)
+    scope = scope_of(caller)
     return (
         (scope.station_id is None or trip.origin_station_id == scope.station_id)
         and (scope.provinces is None or trip.origin_province_code in scope.provinces)
         and (scope.operator_id is None or trip.operator_id == scope.operator_id)
     )
-
-
-def booking_scope(caller: Principal) -> repository.BookingScope:
-    require_role(caller, *TRIP_READERS)
-    if caller.role is Role.station:
-        return repository.BookingScope(station_id=caller.station_id)
-    if caller.role is Role.partner:
-        return repository.BookingScope(provinces=caller.provinces)
-    if caller.role is Role.operator:
-        return repository.BookingScope(operator_id=caller.operator_id)
-    return repository.BookingScope()
 
 
 def can_book_for(caller: Principal, passenger: Passenger) -> bool:
@@ -205,7 +194,7 @@ async def create_booking(
 
 
 async def booking_in_scope(session: AsyncSession, caller: Principal, booking_id: str) -> Booking:
-    scope = booking_scope(caller)
+    scope = scope_of(caller)
     booking = await repository.get_booking(session, booking_id)
     if booking is None:
         raise not_found("预订")
@@ -236,7 +225,7 @@ async def list_bookings(
     after: repository.TimeId | None,
     limit: int,
 ) -> Sequence[Booking]:
-    scope = booking_scope(caller)
+    scope = scope_of(caller)
     return await repository.list_bookings(
         session, scope, person_id=person_id, trip_id=trip_id, status=status, after=after, limit=limit
     )
