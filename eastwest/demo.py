@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 import httpx
 
 from eastwest.demo_data import demo_employers, demo_jobs
 from eastwest.demo_origin import STATIONS, demo_workers
 from libs.auth import Role, issue_token
+from libs.db import BEIJING
 from libs.settings import Settings
-
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 async def load_origin_demo(client: httpx.AsyncClient) -> tuple[int, int, int]:

@@ -24,6 +24,7 @@ from libs.api.routing import (
     time_id_cursor,
 )
 from libs.auth import Role
+from libs.db import BEIJING
 from services.bus import manifest, repository, service
 from services.bus.contacts import passenger_contacts_of
 from services.bus.models import Booking as BookingRow
@@ -39,7 +40,6 @@ from services.bus.schemas import (
     TripCancel,
     TripCreate,
 )
-from services.bus.seats import BEIJING
 
 router = service_router("bus")
 IdQuery = Annotated[str | None, Query(min_length=1, max_length=36)]

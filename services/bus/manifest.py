@@ -12,7 +12,6 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta, timezone
 from html import escape
 
 from openpyxl import Workbook
@@ -20,13 +19,13 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 
+from libs.db import BEIJING
 from libs.pii import mask_phone
 from libs.reference.regions import JIANGSU_CITIES
 from libs.spreadsheets import write_table
 from services.bus.contacts import Contact
 from services.bus.models import Booking, Trip
 
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 TITLE = "就业帮扶直通车乘车名单"
 ERASED = "（信息已删除）"
 NOT_GIVEN = "—"

@@ -11,14 +11,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time
 
 from prometheus_client import Counter
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.api.problems import FieldError, Problem, validation_problem
-from libs.db import utcnow
+from libs.db import BEIJING, utcnow
 from libs.events.contracts import (
     BOOKING_CANCELLED,
     BOOKING_CONFIRMED,
@@ -32,7 +32,6 @@ from services.bus import repository
 from services.bus.models import Booking, Passenger, Placement, Trip, platform
 
 SERVICE = "bus"
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 BOOKINGS = Counter("ew_bookings_total", "Booking decisions by outcome", ["outcome"])
 
 EVENT_OF = {

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import time, timedelta, timezone
+from datetime import time
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# China has kept UTC+8 without daylight saving since 1991: a fixed offset needs no tz database.
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.db import BEIJING
 from libs.events.contracts import SNAPSHOT_PUBLISHED, SnapshotPublished
 from libs.events.envelope import new_event
 from libs.events.outbox import add_event
@@ -26,7 +27,7 @@ from libs.spreadsheets import write_table
 from services.feed import repository
 from services.feed.models import Snapshot, platform
 from services.feed.schemas import FeedItem, Removal
-from services.feed.settings import BEIJING, FeedSettings
+from services.feed.settings import FeedSettings
 
 SERVICE = "feed"
 SCHEDULED = "schedule"

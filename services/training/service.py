@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.api.problems import FieldError, Problem, not_found, validation_problem
 from libs.auth import Principal, Role, require_role
-from libs.db import utcnow
+from libs.db import BEIJING, utcnow
 from libs.events.contracts import (
     TRAINING_COMPLETED,
     PersonErased,
@@ -49,8 +49,6 @@ from services.training.schemas import (
 )
 
 SERVICE = "training"
-# Dates people write (completion, course end) are Beijing dates; China has no daylight saving time.
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 READERS = (Role.admin, Role.partner, Role.station, Role.training)
 
 
