@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
@@ -46,14 +47,24 @@ IdQuery = Annotated[str | None, Query(min_length=1, max_length=36)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+async def trip_views(session: AsyncSession, rows: Sequence[TripRow]) -> list[Trip]:
+    waiting = await repository.waitlist_counts(session, [row.id for row in rows])
+    return [Trip.model_validate({**_columns(row), "waitlisted": waiting.get(row.id, 0)}) for row in rows]
+
+
 async def trip_view(session: AsyncSession, row: TripRow) -> Trip:
-    waiting = await repository.waitlist_counts(session, [row.id])
-    return Trip.model_validate({**_columns(row), "waitlisted": waiting.get(row.id, 0)})
+    return (await trip_views(session, [row]))[0]
+
+
+async def booking_views(session: AsyncSession, rows: Sequence[BookingRow]) -> list[Booking]:
+    positions = await repository.waitlist_positions(session, rows)
+    return [
+        Booking.model_validate({**_columns(row), "waitlist_position": positions.get(row.id)}) for row in rows
+    ]
 
 
 async def booking_view(session: AsyncSession, row: BookingRow) -> Booking:
-    position = await repository.waitlist_position(session, row) if row.status == "waitlisted" else None
-    return Booking.model_validate({**_columns(row), "waitlist_position": position})
+    return (await booking_views(session, [row]))[0]
 
 
 def _columns(row: TripRow | BookingRow) -> dict[str, object]:
@@ -100,9 +111,9 @@ async def list_trips(
             limit=limit,
         )
     )
-    waiting = await repository.waitlist_counts(session, [row.id for row in rows])
-    items = [Trip.model_validate({**_columns(row), "waitlisted": waiting.get(row.id, 0)}) for row in rows]
-    return Page(items=items, next_cursor=next_time_id_cursor(rows, limit, "departs_at"))
+    return Page(
+        items=await trip_views(session, rows), next_cursor=next_time_id_cursor(rows, limit, "departs_at")
+    )
 
 
 def _beijing(day: date | None) -> datetime | None:
@@ -226,8 +237,7 @@ async def list_bookings(
             limit=limit,
         )
     )
-    items = [await booking_view(session, row) for row in rows]
-    return Page(items=items, next_cursor=next_time_id_cursor(rows, limit))
+    return Page(items=await booking_views(session, rows), next_cursor=next_time_id_cursor(rows, limit))
 
 
 @router.get("/bookings/{booking_id}", response_model=Booking)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, func, or_, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db import after_key
@@ -186,16 +186,23 @@ async def first_waiting(session: AsyncSession, trip_id: str) -> Booking | None:
     return (await session.scalars(query)).first()
 
 
-async def waitlist_position(session: AsyncSession, booking: Booking) -> int:
-    ahead = and_(
-        Booking.trip_id == booking.trip_id,
-        Booking.status == "waitlisted",
-        or_(
-            Booking.created_at < booking.created_at,
-            and_(Booking.created_at == booking.created_at, Booking.id < booking.id),
-        ),
+async def waitlist_positions(session: AsyncSession, bookings: Sequence[Booking]) -> dict[str, int]:
+    """Each waitlisted booking's place in its trip's queue (1 = next), one query for a whole page."""
+    waiting = [booking for booking in bookings if booking.status == "waitlisted"]
+    if not waiting:
+        return {}
+    trip_ids = {booking.trip_id for booking in waiting}
+    queue = (
+        select(Booking.id, Booking.trip_id)
+        .where(Booking.trip_id.in_(trip_ids), Booking.status == "waitlisted")
+        .order_by(Booking.trip_id, Booking.created_at, Booking.id)
     )
-    return int(await session.scalar(select(func.count()).where(ahead)) or 0) + 1
+    positions: dict[str, int] = {}
+    place: dict[str, int] = {}
+    for booking_id, trip_id in (await session.execute(queue)).tuples():
+        place[str(trip_id)] = place.get(str(trip_id), 0) + 1
+        positions[str(booking_id)] = place[str(trip_id)]
+    return {booking.id: positions[booking.id] for booking in waiting if booking.id in positions}
 
 
 async def unserved_from(session: AsyncSession, origin_station_id: str) -> Sequence[Booking]:

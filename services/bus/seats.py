@@ -201,13 +201,13 @@ async def cancel(session: AsyncSession, booking: Booking, reason: str | None = N
 async def promote(session: AsyncSession, trip_id: str) -> list[Booking]:
     """Seat the waitlist in arrival order while seats remain (the caller holds the trip's row)."""
     promoted = []
+    trip = await repository.get_trip(session, trip_id)
     while (head := await repository.first_waiting(session, trip_id)) is not None:
         if not await repository.take_seat(session, trip_id):
             break
         head.status = "confirmed"
         head.updated_at = utcnow()
         await session.flush()
-        trip = await repository.get_trip(session, trip_id)
         await emit(session, head, trip, "waitlist_promoted")
         promoted.append(head)
     return promoted

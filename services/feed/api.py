@@ -53,7 +53,7 @@ from services.feed.schemas import (
 )
 from services.feed.settings import FeedSettings
 from services.feed.snapshots import ON_REQUEST, changes_between, item_list_head, list_item, snapshot_sheet
-from services.feed.streaming import Change, ChangeHub, change_events
+from services.feed.streaming import MAX_SEQ, Change, ChangeHub, change_events, start_position
 
 router = service_router("feed")
 CityCode = Annotated[str | None, Query(pattern=r"^32\d{2}$", description="江苏设区市代码")]
@@ -149,9 +149,6 @@ async def _edition(
     return JSONResponse(body.model_dump(mode="json"), headers={"ETag": etag, "Cache-Control": "no-cache"})
 
 
-MAX_SEQ = 2**63 - 1
-
-
 def _int_key(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQ:
         raise validation_problem("query.cursor", "cursor_invalid", "游标无效")
@@ -172,16 +169,7 @@ async def stream_feed(
     """`job.published`, `job.updated`, `job.closed`; each event id is the feed version it makes."""
     runtime: ServiceRuntime = request.app.state.runtime
     hub: ChangeHub = request.app.state.feed_hub
-    start = since
-    if last_event_id is not None:
-        if not last_event_id.isdigit() or int(last_event_id) > MAX_SEQ:
-            raise validation_problem(
-                "header.Last-Event-ID", "invalid", "Last-Event-ID 必须是上次收到的事件编号"
-            )
-        start = int(last_event_id)
-    if start is None:
-        async with runtime.sessions() as session:
-            start = await repository.current_version(session)
+    start = await start_position(runtime, hub, last_event_id, since)
     feed_filter = repository.FeedFilter(city_code=city_code, occupation_code=occupation_code)
 
     def render(change: Change) -> bytes | None:

@@ -41,7 +41,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.applications import Starlette
 
 from libs.api.app import ServiceRuntime
-from libs.api.problems import FieldError, Problem, validation_problem
+from libs.api.problems import FieldError, Problem
 from libs.api.routing import PROBLEM_RESPONSES, CheckedRoute, Session
 from libs.api.schemas import RequestModel
 from libs.auth import Principal, Role, principal, require_role
@@ -66,12 +66,11 @@ from services.feed import repository
 from services.feed.live_models import LiveStation, LiveStream
 from services.feed.models import FeedJob
 from services.feed.service import CLOSED, ChangeSignal
-from services.feed.streaming import Change, ChangeHub, SideEvents, change_events
+from services.feed.streaming import MAX_SEQ, Change, ChangeHub, SideEvents, change_events, start_position
 
 STATIC = Path(__file__).parent / "static"
 ASSETS = {"live.css": "text/css; charset=utf-8", "live.js": "text/javascript; charset=utf-8"}
 STREAM_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
-MAX_SEQ = 2**63 - 1
 BOARD_LIMIT = 100
 HOSTS = (Role.admin, Role.partner, Role.station)
 # Everything the page needs is on this host: no CDN, no inline script, nothing it could be made to load.
@@ -183,15 +182,6 @@ def card(item: dict[str, Any]) -> LiveCard:
 
 
 # --- the stream of changes, shared shape --------------------------------------------------------------------
-
-
-def start_position(last_event_id: str | None, since: int | None) -> int | None:
-    """`Last-Event-ID` (a reconnecting EventSource) wins over `since` (the version the page started from)."""
-    if last_event_id is None:
-        return since
-    if not last_event_id.isdigit() or int(last_event_id) > MAX_SEQ:
-        raise validation_problem("header.Last-Event-ID", "invalid", "Last-Event-ID 必须是上次收到的事件编号")
-    return int(last_event_id)
 
 
 def render_card(feed_filter: repository.FeedFilter) -> Callable[[Change], bytes | None]:
@@ -351,9 +341,7 @@ async def live_stream(
     runtime: ServiceRuntime = request.app.state.runtime
     hub: ChangeHub = request.app.state.feed_hub
     pins: FeaturedPins = request.app.state.featured_pins
-    start = start_position(last_event_id, since)
-    if start is None:
-        start = hub.head if hub.head is not None else await _current_version(runtime)
+    start = await start_position(runtime, hub, last_event_id, since)
     render = render_card(repository.FeedFilter(city_code=city_code))
 
     async def events() -> AsyncIterator[ServerSentEvent | bytes]:
@@ -367,11 +355,6 @@ async def live_stream(
                 yield event
 
     return EventSourceResponse(events(), ping=15)
-
-
-async def _current_version(runtime: ServiceRuntime) -> int:
-    async with runtime.sessions() as session:
-        return await repository.current_version(session)
 
 
 @router.get("/live/stations", response_model=LiveStations)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import ServerSentEvent
 
 from libs.api.app import ServiceRuntime
+from libs.api.problems import validation_problem
 from services.feed import repository
 from services.feed.models import FeedChange
 from services.feed.service import ChangeSignal
@@ -166,6 +167,26 @@ class ChangeHub:
 
 
 SideEvents = Callable[[], list[ServerSentEvent]]
+MAX_SEQ = 2**63 - 1  # feed versions are BIGINT
+
+
+async def start_position(
+    runtime: ServiceRuntime, hub: ChangeHub, last_event_id: str | None, since: int | None
+) -> int:
+    """Where a stream starts: after `Last-Event-ID` (a reconnecting EventSource), else after `since`, else now
+    (what the hub has read, or the feed's version when no stream is open)."""
+    if last_event_id is not None:
+        if not last_event_id.isdigit() or int(last_event_id) > MAX_SEQ:
+            raise validation_problem(
+                "header.Last-Event-ID", "invalid", "Last-Event-ID 必须是上次收到的事件编号"
+            )
+        return int(last_event_id)
+    if since is not None:
+        return since
+    if hub.head is not None:
+        return hub.head
+    async with runtime.sessions() as session:
+        return await repository.current_version(session)
 
 
 async def change_events(
