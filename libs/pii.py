@@ -17,7 +17,9 @@ from datetime import date
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from stdnum.cn import ric
-from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
+from stdnum.exceptions import InvalidComponent
+
+from libs.reference import divisions
 
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
 
@@ -43,33 +45,38 @@ class ResidentId:
 
 
 def parse_resident_id(value: str) -> ResidentId:
-    """GB 11643: 18 characters, ISO 7064 MOD 11-2 check digit, a real birth date and a county that existed."""
-    number = value.strip().upper()
+    """GB 11643: 18 characters, ISO 7064 MOD 11-2 check digit, a real birth date, and an address code that
+    existed at some time from the birth year on.
+
+    The address code is where the number was first issued, which may be years after birth: a worker born in
+    1985 in what became 610502 (临渭区, created 1995) carries 610502. So the check is not "existed at the birth
+    date" (python-stdnum's) but "not abolished before the birth year", against the dated division table."""
+    number = ric.compact(value)
+    if len(number) != 18:
+        raise PiiError("id_number_length", "身份证号码应为 18 位")
+    if not number[:-1].isascii() or not number[:-1].isdigit() or number[-1] not in "0123456789X":
+        raise PiiError("id_number_format", "身份证号码前 17 位应为数字，最后一位为数字或 X")
+    if number[-1] != ric.calc_check_digit(number):
+        raise PiiError("id_number_check_digit", "身份证号码校验位错误")
     try:
-        number = ric.validate(number)
-    except InvalidLength as error:
-        raise PiiError("id_number_length", "身份证号码应为 18 位") from error
-    except InvalidFormat as error:
-        raise PiiError("id_number_format", "身份证号码前 17 位应为数字，最后一位为数字或 X") from error
-    except InvalidChecksum as error:
-        raise PiiError("id_number_check_digit", "身份证号码校验位错误") from error
-    except KeyError as error:  # stdnum: a province prefix with no such county in its table
-        raise PiiError(
-            "unknown_county", "身份证号码中的户籍地（县级行政区划）代码不存在或当时未设立"
-        ) from error
+        birth = ric.get_birth_date(number)
     except InvalidComponent as error:
-        try:
-            ric.get_birth_date(number)
-        except InvalidComponent:
-            raise PiiError("id_number_birth_date", "身份证号码中的出生日期无效") from error
-        raise PiiError(
-            "unknown_county", "身份证号码中的户籍地（县级行政区划）代码不存在或当时未设立"
-        ) from error
-    birth = ric.get_birth_date(number)
+        raise PiiError("id_number_birth_date", "身份证号码中的出生日期无效") from error
     if birth > date.today():
         raise PiiError("id_number_birth_date", "身份证号码中的出生日期在未来")
+    if not address_code_plausible(number[:6], birth.year):
+        raise PiiError("unknown_county", "身份证号码中的户籍地（县级行政区划）代码不存在，或在出生前已撤销")
     gender = "male" if int(number[16]) % 2 == 1 else "female"
     return ResidentId(number=number, birth_date=birth, gender=gender, birthplace_code=number[:6])
+
+
+def address_code_plausible(code: str, birth_year: int) -> bool:
+    """A county- or prefecture-level code (early numbers carry a city's 市辖区 or prefecture code) that was in
+    force in some year from the birth year on."""
+    return any(
+        row.level != "province" and (row.valid_to is None or row.valid_to >= birth_year)
+        for row in divisions.history(code)
+    )
 
 
 def normalise_phone(value: str) -> str:

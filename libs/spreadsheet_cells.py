@@ -43,8 +43,6 @@ class CellError(Exception):
 
 # What people write in an optional cell to mean "nothing".
 NOTHING = frozenset({"无", "不限", "无要求", "没有", "/", "-", "—", "——"})
-# Aliases people use for education levels, mapped to the names the schemas accept.
-EDUCATION_ALIASES = {"专科": "大专", "高职": "大专", "职高": "中专", "大学": "本科", "研究生": "硕士"}
 
 _TRUE = frozenset({"是", "有", "包", "提供", "y", "yes", "true", "1", "√", "✓"})
 _FALSE = frozenset({"否", "无", "不包", "不提供", "没有", "n", "no", "false", "0", "×", "✗"})

@@ -13,16 +13,16 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from stdnum.cn import ric
 
 from libs.pii import PiiError, normalise_phone, parse_resident_id
+from libs.reference import education
 from libs.reference.occupations import occupation
 from libs.reference.regions import JIANGSU_CITIES
 from libs.spreadsheet_cells import (
-    EDUCATION_ALIASES,
     NOTHING,
     CellError,
     ImportColumn,
@@ -38,9 +38,9 @@ from libs.spreadsheet_cells import (
     unescape_formula,
 )
 from libs.spreadsheets import SheetRow, write_table
-from services.demand.schemas import Category, Consent, Education, PersonCreate, Status
+from services.demand.schemas import Category, Consent, PersonCreate, Status
 
-EDUCATION_LEVELS: tuple[str, ...] = get_args(Education)
+EDUCATION_LEVELS = education.PERSON_LEVELS
 CATEGORY_NAMES: dict[Category, str] = {
     "poverty_alleviated": "脱贫人口",
     "registered_low_income": "原建档立卡低收入人口",
@@ -156,15 +156,6 @@ _CATEGORY_BY_NAME: dict[str, Category] = {
     "城乡低保对象": "dibao",
 }
 _EDUCATION_SUFFIXES = ("学历", "毕业", "文化", "文化程度")
-_EDUCATION_ROSTER_ALIASES = {
-    **EDUCATION_ALIASES,
-    "中职": "中专",
-    "技工学校": "技校",
-    "大学本科": "本科",
-    "大学专科": "大专",
-    "未上学": "文盲",
-    "半文盲": "文盲",
-}
 # Whole-cell answers meaning "no preference" for the intention columns.
 _ANY = NOTHING | {"均可", "都可以", "服从安排", "服从分配"}
 _ANY_CITY = _ANY | {"江苏", "江苏省", "江苏全省"}
@@ -337,7 +328,7 @@ def _education(text: str, column: ImportColumn) -> str | None:
             value = value.removesuffix(suffix)
             break
     # Anything else is left to the schema, which names the allowed levels.
-    return _EDUCATION_ROSTER_ALIASES.get(value, value)
+    return education.ALIASES.get(value, value)
 
 
 def _items(text: str, column: ImportColumn) -> list[str]:

@@ -10,13 +10,13 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from libs.api.schemas import RequestModel
 from libs.events.contracts import Intention
 from libs.pii import PiiError, normalise_phone, parse_resident_id
+from libs.reference.education import Education
 from libs.reference.occupations import is_occupation_code
 from libs.reference.regions import JIANGSU_CITIES
 from libs.spreadsheet_cells import RowError
 
 Category = Literal["poverty_alleviated", "registered_low_income", "rural_low_income", "dibao"]
 Status = Literal["seeking", "employed", "unemployed", "training", "inactive"]
-Education = Literal["文盲", "小学", "初中", "高中", "中专", "技校", "大专", "本科", "硕士"]
 ShortText = Annotated[str, Field(min_length=1, max_length=30)]
 
 

@@ -77,17 +77,6 @@ _SEX_WORD = (
     + f"|[男女](?![性士生工的{_SEX_NOT_FOLLOWED_BY}])"
     + ")"
 )
-_SEX_PATTERNS = [
-    f"{_ONLY}{_SEX_WORD}",
-    f"{_EXCLUDE}{_SEX_WORD}",
-    f"{_SEX_WORD}{_EXCLUDED}",
-    f"{_SEX_WORD}{_PREFERRED}",
-    f"性别(?:要求|限制|限定)?:?{_SEX_WORD}",
-    # Marital and pregnancy conditions are sex discrimination too (妇女权益保障法 art. 43).
-    r"未婚未育|已婚已育" + _PREFERRED,
-    f"{_ONLY}未婚",
-    r"(?:孕妇|怀孕|孕期)(?:者)?" + _EXCLUDED,
-]
 
 # Ethnicity: the 56 groups, plus the short forms people write.
 _ETHNIC_GROUPS = [
@@ -155,13 +144,6 @@ _NOT_ETHNIC_AFTER = "(?!馆|箱)"
 _ETHNIC_WORD = _alternation({*_ETHNIC_GROUPS, *_ETHNIC_SHORT, *_MINORITY_WORDS}) + _NOT_ETHNIC_AFTER
 # "少数民族优先" is the 适当照顾 the law asks for (art. 28), so preferences exclude the minority words.
 _ETHNIC_PREFERENCE_WORD = _alternation({*_ETHNIC_GROUPS, *_ETHNIC_SHORT}) + _NOT_ETHNIC_AFTER
-_ETHNICITY_PATTERNS = [
-    f"{_ONLY}{_ETHNIC_WORD}",
-    f"{_EXCLUDE}{_ETHNIC_WORD}",
-    f"{_ETHNIC_WORD}(?:人|人员|同胞)?{_EXCLUDED}",
-    f"{_ETHNIC_PREFERENCE_WORD}(?:人|人员)?{_PREFERRED}",
-    f"民族(?:要求|限制|限定)?:?{_ETHNIC_WORD}",
-]
 
 # Region and origin: provinces and Jiangsu cities by the names people write, broad regions, and the words for
 # "not from here" / "from here".
@@ -173,13 +155,44 @@ _HUKOU_KINDS = {"农村", "农业", "城镇", "非农"}
 _PEOPLE = r"(?:籍人员|籍人士|户籍|户口|生源|老乡|人员|籍|人)"
 _PLACE = _alternation(_PLACE_NAMES | _LOCAL_WORDS)
 _ANY_ORIGIN = _alternation(_PLACE_NAMES | _LOCAL_WORDS | _OUTSIDER_WORDS)
+
+# A restriction governs a list: "限男性，汉族", "不招女性、少数民族", "女性、外地人勿扰". Each item of such a list
+# is itself a group word (or an age or marital condition), so "限男性，欢迎少数民族" stays one restriction.
+_AGE = r"\d{1,2}(?:-\d{1,2})?周?岁(?:以下|以上|以内)?"
+_LISTED = (
+    "(?:" + "|".join((_SEX_WORD, _ETHNIC_WORD, f"{_ANY_ORIGIN}{_PEOPLE}", _AGE, "未婚|已婚|未育|已育")) + ")"
+)
+_SEPARATOR = "[,、/和及与]?"
+_LEAD = f"(?:{_LISTED}{_SEPARATOR})*?"
+_TRAIL = f"(?:{_SEPARATOR}{_LISTED})*?"
+
+_SEX_PATTERNS = [
+    f"{_ONLY}{_LEAD}{_SEX_WORD}",
+    f"{_EXCLUDE}{_LEAD}{_SEX_WORD}",
+    f"{_SEX_WORD}{_TRAIL}{_EXCLUDED}",
+    f"{_SEX_WORD}{_PREFERRED}",
+    f"性别(?:要求|限制|限定)?:?{_SEX_WORD}",
+    # Marital and pregnancy conditions are sex discrimination too (妇女权益保障法 art. 43).
+    r"未婚未育|已婚已育" + _PREFERRED,
+    f"{_ONLY}未婚",
+    r"(?:孕妇|怀孕|孕期)(?:者)?" + _EXCLUDED,
+]
+
+_ETHNICITY_PATTERNS = [
+    f"{_ONLY}{_LEAD}{_ETHNIC_WORD}",
+    f"{_EXCLUDE}{_LEAD}{_ETHNIC_WORD}",
+    f"{_ETHNIC_WORD}(?:人|人员|同胞)?{_TRAIL}{_EXCLUDED}",
+    f"{_ETHNIC_PREFERENCE_WORD}(?:人|人员)?{_PREFERRED}",
+    f"民族(?:要求|限制|限定)?:?{_ETHNIC_WORD}",
+]
+
 _REGION_PATTERNS = [
     # "限本地户籍", "仅限江苏籍": a place alone after 限 may be the work site ("仅限苏州工作"), so a people word
     # must follow.
-    f"{_ONLY}{_ANY_ORIGIN}{_PEOPLE}",
-    f"{_EXCLUDE}{_ANY_ORIGIN}{_PEOPLE}?",
+    f"{_ONLY}{_LEAD}{_ANY_ORIGIN}{_PEOPLE}",
+    f"{_EXCLUDE}{_LEAD}{_ANY_ORIGIN}{_PEOPLE}?",
     f"{_EXCLUDE}{_alternation(_HUKOU_KINDS)}{_PEOPLE}",
-    f"{_PLACE}{_PEOPLE}{_EXCLUDED}",
+    f"{_PLACE}{_PEOPLE}{_TRAIL}{_EXCLUDED}",
     f"{_alternation(_OUTSIDER_WORDS)}{_PEOPLE}?{_EXCLUDED}",
     f"{_alternation(_HUKOU_KINDS)}(?:户籍|户口){_EXCLUDED}",
     f"{_ANY_ORIGIN}{_PEOPLE}{_PREFERRED}",

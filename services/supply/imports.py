@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from libs.reference import education
 from libs.reference.occupations import INDUSTRIES
 from libs.spreadsheet_cells import (
-    EDUCATION_ALIASES,
     NOTHING,
     CellError,
     ImportColumn,
@@ -31,11 +31,11 @@ from libs.spreadsheet_cells import (
     split_items,
 )
 from libs.spreadsheets import SheetRow, write_table
-from services.supply.schemas import Education, JobCreate
+from services.supply.schemas import JobCreate
 
 __all__ = ["REQUIRED_HEADERS", "SUPPLY_COLUMNS", "ImportColumn", "parse_supply_rows", "supply_template"]
 
-EDUCATION_LEVELS: tuple[str, ...] = get_args(Education)
+EDUCATION_LEVELS = education.JOB_MINIMUMS
 
 
 _LIST_HINT = "多项用 、 或 , 或 ， 或 ； 分隔，每项最多 30 个字"
@@ -161,7 +161,7 @@ def _education(text: str, column: ImportColumn) -> str:
             value = value.removesuffix(suffix)
             break
     # Anything else is left to the schema, which names the allowed levels.
-    return EDUCATION_ALIASES.get(value, value)
+    return education.ALIASES.get(value, value)
 
 
 def _items(text: str, column: ImportColumn) -> list[str]:

@@ -10,11 +10,11 @@ from stdnum.cn import uscc
 
 from libs.api.schemas import RequestModel
 from libs.events.contracts import Benefits
+from libs.reference.education import EducationMinimum
 from libs.reference.occupations import INDUSTRIES, is_occupation_code
 from libs.reference.regions import JIANGSU_CITIES
 from libs.spreadsheet_cells import RowError
 
-Education = Literal["不限", "小学", "初中", "高中", "中专", "技校", "大专", "本科", "硕士"]
 ShortText = Annotated[str, Field(min_length=1, max_length=30)]
 JobStatus = Literal["published", "flagged", "closed"]
 
@@ -83,7 +83,7 @@ class JobFields(Strict):
     salary_max: int | None = Field(default=None, ge=1, le=200000, description="元/月")
     age_min: int | None = Field(default=None, ge=16, le=70)
     age_max: int | None = Field(default=None, ge=16, le=70)
-    education_min: Education | None = None
+    education_min: EducationMinimum | None = None
     skills: list[ShortText] | None = Field(default=None, max_length=30)
     certificates_required: list[ShortText] | None = Field(default=None, max_length=10)
     benefits: BenefitsIn | None = None

@@ -238,3 +238,33 @@ def test_no_wage_issue_without_data() -> None:
 def test_discrimination_comes_before_pay() -> None:
     issues = check_posting(texts=["乙肝勿扰"], salary_min=1000, city_code="3201", on=ON)
     assert [issue.code for issue in issues] == [HEALTH, BELOW_MINIMUM_WAGE]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("限男性，汉族", {SEX, ETHNICITY}),
+        ("限男性、汉族", {SEX, ETHNICITY}),
+        ("仅限18-45岁男性，汉族", {SEX, ETHNICITY}),
+        ("要求：男性，汉族，本地户籍", {SEX, ETHNICITY, REGION}),
+        ("不招女性、少数民族", {SEX, ETHNICITY}),
+        ("女性、少数民族勿扰", {SEX, ETHNICITY}),
+        ("限汉族，女", {SEX, ETHNICITY}),
+        ("限本地人、男性", {SEX, REGION}),
+    ],
+)
+def test_each_group_of_a_listed_restriction_is_caught(text: str, expected: set[str]) -> None:
+    """One restriction word governs every group listed after it, not only the first."""
+    assert codes(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("限男性，欢迎少数民族", {SEX}),
+        ("限苏州工作，男女不限，少数民族优先", set()),
+        ("限招电焊工，民族不限", set()),
+    ],
+)
+def test_a_listed_restriction_ends_at_the_first_word_that_is_no_group(text: str, expected: set[str]) -> None:
+    assert codes(text) == expected

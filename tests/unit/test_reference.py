@@ -207,3 +207,17 @@ def test_occupation_code_by_name(name: str, code: str) -> None:
 def test_occupation_code_by_unknown_name() -> None:
     assert occupation_code_by_name("宇航员") is None
     assert occupation_code_by_name("") is None
+
+
+def test_education_levels_follow_one_table() -> None:
+    """The schemas' literals and the GB/T 4658-2006 table say the same levels, in rank order."""
+    from libs.reference import education
+
+    assert tuple(level.name for level in education.LEVELS) == education.PERSON_LEVELS
+    assert ("不限", *education.PERSON_LEVELS[1:]) == education.JOB_MINIMUMS
+    ranks = [level.rank for level in education.LEVELS]
+    assert ranks == sorted(ranks)
+    assert all(
+        alias not in education.BY_NAME and name in education.BY_NAME
+        for alias, name in education.ALIASES.items()
+    )

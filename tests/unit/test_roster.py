@@ -139,7 +139,19 @@ def test_categories_by_name(text: str, codes: list[str]) -> None:
     assert _one(人员类别=text).categories == codes
 
 
-@pytest.mark.parametrize(("text", "level"), [("高中", "高中"), ("专科", "大专"), ("初中学历", "初中")])
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("高中", "高中"),
+        ("专科", "大专"),
+        ("初中学历", "初中"),
+        ("博士", "博士"),
+        ("博士后", "博士"),
+        ("博士研究生毕业", "博士"),
+        ("硕士研究生", "硕士"),
+        ("职业高中", "中专"),
+    ],
+)
 def test_education_forms(text: str, level: str) -> None:
     assert _one(学历=text).education == level
 
@@ -198,7 +210,7 @@ def test_consent_given(text: str) -> None:
         ({"同意授权": ""}, "同意授权", "missing_consent"),
         # Checks left to the schema come back under its error type, against the column.
         ({"姓名": "李"}, "姓名", "string_too_short"),
-        ({"学历": "博士"}, "学历", "literal_error"),
+        ({"学历": "幼儿园"}, "学历", "literal_error"),
         ({"技能": "电焊、" + "很" * 31}, "技能", "string_too_long"),
         ({"期望月薪": "200000"}, "期望月薪", "less_than_equal"),
         ({"备注": "长" * 501}, "备注", "string_too_long"),
@@ -212,14 +224,14 @@ def test_error_messages_are_chinese_and_name_columns() -> None:
     _, errors = _parse(
         _row(
             身份证号=ID[:-1] + ("0" if ID[-1] != "0" else "1"),
-            学历="博士",
+            学历="幼儿园",
             技能="电焊、" + "很" * 31,
             同意授权="否",
         )
     )
     assert {error.column: error.message for error in errors} == {
         "身份证号": "身份证号码校验位错误",
-        "学历": "学历须为以下之一：文盲、小学、初中、高中、中专、技校、大专、本科、硕士，当前为「博士」",
+        "学历": "学历须为以下之一：文盲、小学、初中、高中、中专、技校、大专、本科、硕士、博士，当前为「幼儿园」",
         "技能": "技能第 2 项最多 30 个字",
         "同意授权": "未取得本人授权（同意授权须为“是”），不能登记该人员的个人信息，请取得授权后再导入",
     }
@@ -240,7 +252,7 @@ def test_all_errors_of_a_row_are_reported_in_column_order() -> None:
             身份证号=ID[:-1] + ("0" if ID[-1] != "0" else "1"),
             手机号="12345",
             人员类别="贫困户",
-            学历="博士",
+            学历="幼儿园",
             意向城市="杭州",
             期望月薪="很多",
             是否需要住宿="也许",

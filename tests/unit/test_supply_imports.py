@@ -179,7 +179,7 @@ def test_yes_no(text: str, value: bool) -> None:
         ({"招聘人数": "0"}, "招聘人数", "greater_than_equal"),
         ({"年龄要求": "14-45"}, "年龄要求", "greater_than_equal"),
         ({"月薪上限": "5000"}, "月薪上限", "value_error"),
-        ({"学历要求": "博士"}, "学历要求", "literal_error"),
+        ({"学历要求": "幼儿园"}, "学历要求", "literal_error"),
         ({"技能要求": "焊接、" + "很" * 31}, "技能要求", "string_too_long"),
         ({"有效期至": "2020-01-01"}, "有效期至", "value_error"),
     ],
@@ -190,13 +190,13 @@ def test_error_codes(cells: dict[str, str], column: str, code: str) -> None:
 
 def test_error_messages_are_chinese_and_name_columns() -> None:
     _, errors = parse_supply_rows(
-        [_row(月薪上限="5000", 招聘人数="0", 学历要求="博士", 技能要求="焊接、" + "很" * 31)], EMPLOYER
+        [_row(月薪上限="5000", 招聘人数="0", 学历要求="幼儿园", 技能要求="焊接、" + "很" * 31)], EMPLOYER
     )
     messages = {error.column: error.message for error in errors}
     assert messages == {
         "招聘人数": "招聘人数不能小于 1",
         "月薪上限": "月薪上限不能小于月薪下限",
-        "学历要求": "学历要求须为以下之一：不限、小学、初中、高中、中专、技校、大专、本科、硕士，当前为「博士」",
+        "学历要求": "学历要求须为以下之一：不限、小学、初中、高中、中专、技校、大专、本科、硕士、博士，当前为「幼儿园」",
         "技能要求": "技能要求第 2 项最多 30 个字",
     }
 
@@ -211,7 +211,7 @@ def test_all_errors_of_a_row_are_reported_in_column_order() -> None:
                 招聘人数="很多",
                 年龄要求="70-16",
                 包住="也许",
-                学历要求="博士",
+                学历要求="幼儿园",
             )
         ],
         EMPLOYER,
@@ -310,3 +310,17 @@ def test_xlsx_template_marks_required_columns_and_has_notes() -> None:
     notes = [[cell.value for cell in row] for row in workbook[NOTES_SHEET_TITLE].iter_rows()]
     assert notes[0] == ["列名", "说明"]
     assert notes[1][0] == "岗位名称*" and str(notes[1][1]).startswith("必填")
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("博士", "博士"),
+        ("博士及以上", "博士"),
+        ("博士后", "博士"),
+        ("硕士研究生以上", "硕士"),
+        ("不限", "不限"),
+    ],
+)
+def test_education_up_to_doctorate(text: str, level: str) -> None:
+    assert _one_job(学历要求=text).education_min == level
