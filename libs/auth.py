@@ -26,9 +26,20 @@ class Role(StrEnum):
     public = "public"
 
 
+class TokenKind(StrEnum):
+    """Who holds the token: a person at a screen, or a service account (a partner's client, an integration).
+    A service account's tokens are short-lived: it can fetch a new one at any time, a person cannot."""
+
+    person = "person"
+    service = "service"
+
+
 class Claims(BaseModel):
     sub: str
     role: Role
+    kind: TokenKind = TokenKind.person
+    iat: int
+    exp: int
     provinces: list[str] = []
     station_id: str | None = None
     employer_id: str | None = None
@@ -78,6 +89,10 @@ class TokenVerifier:
     audience: str
     issuer: str
     jwks_client: jwt.PyJWKClient | None = field(default=None)
+    # The longest lifetime (exp - iat) accepted, by kind of holder: a stolen token is only good that long.
+    max_lifetime_seconds: dict[TokenKind, int] = field(
+        default_factory=lambda: {TokenKind.person: 24 * 3600, TokenKind.service: 3600}
+    )
 
     def verify(self, token: str) -> Principal:
         try:
@@ -95,6 +110,11 @@ class TokenVerifier:
             raise _unauthorized("令牌已过期") from error
         except (jwt.PyJWTError, ValidationError) as error:
             raise _unauthorized("令牌无效") from error
+        longest = self.max_lifetime_seconds[claims.kind]
+        if claims.exp - claims.iat > longest:
+            raise _unauthorized(
+                f"令牌有效期（{(claims.exp - claims.iat) / 3600:g} 小时）超过上限 {longest / 3600:g} 小时，请重新签发"
+            )
         scope_claim = _REQUIRED_SCOPE.get(claims.role)
         if scope_claim is not None and not getattr(claims, scope_claim):
             raise _unauthorized(f"{claims.role} 角色的令牌必须包含 {scope_claim}")
@@ -123,6 +143,7 @@ def issue_token(
     employer_id: str | None = None,
     base_id: str | None = None,
     operator_id: str | None = None,
+    kind: TokenKind = TokenKind.person,
     ttl_seconds: int = 12 * 3600,
     audience: str = "eastwest",
     issuer: str = "eastwest",
@@ -132,6 +153,7 @@ def issue_token(
     payload: dict[str, Any] = {
         "sub": sub or f"dev-{role.value}-{uuid.uuid4().hex[:8]}",
         "role": role.value,
+        "kind": kind.value,
         "iat": now,
         "exp": now + ttl_seconds,
         "aud": audience,
@@ -166,12 +188,25 @@ def require_role(caller: Principal, *roles: Role) -> None:
 def verifier_from_settings(settings: Settings) -> TokenVerifier:
     """Production: a public key or JWKS (asymmetric algorithms only); development: the shared secret."""
     audience, issuer = settings.jwt_audience, settings.jwt_issuer
+    lifetimes = {
+        TokenKind.person: settings.jwt_max_lifetime_person_seconds,
+        TokenKind.service: settings.jwt_max_lifetime_service_seconds,
+    }
     if settings.jwt_jwks_url or settings.jwt_public_key:
         algorithms = [alg for alg in settings.jwt_algorithms if not alg.startswith("HS")] or ["RS256"]
         jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
-        return TokenVerifier(settings.jwt_public_key, algorithms, audience, issuer, jwks_client=jwks)
+        return TokenVerifier(
+            settings.jwt_public_key,
+            algorithms,
+            audience,
+            issuer,
+            jwks_client=jwks,
+            max_lifetime_seconds=lifetimes,
+        )
     if settings.jwt_secret is None:
         raise RuntimeError(
             "set EW_JWT_SECRET (development) or EW_JWT_PUBLIC_KEY / EW_JWT_JWKS_URL (production)"
         )
-    return TokenVerifier(settings.jwt_secret.get_secret_value(), ["HS256"], audience, issuer)
+    return TokenVerifier(
+        settings.jwt_secret.get_secret_value(), ["HS256"], audience, issuer, max_lifetime_seconds=lifetimes
+    )

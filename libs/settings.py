@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     jwt_algorithms: list[str] = ["HS256"]
     jwt_audience: str = "eastwest"
     jwt_issuer: str = "eastwest"
+    # The longest token lifetime (exp - iat) accepted: people (claim kind "person", the default) and service
+    # accounts (kind "service"). Longer tokens answer 401.
+    jwt_max_lifetime_person_seconds: int = 24 * 3600
+    jwt_max_lifetime_service_seconds: int = 3600
 
     # Personal data: encryption keys by id (EW_PII_KEYS='{"k1": "<base64 32 bytes>"}'), the one new data is
     # written with, and the HMAC key for look-ups. Development gets generated ones under data_dir.

@@ -94,6 +94,8 @@ class ProfileFields(Strict):
 
 
 class PersonCreate(ProfileFields):
+    multiline_fields = frozenset({"note"})
+
     station_id: str = Field(min_length=1, max_length=36)
     name: str = Field(min_length=2, max_length=50)
     id_number: str = Field(min_length=1, max_length=30, description="居民身份证号码（18 位，GB 11643）")
@@ -143,6 +145,8 @@ class Person(BaseModel):
 
 
 class StatusChangeIn(Strict):
+    multiline_fields = frozenset({"note"})
+
     status: Status
     since: date
     note: str | None = Field(default=None, max_length=500)

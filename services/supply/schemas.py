@@ -73,6 +73,8 @@ class Employer(BaseModel):
 class JobFields(Strict):
     """Fields shared by create and patch; every check names its field."""
 
+    multiline_fields = frozenset({"description"})
+
     title: str | None = Field(default=None, min_length=2, max_length=100)
     description: str | None = Field(default=None, max_length=4000)
     occupation_code: str | None = Field(default=None, max_length=20)

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from libs.api.idempotency import check_key, fingerprint
 from libs.api.pagination import decode_cursor, encode_cursor
 from libs.api.problems import Problem
-from libs.auth import Role, TokenVerifier, issue_token, verifier_from_settings
+from libs.auth import Role, TokenKind, TokenVerifier, issue_token, verifier_from_settings
 from libs.events.envelope import nats_headers, new_event
 from libs.settings import Settings
 
@@ -63,6 +63,37 @@ def test_bad_tokens_are_401(token: str) -> None:
     with pytest.raises(Problem) as raised:
         _verifier().verify(token)
     assert raised.value.status == 401
+
+
+@pytest.mark.parametrize(
+    ("kind", "hours", "accepted"),
+    [
+        (TokenKind.person, 24, True),
+        (TokenKind.person, 25, False),
+        (TokenKind.person, 24 * 365, False),
+        (TokenKind.service, 1, True),
+        (TokenKind.service, 2, False),
+    ],
+)
+def test_token_lifetime_is_capped_by_kind(kind: TokenKind, hours: int, accepted: bool) -> None:
+    token = issue_token("s" * 32, role=Role.admin, kind=kind, ttl_seconds=hours * 3600)
+    if accepted:
+        assert _verifier().verify(token).role is Role.admin
+        return
+    with pytest.raises(Problem) as raised:
+        _verifier().verify(token)
+    assert raised.value.status == 401 and "上限" in str(raised.value.detail)
+
+
+def test_token_lifetime_caps_come_from_settings() -> None:
+    from libs.auth import verifier_from_settings
+    from libs.settings import Settings
+
+    verifier = verifier_from_settings(
+        Settings(jwt_secret="s" * 32, jwt_max_lifetime_person_seconds=3600)  # type: ignore[arg-type]
+    )
+    with pytest.raises(Problem):
+        verifier.verify(issue_token("s" * 32, role=Role.admin, ttl_seconds=2 * 3600))
 
 
 def test_alg_none_is_refused() -> None:
@@ -138,3 +169,42 @@ def test_a_busy_database_is_503_not_500() -> None:
     assert overloaded(OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked")))
     assert not overloaded(OperationalError("SELECT", {}, Exception("no such table: jobs")))
     assert not overloaded(ValueError("database is locked"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "电焊工\u202e薪高",
+        "a\u200bb",
+        "\u2066x\u2069",
+        "x\ufeff",
+        "a\u200fb",
+        "two\nlines",
+        "cr\rhere",
+        "ls\u2028x",
+        "a\x85b",
+    ],
+)
+def test_request_text_refuses_what_a_reader_cannot_see(text: str) -> None:
+    from pydantic import ValidationError
+
+    from libs.api.schemas import RequestModel
+
+    class Posting(RequestModel):
+        title: str
+
+    with pytest.raises(ValidationError) as refused:
+        Posting(title=text)
+    assert refused.value.errors()[0]["loc"] == ("title",)
+
+
+def test_prose_fields_keep_their_line_breaks() -> None:
+    from libs.api.schemas import RequestModel
+
+    class Posting(RequestModel):
+        multiline_fields = frozenset({"description"})
+        title: str
+        description: str
+
+    posting = Posting(title="电焊工", description="岗位职责：\n1. 焊接\r\n2. 质检\t(两班倒)")
+    assert posting.description.count("\n") == 2
