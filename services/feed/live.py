@@ -42,9 +42,9 @@ from starlette.applications import Starlette
 
 from libs.api.app import ServiceRuntime
 from libs.api.problems import FieldError, Problem
-from libs.api.routing import PROBLEM_RESPONSES, CheckedRoute, Session
+from libs.api.routing import PROBLEM_RESPONSES, Caller, CheckedRoute, Session
 from libs.api.schemas import RequestModel
-from libs.auth import Principal, Role, principal, require_role
+from libs.auth import Principal, Role, require_role
 from libs.db import utcnow
 from libs.events.consumer import EventConsumer, Handler
 from libs.events.contracts import (
@@ -74,11 +74,13 @@ STREAM_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 BOARD_LIMIT = 100
 HOSTS = (Role.admin, Role.partner, Role.station)
 # Everything the page needs is on this host: no CDN, no inline script, nothing it could be made to load.
+# Live-stream hosts embed the board in their own (HTTPS) pages, so any HTTPS page may frame it.
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'"
+        "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'self' https:"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -374,9 +376,8 @@ async def live_stations(session: Session, province_code: ProvinceCode = None) ->
 # --- hosts: the pinned job, the stats -----------------------------------------------------------------------
 
 
-def host_caller(request: Request) -> Principal:
+def host_caller(caller: Caller) -> Principal:
     """Admin, partner or station; checked before the body is read, so others learn nothing from a 422."""
-    caller = principal(request)
     require_role(caller, *HOSTS)
     return caller
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from libs.api.schemas import RequestModel
 from libs.reference.occupations import is_occupation_code
 from libs.reference.regions import is_province_code
 
@@ -17,8 +18,8 @@ Id = Annotated[str, Field(min_length=1, max_length=36)]
 ShortText = Annotated[str, Field(min_length=1, max_length=30)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Strict(RequestModel):
+    pass
 
 
 class TrainingBaseCreate(Strict):
