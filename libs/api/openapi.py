@@ -26,6 +26,30 @@ MERGED_DESCRIPTION = (
     "同一主机按路径路由到各服务：/v1/<资源>。错误统一为 RFC 9457 problem+json。"
 )
 CAMEL_ID = re.compile(r"^[a-z][A-Za-z0-9]*$")
+# FastAPI writes its document with every None left out (exclude_none), nulls inside examples too, which
+# makes an example with a required nullable field invalid. Examples carry this mark for null instead, and
+# describe_problems() turns it back into null in the finished document.
+NULL_MARK = "\u2400eastwest-null\u2400"
+
+
+def keep_nulls(value: Any) -> Any:
+    if value is None:
+        return NULL_MARK
+    if isinstance(value, dict):
+        return {key: keep_nulls(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [keep_nulls(item) for item in value]
+    return value
+
+
+def restore_nulls(value: Any) -> Any:
+    if value == NULL_MARK:
+        return None
+    if isinstance(value, dict):
+        return {key: restore_nulls(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [restore_nulls(item) for item in value]
+    return value
 
 
 def operation_id(route: APIRoute) -> str:
@@ -164,11 +188,16 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 
 def describe_problems(document: dict[str, Any]) -> dict[str, Any]:
     """Every `application/problem+json` answer refers to one Problem schema (FastAPI writes them empty);
-    FastAPI's own HTTPValidationError, never sent (422s are problems), goes."""
+    FastAPI's own HTTPValidationError, never sent (422s are problems), goes; nulls come back in examples."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for schema in schemas.values():
+        if "examples" in schema:
+            schema["examples"] = restore_nulls(schema["examples"])
     schemas["Problem"] = PROBLEM_SCHEMA
     for _, _, operation in operations(document):
         for code, response in list(operation.get("responses", {}).items()):
+            if code.startswith(("4", "5")) and not response.get("content"):
+                response["content"] = {"application/problem+json": {}}  # every error is a problem
             content = response.get("content", {})
             if code == "422" and "application/json" in content and "application/problem+json" not in content:
                 content.pop("application/json")

@@ -58,6 +58,35 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"description": "RFC 9457 problem details", "content": {"application/problem+json": {}}}
     for code in (400, 401, 403, 404, 409, 413, 415, 422)
 }
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def file_content(*media_types: str) -> dict[str, dict[str, Any]]:
+    """OpenAPI content for answers that are files, not JSON: text as a string, anything else as bytes."""
+    return {
+        media: {
+            "schema": {"type": "string"}
+            if media.startswith("text/")
+            else {"type": "string", "format": "binary"}
+        }
+        for media in media_types
+    }
+
+
+# Server-Sent Events routes (with `response_class=EventSourceResponse`): documented as the stream they are.
+SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Server-Sent Events",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
+def file_responses(description: str, *media_types: str) -> dict[int | str, dict[str, Any]]:
+    """The 200 of a route that answers only a file (use with `response_class=Response`)."""
+    return {200: {"description": description, "content": file_content(*media_types)}}
+
+
 Session = Annotated[AsyncSession, Depends(session_dependency)]
 
 

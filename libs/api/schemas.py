@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from libs.api.openapi import keep_nulls
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -28,3 +30,19 @@ class RequestModel(BaseModel):
     @classmethod
     def _no_control_characters(cls, value: Any) -> Any:
         return _check_text(value)
+
+
+class Example:
+    """A model's example as its JSON schema's `examples` (nulls kept through FastAPI: libs/api/openapi.py)."""
+
+    def __init__(self, value: dict[str, Any]) -> None:
+        self.value = value
+
+    def __call__(self, schema: dict[str, Any]) -> None:
+        schema["examples"] = [keep_nulls(self.value)]
+
+
+def example(value: dict[str, Any]) -> ConfigDict:
+    """`model_config = example({...})`: the example the docs and generated clients show, declared once on the
+    model (OpenAPI `examples`); tests/unit/test_openapi.py checks that it is valid against the schema."""
+    return ConfigDict(json_schema_extra=Example(value))
