@@ -104,6 +104,10 @@ def merge_documents(documents: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
                 renames.get(schema_name, schema_name): schema
                 for schema_name, schema in renamed["components"]["schemas"].items()
             }
+            for old, new in renames.items():  # generators name classes after the title
+                schema = renamed["components"]["schemas"][new]
+                if schema.get("title") == old:
+                    schema["title"] = new
             docs[service] = renamed
 
     merged: dict[str, Any] = {
