@@ -5,20 +5,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
-from libs.api.app import ServiceRuntime
+from libs.api.app import ServiceRuntime, metrics_response
+from libs.api.middleware import SecurityHeadersMiddleware
+from libs.api.openapi import merge_documents
 from libs.api.problems import install_problem_handlers
+
+MERGED_OPENAPI_URL = "/openapi.json"
+
+
+def merged_openapi(services: Mapping[str, FastAPI]) -> dict[str, Any]:
+    """The whole platform's OpenAPI document (what clients are generated from), from each service's own."""
+    return merge_documents({name: app.openapi() for name, app in services.items()})
 
 
 def create_gateway(services: Mapping[str, FastAPI]) -> Gateway:
-    """The root app answers /healthz, /readyz, /metrics and /docs; every other path goes to the service
-    whose routes match it, so the public URLs are the same as behind the production gateway."""
+    """The root app answers /healthz, /readyz, /metrics (unless EW_METRICS_PORT gives it its own port), /docs
+    and the merged /openapi.json; every other path goes to the service whose routes match it, so the public
+    URLs are the same as behind the production gateway."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -29,6 +39,9 @@ def create_gateway(services: Mapping[str, FastAPI]) -> Gateway:
 
     root = FastAPI(title="eastwest", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     install_problem_handlers(root)
+    root.add_middleware(SecurityHeadersMiddleware)
+    runtimes: list[ServiceRuntime] = [app.state.runtime for app in services.values()]
+    public_metrics = all(runtime.settings.metrics_port is None for runtime in runtimes)
 
     @root.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -36,15 +49,24 @@ def create_gateway(services: Mapping[str, FastAPI]) -> Gateway:
 
     @root.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
-        runtimes: list[ServiceRuntime] = [app.state.runtime for app in services.values()]
         results = await asyncio.gather(*(runtime.readiness() for runtime in runtimes))
         checks = {runtime.name: result for runtime, result in zip(runtimes, results, strict=True)}
         ready = all(all(result.values()) for result in results)
         return JSONResponse({"ready": ready, "services": checks}, status_code=200 if ready else 503)
 
-    @root.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    if public_metrics:
+
+        @root.get("/metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return metrics_response()
+
+    merged: list[dict[str, Any]] = []
+
+    @root.get(MERGED_OPENAPI_URL, include_in_schema=False)
+    async def openapi() -> JSONResponse:
+        if not merged:
+            merged.append(await asyncio.to_thread(merged_openapi, services))
+        return JSONResponse(merged[0])
 
     @root.get("/", include_in_schema=False)
     @root.get("/docs", include_in_schema=False)
@@ -56,6 +78,7 @@ def create_gateway(services: Mapping[str, FastAPI]) -> Gateway:
         return HTMLResponse(
             "<!doctype html><meta charset=utf-8><title>eastwest 东西部劳务协作</title>"
             f"<h1>eastwest · 东西部劳务协作平台</h1><ul>{links}</ul>"
+            f'<p>全部接口合并为一份：<a href="{MERGED_OPENAPI_URL}">OpenAPI</a></p>'
         )
 
     return Gateway(root, services)

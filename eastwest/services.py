@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import secrets
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from pydantic import SecretStr
 
+from eastwest.gateway import MERGED_OPENAPI_URL, merged_openapi
 from libs.settings import Settings
 from services.bus.app import create_app as create_bus
 from services.bus.contacts import PassengerContacts
@@ -17,7 +24,7 @@ from services.stations.app import create_app as create_stations
 from services.supply.app import create_app as create_supply
 from services.training.app import create_app as create_training
 
-FACTORIES: dict[str, Callable[[Settings], FastAPI]] = {
+_SERVICES: dict[str, Callable[[Settings], FastAPI]] = {
     "stations": create_stations,
     "demand": create_demand,
     "supply": create_supply,
@@ -25,6 +32,50 @@ FACTORIES: dict[str, Callable[[Settings], FastAPI]] = {
     "matching": create_matching,
     "feed": create_feed,
     "bus": create_bus,
+}
+
+
+@functools.cache
+def platform_openapi() -> dict[str, Any]:
+    """The merged OpenAPI document of this release, for a service that runs alone (one per pod): every
+    service's app built with throwaway settings (an in-memory database, random keys), described, never
+    started. The same document the all-in-one gateway serves from its running services."""
+    throwaway: dict[str, Any] = {
+        "environment": "dev",
+        "database_url": "sqlite+aiosqlite:///:memory:",
+        "database_urls": {},
+        "jwt_secret": SecretStr(secrets.token_hex(32)),
+        "jwt_public_key": None,
+        "jwt_jwks_url": None,
+        "pii_keys": {"k1": SecretStr(secrets.token_hex(32))},
+        "pii_active_key": "k1",
+        "pii_hash_key": SecretStr(secrets.token_hex(32)),
+        "internal_secret": SecretStr(secrets.token_hex(32)),
+        "service_urls": {},
+        "metrics_port": None,
+    }
+    settings = Settings(**throwaway)
+    return merged_openapi({name: factory(settings) for name, factory in _SERVICES.items()})
+
+
+def _serving_platform_openapi(factory: Callable[[Settings], FastAPI]) -> Callable[[Settings], FastAPI]:
+    """Every service also answers /openapi.json with the whole platform's document (the image holds every
+    service), so production routes that path to one of them (deploy/nginx/nginx.conf, k8s ingress)."""
+
+    def create(settings: Settings) -> FastAPI:
+        app = factory(settings)
+
+        @app.get(MERGED_OPENAPI_URL, include_in_schema=False)
+        async def openapi() -> JSONResponse:
+            return JSONResponse(await asyncio.to_thread(platform_openapi))
+
+        return app
+
+    return create
+
+
+FACTORIES: dict[str, Callable[[Settings], FastAPI]] = {
+    name: _serving_platform_openapi(factory) for name, factory in _SERVICES.items()
 }
 
 

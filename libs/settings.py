@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     internal_secret: SecretStr | None = None
     service_urls: dict[str, str] = {}
 
+    # Prometheus: /metrics on its own port (EW_METRICS_PORT), which no Service or ingress exposes, and then not
+    # on the public port. Unset: /metrics on the public port, for development only (prod refuses to start).
+    metrics_port: int | None = None
+
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 10_485_760
     log_level: str = "INFO"

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_http_server
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from libs.api.docs import docs_router
 from libs.api.middleware import add_middleware
+from libs.api.openapi import describe_problems, operation_id
 from libs.api.problems import install_problem_handlers
 from libs.auth import verifier_from_settings
 from libs.db import create_engine
@@ -32,6 +35,48 @@ log = get_logger("ew.app")
 # Tasks that stop by themselves when asked (finishing the work in hand); every other task is cancelled.
 RELAY_TASK_PREFIX = "relay-"
 CONSUMER_TASK_PREFIX = "consumer-"
+
+
+class MetricsPort:
+    """Prometheus's /metrics on its own port, one listener per process (the registry is per process): every
+    service of the process holds it while running, the last one to stop closes it. prometheus_client's
+    server answers in its own thread, never on the event loop."""
+
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+    _open: ClassVar[dict[int, tuple[Any, threading.Thread, int]]] = {}
+
+    @classmethod
+    def acquire(cls, port: int) -> None:
+        with cls._lock:
+            if port in cls._open:
+                server, thread, holders = cls._open[port]
+                cls._open[port] = (server, thread, holders + 1)
+                return
+            server, thread = start_http_server(port, addr="0.0.0.0")
+            cls._open[port] = (server, thread, 1)
+            log.info("metrics.listening", port=port)
+
+    @classmethod
+    def release(cls, port: int) -> None:
+        with cls._lock:
+            if port not in cls._open:
+                return
+            server, thread, holders = cls._open[port]
+            if holders > 1:
+                cls._open[port] = (server, thread, holders - 1)
+                return
+            del cls._open[port]
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def check_metrics_exposure(settings: Settings) -> None:
+    """Production never serves /metrics on the public port: it needs EW_METRICS_PORT."""
+    if settings.environment == "prod" and settings.metrics_port is None:
+        raise RuntimeError(
+            "production serves /metrics only on its own port: set EW_METRICS_PORT (k8s/base sets 9100)"
+        )
 
 
 @dataclass
@@ -89,6 +134,8 @@ class ServiceRuntime:
             await connection.execute(text("SELECT 1"))
 
     def start(self) -> None:
+        if self.settings.metrics_port is not None:
+            MetricsPort.acquire(self.settings.metrics_port)
         self.bus.start()
         if self.run_relay:
             self.tasks.append(asyncio.create_task(self.relay.run(), name=f"{RELAY_TASK_PREFIX}{self.name}"))
@@ -158,6 +205,8 @@ class ServiceRuntime:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.bus.close(), timeout=3)
         await self.engine.dispose()
+        if self.settings.metrics_port is not None:
+            await asyncio.to_thread(MetricsPort.release, self.settings.metrics_port)
 
 
 def build_runtime(name: str, settings: Settings, tables: PlatformTables) -> ServiceRuntime:
@@ -198,7 +247,11 @@ def create_service_app(
     consumers: Callable[[ServiceRuntime], list[EventConsumer]] | None = None,
     background: Callable[[ServiceRuntime], dict[str, Coroutine[Any, Any, None]]] | None = None,
 ) -> FastAPI:
-    """One service as an ASGI app; `app.state.runtime` is its runtime (tests reach the database through it)."""
+    """One service as an ASGI app; `app.state.runtime` is its runtime (tests reach the database through it).
+
+    Its docs page is `/docs/<name>` (assets served from an installed package), its OpenAPI document
+    `/openapi/<name>.json` with camelCase operationIds from the route functions' names."""
+    check_metrics_exposure(settings)
     runtime = build_runtime(name, settings, tables)
     if consumers is not None:
         runtime.consumers = consumers(runtime)
@@ -215,26 +268,42 @@ def create_service_app(
             await runtime.stop()
             log.info("service.stopped", service=name)
 
+    openapi_url = f"/openapi/{name}.json"
     app = FastAPI(
         title=title,
         description=description,
         version="1.0.0",
-        docs_url=f"/docs/{name}",
-        openapi_url=f"/openapi/{name}.json",
+        docs_url=None,
+        openapi_url=openapi_url,
         redoc_url=None,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
+
+    def openapi() -> dict[str, Any]:
+        document = FastAPI.openapi(app)
+        if "Problem" not in document.get("components", {}).get("schemas", {}):
+            describe_problems(document)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.state.runtime = runtime
     app.state.token_verifier = verifier_from_settings(settings)
     install_problem_handlers(app)
     add_middleware(app, name, settings.max_body_bytes, settings.max_upload_bytes)
     for router in routers:
         app.include_router(router)
-    app.include_router(health_router())
+    app.include_router(docs_router(name, title, openapi_url))
+    app.include_router(health_router(public_metrics=settings.metrics_port is None))
     return app
 
 
-def health_router() -> APIRouter:
+def metrics_response() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def health_router(*, public_metrics: bool = True) -> APIRouter:
+    """/healthz, /readyz, and /metrics unless it has its own port (EW_METRICS_PORT)."""
     router = APIRouter(include_in_schema=False)
 
     @router.get("/healthz")
@@ -248,9 +317,11 @@ def health_router() -> APIRouter:
         ready = all(checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
-    @router.get("/metrics")
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    if public_metrics:
+
+        @router.get("/metrics")
+        async def metrics() -> Response:
+            return metrics_response()
 
     return router
 

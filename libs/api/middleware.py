@@ -1,4 +1,4 @@
-"""Pure ASGI middleware (streaming-safe, SSE included): request ids, metrics, body limits, content types."""
+"""Pure ASGI middleware (streaming-safe, SSE included): request ids, metrics, body limits, security headers."""
 
 from __future__ import annotations
 
@@ -141,6 +141,61 @@ def _too_large(limit: int) -> Problem:
     return Problem(413, f"请求体超过上限 {limit} 字节", max_bytes=limit)
 
 
+# What an answer without its own policy may do: nothing (JSON, files and problems load and frame nothing).
+DEFAULT_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+REFERRER_POLICY = "no-referrer"
+
+
+def _frame_ancestors(policy: str) -> str | None:
+    for directive in policy.split(";"):
+        name, _, value = directive.strip().partition(" ")
+        if name.lower() == "frame-ancestors":
+            return value.strip()
+    return None
+
+
+class SecurityHeadersMiddleware:
+    """On every answer: `X-Content-Type-Options: nosniff` and a Referrer-Policy; a page sets its own
+    Content-Security-Policy (the docs, /live), everything else gets one that allows nothing. `X-Frame-Options:
+    DENY` too, unless the answer's own policy names who may frame it (`frame-ancestors` other than 'none')."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {key.lower() for key, _ in headers}
+                policy = next(
+                    (
+                        value.decode("latin-1")
+                        for key, value in headers
+                        if key.lower() == b"content-security-policy"
+                    ),
+                    None,
+                )
+                if b"x-content-type-options" not in present:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                if b"referrer-policy" not in present:
+                    headers.append((b"referrer-policy", REFERRER_POLICY.encode()))
+                if policy is None:
+                    headers.append((b"content-security-policy", DEFAULT_CSP.encode()))
+                    policy = DEFAULT_CSP
+                ancestors = _frame_ancestors(policy)
+                if b"x-frame-options" not in present and ancestors in (None, "'none'"):
+                    headers.append((b"x-frame-options", b"DENY"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def add_middleware(app: Any, service: str, max_body_bytes: int, max_upload_bytes: int) -> None:
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes)
     app.add_middleware(RequestContextMiddleware, service=service)
+    app.add_middleware(SecurityHeadersMiddleware)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
+from libs.api.openapi import keep_nulls
 from libs.api.problems import validation_problem
+from libs.api.schemas import Example
 
 T = TypeVar("T")
 
@@ -16,7 +18,31 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 
+def _item_example(annotation: Any) -> Any:
+    """The first example of the item model (of the first member of a union that has one)."""
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            extra = candidate.model_config.get("json_schema_extra")
+            if isinstance(extra, Example):
+                return extra.value
+    return None
+
+
+def _page_example(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """A page's example is one item's example and a cursor: declared once, on the item model."""
+    items = model.model_fields["items"].annotation
+    (item,) = get_args(items) or (None,)
+    if get_origin(item) is Union or type(item).__name__ == "UnionType":
+        item = next((member for member in get_args(item) if _item_example(member) is not None), None)
+    value = _item_example(item)
+    if value is not None:
+        cursor = "WyIyMDI2LTExLTIwVDA5OjMwOjAwKzA4OjAwIiwiaWQiXQ"
+        schema["examples"] = [keep_nulls({"items": [value], "next_cursor": cursor})]
+
+
 class Page(BaseModel, Generic[T]):
+    model_config = ConfigDict(json_schema_extra=_page_example)
+
     items: list[T]
     next_cursor: str | None = None
 

@@ -6,14 +6,16 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, params
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, Security, params
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.api.app import session_dependency
 from libs.api.idempotency import Outcome, check_key, fingerprint, run_once
+from libs.api.openapi import BEARER
 from libs.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from libs.api.problems import Problem, validation_problem
 from libs.auth import Principal, principal
@@ -56,8 +58,46 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"description": "RFC 9457 problem details", "content": {"application/problem+json": {}}}
     for code in (400, 401, 403, 404, 409, 413, 415, 422)
 }
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def file_content(*media_types: str) -> dict[str, dict[str, Any]]:
+    """OpenAPI content for answers that are files, not JSON: text as a string, anything else as bytes."""
+    return {
+        media: {
+            "schema": {"type": "string"}
+            if media.startswith("text/")
+            else {"type": "string", "format": "binary"}
+        }
+        for media in media_types
+    }
+
+
+# Server-Sent Events routes (with `response_class=EventSourceResponse`): documented as the stream they are.
+SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Server-Sent Events",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
+def file_responses(description: str, *media_types: str) -> dict[int | str, dict[str, Any]]:
+    """The 200 of a route that answers only a file (use with `response_class=Response`)."""
+    return {200: {"description": description, "content": file_content(*media_types)}}
+
+
 Session = Annotated[AsyncSession, Depends(session_dependency)]
-Caller = Annotated[Principal, Depends(principal)]
+
+
+def bearer_caller(
+    request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
+) -> Principal:
+    """The verified caller; the `Security` parameter is what declares Bearer auth on the route's operation."""
+    return principal(request)
+
+
+Caller = Annotated[Principal, Depends(bearer_caller)]
 
 
 def service_router(tag: str) -> APIRouter:

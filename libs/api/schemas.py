@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
+from libs.api.openapi import keep_nulls
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Bidirectional controls (embeddings, overrides, isolates, marks) and zero-width or invisible format characters.
 _INVISIBLE = re.compile(r"[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
@@ -46,3 +48,19 @@ class RequestModel(BaseModel):
     @classmethod
     def _no_invisible_characters(cls, value: Any, info: ValidationInfo) -> Any:
         return check_text(value, multiline=info.field_name in cls.multiline_fields)
+
+
+class Example:
+    """A model's example as its JSON schema's `examples` (nulls kept through FastAPI: libs/api/openapi.py)."""
+
+    def __init__(self, value: dict[str, Any]) -> None:
+        self.value = value
+
+    def __call__(self, schema: dict[str, Any]) -> None:
+        schema["examples"] = [keep_nulls(self.value)]
+
+
+def example(value: dict[str, Any]) -> ConfigDict:
+    """`model_config = example({...})`: the example the docs and generated clients show, declared once on the
+    model (OpenAPI `examples`); tests/unit/test_openapi.py checks that it is valid against the schema."""
+    return ConfigDict(json_schema_extra=Example(value))

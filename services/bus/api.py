@@ -19,6 +19,7 @@ from libs.api.routing import (
     IdempotencyKey,
     Limit,
     Session,
+    file_content,
     idempotent_create,
     next_time_id_cursor,
     service_router,
@@ -138,7 +139,7 @@ async def cancel_trip(trip_id: str, session: Session, caller: Caller, data: Trip
 @router.get(
     "/trips/{trip_id}/manifest",
     response_model=Manifest,
-    responses={200: {"content": {"text/csv": {}, XLSX: {}, "text/html": {}}}},
+    responses={200: {"content": file_content("text/csv", XLSX, "text/html")}},
 )
 async def trip_manifest(
     request: Request,

@@ -12,11 +12,13 @@ from libs.api.pagination import Page
 from libs.api.problems import validation_problem
 from libs.api.routing import (
     DEFAULT_LIMIT,
+    XLSX,
     Caller,
     Cursor,
     IdempotencyKey,
     Limit,
     Session,
+    file_responses,
     idempotent_create,
     next_time_id_cursor,
     service_router,
@@ -196,7 +198,11 @@ async def import_roster(
     return await idempotent_create(request, session, platform.idempotency, caller, key, create, body=body)
 
 
-@router.get("/demand-lists/template")
+@router.get(
+    "/demand-lists/template",
+    response_class=Response,
+    responses=file_responses("花名册模板（表头与示例行）", "text/csv", XLSX),
+)
 async def roster_template_file(caller: Caller, format: Literal["xlsx", "csv"] = "xlsx") -> Response:
     return Response(
         roster_template(format),
@@ -237,7 +243,11 @@ async def get_demand_list(list_id: str, session: Session, caller: Caller) -> Dem
     )
 
 
-@router.get("/demand-lists/{list_id}/export")
+@router.get(
+    "/demand-lists/{list_id}/export",
+    response_class=Response,
+    responses=file_responses("需求清单（身份证号、手机号已脱敏）", "text/csv", XLSX),
+)
 async def export_demand_list(
     list_id: str, session: Session, caller: Caller, vault: Vault, format: Literal["xlsx", "csv"] = "xlsx"
 ) -> Response:

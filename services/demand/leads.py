@@ -53,7 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.api.app import ServiceRuntime
 from libs.api.problems import FieldError, Problem, not_found
-from libs.api.schemas import RequestModel
+from libs.api.schemas import RequestModel, example
 from libs.auth import Principal, Role
 from libs.db import after_key, utcnow
 from libs.events.consumer import EventConsumer, Handler
@@ -157,6 +157,16 @@ def normalise_name(value: str) -> str:
 class LiveSignupIn(RequestModel):
     """The board's sign-up form; each refusal names its field with a message a viewer understands."""
 
+    model_config = example(
+        {
+            "stream_id": "kuaishou-live-7",
+            "job_id": "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d",
+            "station_id": "7d3c2b1a-5e4f-4a6b-9c8d-1e2f3a4b5c6d",
+            "name": "李娟",
+            "phone": "13712345678",
+        }
+    )
+
     stream_id: str = Field(description="直播间编号（页面地址中的 stream_id）")
     job_id: str = Field(description="报名的岗位")
     station_id: str = Field(description="户籍所在地的劳务联络站")
@@ -202,6 +212,15 @@ class LiveSignupIn(RequestModel):
 
 
 class LiveSignupOut(BaseModel):
+    model_config = example(
+        {
+            "outcome": "lead",
+            "message": LEAD_MESSAGE,
+            "job_id": "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d",
+            "stream_id": "kuaishou-live-7",
+        }
+    )
+
     outcome: Literal["applied", "lead"]
     message: str
     job_id: str
@@ -209,6 +228,25 @@ class LiveSignupOut(BaseModel):
 
 
 class LeadOut(BaseModel):
+    model_config = example(
+        {
+            "id": "a4b5c6d7-e8f9-4a0b-9c1d-2e3f4a5b6c7d",
+            "station_id": "7d3c2b1a-5e4f-4a6b-9c8d-1e2f3a4b5c6d",
+            "province_code": "61",
+            "stream_id": "kuaishou-live-7",
+            "job_id": "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d",
+            "job_title": "电子产品装配工",
+            "employer_name": "苏州精密电子有限公司",
+            "city_code": "3205",
+            "name": "李娟",
+            "phone_masked": "137****5678",
+            "status": "new",
+            "person_id": None,
+            "created_at": "2026-11-20T20:15:00+08:00",
+            "updated_at": "2026-11-20T20:15:00+08:00",
+        }
+    )
+
     id: str
     station_id: str
     province_code: str
@@ -226,10 +264,14 @@ class LeadOut(BaseModel):
 
 
 class LeadPatch(RequestModel):
+    model_config = example({"status": "contacted"})
+
     status: Literal["new", "contacted"] = Field(description="回访进度；registered 由登记自动设置")
 
 
 class LeadPhone(BaseModel):
+    model_config = example({"id": "a4b5c6d7-e8f9-4a0b-9c1d-2e3f4a5b6c7d", "phone": "13712345678"})
+
     id: str
     phone: str
 

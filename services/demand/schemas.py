@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
-from libs.api.schemas import RequestModel
+from libs.api.schemas import RequestModel, example
 from libs.events.contracts import Intention
 from libs.pii import PiiError, normalise_phone, parse_resident_id
 from libs.reference.education import Education
@@ -22,6 +22,28 @@ ShortText = Annotated[str, Field(min_length=1, max_length=30)]
 
 class Strict(RequestModel):
     pass
+
+
+PERSON_ID = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"
+STATION_ID = "7d3c2b1a-5e4f-4a6b-9c8d-1e2f3a4b5c6d"
+LIST_ID = "d1e2f3a4-b5c6-4d7e-8f9a-0b1c2d3e4f5a"
+_INTENTION = {
+    "occupation_codes": ["6-25-04-07"],
+    "keywords": "电子厂 包住",
+    "city_codes": ["3205", "3202"],
+    "min_salary": 4500,
+    "needs_dormitory": True,
+    "available_from": "2026-12-15",
+}
+_PROFILE = {
+    "education": "初中",
+    "categories": ["poverty_alleviated"],
+    "key_region": True,
+    "skills": ["电焊", "叉车"],
+    "certificates": ["焊工（五级）"],
+    "intention": _INTENTION,
+}
+_ROW_ERROR = {"row": 7, "column": "身份证号", "code": "id_number_invalid", "message": "身份证号校验位不正确"}
 
 
 class IntentionIn(Strict):
@@ -95,6 +117,17 @@ class ProfileFields(Strict):
 
 class PersonCreate(ProfileFields):
     multiline_fields = frozenset({"note"})
+    model_config = example(
+        {
+            "station_id": STATION_ID,
+            "name": "张明",
+            "id_number": "610102199203151232",
+            "phone": "13912345678",
+            **_PROFILE,
+            "consent": {"given_at": "2026-11-01T09:00:00+08:00", "scope": "就业帮扶信息登记与岗位推荐"},
+            "note": "在联络站现场登记",
+        }
+    )
 
     station_id: str = Field(min_length=1, max_length=36)
     name: str = Field(min_length=2, max_length=50)
@@ -112,6 +145,8 @@ class PersonCreate(ProfileFields):
 class PersonPatch(ProfileFields):
     """Only the fields sent change."""
 
+    model_config = example({"phone": "13987654321", "skills": ["电焊", "叉车", "电子装配"]})
+
 
 class ConsentOut(BaseModel):
     given_at: datetime | None
@@ -119,6 +154,29 @@ class ConsentOut(BaseModel):
 
 
 class Person(BaseModel):
+    model_config = example(
+        {
+            "id": PERSON_ID,
+            "station_id": STATION_ID,
+            "province_code": "61",
+            "name": "张*",
+            "id_number_masked": "6101**********1232",
+            "phone_masked": "139****5678",
+            "birth_date": "1992-03-15",
+            "gender": "male",
+            "age": 34,
+            **_PROFILE,
+            "consent": {"given_at": "2026-11-01T09:00:00+08:00", "scope": "就业帮扶信息登记与岗位推荐"},
+            "status": "seeking",
+            "status_since": "2026-11-01",
+            "demand_list_id": None,
+            "version": 1,
+            "created_at": "2026-11-01T09:05:00+08:00",
+            "updated_at": "2026-11-01T09:05:00+08:00",
+            "erased": False,
+        }
+    )
+
     id: str
     station_id: str
     province_code: str
@@ -146,6 +204,7 @@ class Person(BaseModel):
 
 class StatusChangeIn(Strict):
     multiline_fields = frozenset({"note"})
+    model_config = example({"status": "employed", "since": "2026-11-25", "note": "经直通车到苏州上岗"})
 
     status: Status
     since: date
@@ -160,6 +219,17 @@ class StatusChangeIn(Strict):
 
 
 class StatusChangeOut(BaseModel):
+    model_config = example(
+        {
+            "id": "e2f3a4b5-c6d7-4e8f-9a0b-1c2d3e4f5a6b",
+            "status": "employed",
+            "previous_status": "seeking",
+            "since": "2026-11-25",
+            "source": "station",
+            "recorded_at": "2026-11-25T10:00:00+08:00",
+        }
+    )
+
     id: str
     status: str
     previous_status: str | None
@@ -169,6 +239,17 @@ class StatusChangeOut(BaseModel):
 
 
 class Warning(BaseModel):
+    model_config = example(
+        {
+            "id": "f3a4b5c6-d7e8-4f9a-8b1c-2d3e4f5a6b7c",
+            "person_id": PERSON_ID,
+            "station_id": STATION_ID,
+            "kind": "placement_ended",
+            "raised_at": "2026-11-30T18:00:00+08:00",
+            "resolved_at": None,
+        }
+    )
+
     id: str
     person_id: str
     station_id: str
@@ -178,6 +259,10 @@ class Warning(BaseModel):
 
 
 class ImportResult(BaseModel):
+    model_config = example(
+        {"list_id": LIST_ID, "accepted": 48, "rejected": [_ROW_ERROR], "person_ids": [PERSON_ID]}
+    )
+
     list_id: str
     accepted: int
     rejected: list[RowError]
@@ -185,6 +270,18 @@ class ImportResult(BaseModel):
 
 
 class DemandListOut(BaseModel):
+    model_config = example(
+        {
+            "id": LIST_ID,
+            "station_id": STATION_ID,
+            "province_code": "61",
+            "filename": "花名册-2026年11月.xlsx",
+            "accepted": 48,
+            "rejected": [_ROW_ERROR],
+            "created_at": "2026-11-20T09:30:00+08:00",
+        }
+    )
+
     id: str
     station_id: str
     province_code: str

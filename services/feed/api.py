@@ -21,11 +21,13 @@ from libs.api.pagination import Page, decode_cursor, encode_cursor
 from libs.api.problems import FieldError, Problem, not_found, validation_problem
 from libs.api.routing import (
     DEFAULT_LIMIT,
+    SSE_RESPONSES,
     Caller,
     Cursor,
     IdempotencyKey,
     Limit,
     Session,
+    file_content,
     idempotent_create,
     next_time_id_cursor,
     service_router,
@@ -155,7 +157,7 @@ def _int_key(value: object) -> int:
     return value
 
 
-@router.get("/feed/stream", responses={200: {"content": {"text/event-stream": {}}}})
+@router.get("/feed/stream", response_class=EventSourceResponse, responses=SSE_RESPONSES)
 async def stream_feed(
     request: Request,
     caller: Caller,
@@ -228,7 +230,7 @@ async def list_snapshots(
     "/feed/snapshots/{version}",
     response_model=SnapshotDocument,
     responses={
-        200: {"content": {"application/ld+json": {}, XLSX: {}}},
+        200: {"content": {"application/ld+json": {"schema": {"type": "object"}}, **file_content(XLSX)}},
         304: {"description": "未变化"},
     },
 )

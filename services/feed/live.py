@@ -42,9 +42,9 @@ from starlette.applications import Starlette
 
 from libs.api.app import ServiceRuntime
 from libs.api.problems import FieldError, Problem
-from libs.api.routing import PROBLEM_RESPONSES, CheckedRoute, Session
-from libs.api.schemas import RequestModel
-from libs.auth import Principal, Role, principal, require_role
+from libs.api.routing import PROBLEM_RESPONSES, SSE_RESPONSES, Caller, CheckedRoute, Session
+from libs.api.schemas import RequestModel, example
+from libs.auth import Principal, Role, require_role
 from libs.db import utcnow
 from libs.events.consumer import EventConsumer, Handler
 from libs.events.contracts import (
@@ -74,11 +74,13 @@ STREAM_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 BOARD_LIMIT = 100
 HOSTS = (Role.admin, Role.partner, Role.station)
 # Everything the page needs is on this host: no CDN, no inline script, nothing it could be made to load.
+# Live-stream hosts embed the board in their own (HTTPS) pages, so any HTTPS page may frame it.
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'"
+        "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'self' https:"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -106,8 +108,27 @@ router = APIRouter(tags=["live"], route_class=CheckedRoute, responses=PROBLEM_RE
 # --- the contract -------------------------------------------------------------------------------------------
 
 
+_JOB_ID = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d"
+_CARD = {
+    "id": _JOB_ID,
+    "version": 3,
+    "title": "电子产品装配工",
+    "employer_name": "苏州精密电子有限公司",
+    "city_code": "3205",
+    "city_name": "苏州市",
+    "salary_min": 5200,
+    "salary_max": 7200,
+    "dormitory": True,
+    "meals": True,
+    "headcount": 20,
+    "headcount_left": 18,
+}
+
+
 class LiveCard(BaseModel):
     """One job as the board shows it."""
+
+    model_config = example(_CARD)
 
     id: str
     version: int
@@ -124,6 +145,8 @@ class LiveCard(BaseModel):
 
 
 class LiveBoard(BaseModel):
+    model_config = example({"version": 345, "items": [_CARD], "featured_job_id": _JOB_ID})
+
     version: int = Field(description="从此版本之后订阅 /live/stream（since）")
     items: list[LiveCard]
     featured_job_id: str | None
@@ -136,22 +159,54 @@ class LiveStationOut(BaseModel):
 
 
 class LiveStations(BaseModel):
+    model_config = example(
+        {
+            "province_code": "61",
+            "province_name": "陕西省",
+            "items": [
+                {
+                    "id": "7d3c2b1a-5e4f-4a6b-9c8d-1e2f3a4b5c6d",
+                    "name": "江苏驻西安新城劳务联络站",
+                    "province_code": "61",
+                }
+            ],
+        }
+    )
+
     province_code: str | None
     province_name: str | None
     items: list[LiveStationOut]
 
 
 class FeaturedIn(RequestModel):
+    model_config = example({"job_id": _JOB_ID})
+
     job_id: str = Field(min_length=1, max_length=36, description="置顶展示的岗位")
 
 
 class Featured(BaseModel):
+    model_config = example(
+        {"stream_id": "kuaishou-live-7", "job_id": _JOB_ID, "featured_at": "2026-11-20T20:05:00+08:00"}
+    )
+
     stream_id: str
     job_id: str | None
     featured_at: datetime | None
 
 
 class StreamStats(BaseModel):
+    model_config = example(
+        {
+            "stream_id": "kuaishou-live-7",
+            "views": 1520,
+            "signups": 46,
+            "leads": 19,
+            "applications": 27,
+            "placements": 9,
+            "updated_at": "2026-11-20T21:00:00+08:00",
+        }
+    )
+
     stream_id: str
     views: int = Field(description="看板页面打开次数")
     signups: int = Field(description="看板报名次数（已登记务工人员与待联系人员）")
@@ -328,7 +383,7 @@ async def live_jobs(
     )
 
 
-@router.get("/live/stream", responses={200: {"content": {"text/event-stream": {}}}})
+@router.get("/live/stream", response_class=EventSourceResponse, responses=SSE_RESPONSES)
 async def live_stream(
     request: Request,
     stream_id: StreamId = None,
@@ -374,9 +429,8 @@ async def live_stations(session: Session, province_code: ProvinceCode = None) ->
 # --- hosts: the pinned job, the stats -----------------------------------------------------------------------
 
 
-def host_caller(request: Request) -> Principal:
+def host_caller(caller: Caller) -> Principal:
     """Admin, partner or station; checked before the body is read, so others learn nothing from a 422."""
-    caller = principal(request)
     require_role(caller, *HOSTS)
     return caller
 

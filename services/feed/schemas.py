@@ -7,11 +7,55 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from libs.api.schemas import RequestModel
+from libs.api.schemas import RequestModel, example
 from libs.events.contracts import Benefits
+
+JOB_ID = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d"
+SUBSCRIPTION_ID = "e8f9a0b1-c2d3-4e4f-9a5b-6c7d8e9f0a1b"
+ITEM = {
+    "id": JOB_ID,
+    "version": 3,
+    "employer_id": "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
+    "employer_name": "苏州精密电子有限公司",
+    "employer_assistance_base": True,
+    "employer_caring": False,
+    "title": "电子产品装配工",
+    "description": "流水线装配与检测，长白班，计件另有奖金。",
+    "occupation_code": "6-25-04-07",
+    "industry": "manufacturing",
+    "city_code": "3205",
+    "headcount": 20,
+    "headcount_left": 18,
+    "salary_min": 5200,
+    "salary_max": 7200,
+    "age_min": 18,
+    "age_max": 45,
+    "education_min": "初中",
+    "skills": ["电子装配", "焊接"],
+    "certificates_required": [],
+    "benefits": {"dormitory": True, "meals": True, "social_insurance": True},
+    "shift": "两班倒",
+    "valid_until": None,
+    "public_welfare": False,
+    "contract_months": 12,
+    "published_at": "2026-11-20T09:30:00+08:00",
+    "updated_at": "2026-11-21T10:00:00+08:00",
+}
+CURSOR = "WyI1YTZiN2M4ZCJd"
+_SNAPSHOT = {
+    "version": 12,
+    "feed_version": 345,
+    "jobs": 1,
+    "trigger": "schedule",
+    "created_at": "2026-11-21T08:00:00+08:00",
+    "pruned_at": None,
+}
+_FILTERS = {"city_code": "3205", "occupation_code": None, "event_types": ["job.published", "job.closed"]}
 
 
 class FeedItem(BaseModel):
+    model_config = example(ITEM)
+
     id: str
     version: int
     employer_id: str
@@ -42,6 +86,8 @@ class FeedItem(BaseModel):
 
 
 class FeedPage(BaseModel):
+    model_config = example({"items": [ITEM], "next_cursor": CURSOR, "version": 345})
+
     items: list[FeedItem]
     next_cursor: str | None
     version: int
@@ -49,6 +95,8 @@ class FeedPage(BaseModel):
 
 class Removal(BaseModel):
     """The data of a `job.closed` stream event: a tombstone."""
+
+    model_config = example({"id": JOB_ID, "removed_at": "2026-11-22T18:00:00+08:00"})
 
     id: str
     removed_at: datetime
@@ -58,6 +106,8 @@ class Removal(BaseModel):
 
 
 class SnapshotInfo(BaseModel):
+    model_config = example(_SNAPSHOT)
+
     version: int = Field(description="期号：1, 2, …")
     feed_version: int = Field(description="截取时的信息版本（变更序号）")
     jobs: int = Field(description="在招岗位数")
@@ -69,11 +119,27 @@ class SnapshotInfo(BaseModel):
 class SnapshotDocument(SnapshotInfo):
     """`format=json`: the snapshot with every job, ordered by job id."""
 
+    model_config = example({**_SNAPSHOT, "items": [ITEM]})
+
     items: list[FeedItem]
 
 
 class Changes(BaseModel):
     """What changed from snapshot `since` to the latest snapshot `version`."""
+
+    model_config = example(
+        {
+            "since": 11,
+            "version": 12,
+            "feed_version": 345,
+            "added": [ITEM],
+            "changed": [],
+            "removed": [
+                {"id": "6b7c8d9e-0f1a-4b2c-9d3e-4f5a6b7c8d9e", "removed_at": "2026-11-21T07:10:00+08:00"}
+            ],
+            "next_cursor": None,
+        }
+    )
 
     since: int
     version: int
@@ -88,10 +154,22 @@ class Changes(BaseModel):
 
 
 class EditionItem(FeedItem):
+    model_config = example({**ITEM, "fitting_workers": 37})
+
     fitting_workers: int = Field(description="该省已登记、正在求职且符合此岗位条件的务工人员人数")
 
 
 class EditionPage(BaseModel):
+    model_config = example(
+        {
+            "items": [{**ITEM, "fitting_workers": 37}],
+            "next_cursor": None,
+            "version": 345,
+            "province_code": "61",
+            "workers": 412,
+        }
+    )
+
     items: list[EditionItem]
     next_cursor: str | None
     version: int
@@ -114,6 +192,14 @@ class SubscriptionFilters(RequestModel):
 
 
 class SubscriptionCreate(RequestModel):
+    model_config = example(
+        {
+            "url": "https://hr.shaanxi.example.cn/eastwest/webhook",
+            "secret": "k7Qx2mV9pL4sT8wZ",
+            "filters": {"city_code": "3205", "event_types": ["job.published", "job.closed"]},
+        }
+    )
+
     url: str = Field(min_length=1, max_length=2000, description="接收推送的 http(s) 地址")
     secret: Annotated[
         str, StringConstraints(strip_whitespace=False, min_length=16, max_length=200, pattern=r"^\S+$")
@@ -130,6 +216,20 @@ class FiltersView(BaseModel):
 
 class SubscriptionView(BaseModel):
     """The secret is never returned."""
+
+    model_config = example(
+        {
+            "id": SUBSCRIPTION_ID,
+            "url": "https://hr.shaanxi.example.cn/eastwest/webhook",
+            "filters": _FILTERS,
+            "allow_private": False,
+            "active": True,
+            "disabled_reason": None,
+            "disabled_at": None,
+            "created_at": "2026-11-20T09:30:00+08:00",
+            "updated_at": "2026-11-20T09:30:00+08:00",
+        }
+    )
 
     id: str
     url: str
@@ -151,6 +251,38 @@ class AttemptView(BaseModel):
 
 
 class DeliveryView(BaseModel):
+    model_config = example(
+        {
+            "id": "f9a0b1c2-d3e4-4f5a-8b6c-7d8e9f0a1b2c",
+            "event": "job.published",
+            "job_id": JOB_ID,
+            "feed_version": 345,
+            "status": "delivered",
+            "attempts": 2,
+            "next_attempt_at": None,
+            "last_status_code": 200,
+            "last_error": None,
+            "created_at": "2026-11-20T09:30:01+08:00",
+            "delivered_at": "2026-11-20T09:30:03+08:00",
+            "log": [
+                {
+                    "attempt": 1,
+                    "at": "2026-11-20T09:30:01+08:00",
+                    "status_code": 503,
+                    "error": None,
+                    "duration_ms": 120,
+                },
+                {
+                    "attempt": 2,
+                    "at": "2026-11-20T09:30:03+08:00",
+                    "status_code": 200,
+                    "error": None,
+                    "duration_ms": 85,
+                },
+            ],
+        }
+    )
+
     id: str
     event: str
     job_id: str

@@ -7,9 +7,20 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from libs.api.schemas import RequestModel
+from libs.api.schemas import RequestModel, example
 
 Channel = Literal["station", "online", "livestream", "onsite"]
+
+PERSON_ID = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"
+JOB_ID = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d"
+EMPLOYER_ID = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
+STATION_ID = "7d3c2b1a-5e4f-4a6b-9c8d-1e2f3a4b5c6d"
+APPLICATION_ID = "b5c6d7e8-f9a0-4b1c-8d2e-3f4a5b6c7d8e"
+PLACEMENT_ID = "c6d7e8f9-a0b1-4c2d-9e3f-4a5b6c7d8e9f"
+_REASONS = [
+    {"code": "dormitory", "label": "提供住宿", "weight": 0.1},
+    {"code": "priority_poverty_alleviated", "label": "脱贫人口优先", "weight": 0.15},
+]
 
 
 class ReasonOut(BaseModel):
@@ -31,6 +42,25 @@ class JobRecommendation(BaseModel):
 
 
 class Recommendations(BaseModel):
+    model_config = example(
+        {
+            "person_id": PERSON_ID,
+            "items": [
+                {
+                    "job_id": JOB_ID,
+                    "score": 0.82,
+                    "reasons": _REASONS,
+                    "title": "电子产品装配工",
+                    "employer_name": "苏州精密电子有限公司",
+                    "city_code": "3205",
+                    "salary_min": 5200,
+                    "salary_max": 7200,
+                    "headcount_left": 18,
+                }
+            ],
+        }
+    )
+
     person_id: str
     items: list[JobRecommendation]
 
@@ -44,6 +74,21 @@ class Candidate(BaseModel):
 
 
 class Candidates(BaseModel):
+    model_config = example(
+        {
+            "job_id": JOB_ID,
+            "items": [
+                {
+                    "person_id": PERSON_ID,
+                    "score": 0.82,
+                    "reasons": _REASONS,
+                    "station_id": STATION_ID,
+                    "province_code": "61",
+                }
+            ],
+        }
+    )
+
     job_id: str
     items: list[Candidate]
 
@@ -55,6 +100,8 @@ class JobFilter(RequestModel):
 
 
 class AllocationRequest(RequestModel):
+    model_config = example({"station_id": STATION_ID, "job_filter": {"city_code": "3205"}, "top_k": 10})
+
     station_id: str | None = Field(default=None, max_length=36)
     province_code: str | None = Field(default=None, pattern=r"^\d{2}$")
     job_filter: JobFilter = JobFilter()
@@ -84,12 +131,30 @@ class AllocationStats(BaseModel):
 
 
 class AllocationOut(BaseModel):
+    model_config = example(
+        {
+            "assignments": [{"person_id": PERSON_ID, "job_id": JOB_ID, "score": 0.82}],
+            "unassigned": ["d7e8f9a0-b1c2-4d3e-8f4a-5b6c7d8e9f0a"],
+            "stats": {
+                "workers": 2,
+                "jobs": 1,
+                "total_score": 0.82,
+                "naive_total_score": 1.5,
+                "fit_given_up": 0.68,
+                "oversubscribed_jobs_naive": 1,
+                "oversubscribed_jobs": 0,
+            },
+        }
+    )
+
     assignments: list[Assignment]
     unassigned: list[str]
     stats: AllocationStats
 
 
 class ApplicationIn(RequestModel):
+    model_config = example({"person_id": PERSON_ID, "job_id": JOB_ID, "channel": "station"})
+
     person_id: str = Field(min_length=1, max_length=36)
     job_id: str = Field(min_length=1, max_length=36)
     channel: Channel
@@ -97,6 +162,22 @@ class ApplicationIn(RequestModel):
 
 
 class ApplicationOut(BaseModel):
+    model_config = example(
+        {
+            "id": APPLICATION_ID,
+            "person_id": PERSON_ID,
+            "job_id": JOB_ID,
+            "employer_id": EMPLOYER_ID,
+            "station_id": STATION_ID,
+            "channel": "livestream",
+            "stream_id": "kuaishou-live-7",
+            "status": "offered",
+            "placement_id": None,
+            "created_at": "2026-11-20T20:16:00+08:00",
+            "updated_at": "2026-11-21T10:00:00+08:00",
+        }
+    )
+
     id: str
     person_id: str
     job_id: str
@@ -111,6 +192,8 @@ class ApplicationOut(BaseModel):
 
 
 class PlaceIn(RequestModel):
+    model_config = example({"start_date": "2027-03-01", "needs_transport": True})
+
     start_date: date
     needs_transport: bool
 
@@ -123,6 +206,8 @@ class PlaceIn(RequestModel):
 
 
 class EndIn(RequestModel):
+    model_config = example({"ended_on": "2026-11-30", "reason": "合同期满"})
+
     ended_on: date
     reason: str = Field(min_length=2, max_length=200)
 
@@ -135,6 +220,23 @@ class EndIn(RequestModel):
 
 
 class PlacementOut(BaseModel):
+    model_config = example(
+        {
+            "id": PLACEMENT_ID,
+            "application_id": APPLICATION_ID,
+            "person_id": PERSON_ID,
+            "job_id": JOB_ID,
+            "employer_id": EMPLOYER_ID,
+            "station_id": STATION_ID,
+            "start_date": "2027-03-01",
+            "needs_transport": True,
+            "status": "active",
+            "ended_on": None,
+            "end_reason": None,
+            "created_at": "2026-11-22T10:00:00+08:00",
+        }
+    )
+
     id: str
     application_id: str
     person_id: str

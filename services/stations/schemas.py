@@ -8,7 +8,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from libs.api.schemas import RequestModel
+from libs.api.schemas import RequestModel, example
 from libs.reference.divisions import county_in, is_current_county, is_current_prefecture
 from libs.reference.regions import JIANGSU_CITIES, PROVINCES
 
@@ -19,6 +19,24 @@ _SPACES = re.compile(r"\s+")
 _MOBILE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
 # Area codes 010 and 020-029 have three digits and eight-digit numbers; all others four digits and 7 or 8.
 _LANDLINE = re.compile(r"^(0(?:10|2\d)|0[3-9]\d{2})-?([2-9]\d{6,7})(?:-(\d{1,6}))?$")
+STATION_ID = "7d3c2b1a-5e4f-4a6b-9c8d-1e2f3a4b5c6d"
+_SUMMARY_EXAMPLE = {
+    "id": STATION_ID,
+    "name": "江苏驻西安新城劳务联络站",
+    "province_code": "61",
+    "city_code": "6101",
+    "county_code": "610102",
+    "partner_city_code": "3205",
+    "active": True,
+}
+_STATION_EXAMPLE = {
+    **_SUMMARY_EXAMPLE,
+    "address": "西安市新城区解放路 100 号",
+    "contact_phone": "029-88886666",
+    "version": 1,
+    "created_at": "2026-11-20T09:30:00+08:00",
+    "updated_at": "2026-11-20T09:30:00+08:00",
+}
 PHONE_RULE = "联系电话须为手机号（如 13912345678）或带区号的固定电话（如 029-88886666，分机可写在最后：-801）"
 
 
@@ -85,6 +103,17 @@ class StationFields(RequestModel):
 class StationCreate(StationFields):
     """Where the station is (an origin county, never Jiangsu) and which Jiangsu city it pairs with."""
 
+    model_config = example(
+        {
+            "name": "江苏驻西安新城劳务联络站",
+            "province_code": "61",
+            "county_code": "610102",
+            "partner_city_code": "3205",
+            "address": "西安市新城区解放路 100 号",
+            "contact_phone": "029-88886666",
+        }
+    )
+
     name: str = Field(min_length=2, max_length=NAME_MAX, description="联络站名称")
     province_code: str = Field(
         pattern=r"^\d{2}$", description="所在省份（GB/T 2260 两位代码，不能是江苏 32）"
@@ -137,6 +166,8 @@ class StationPatch(StationFields):
 
     Where a station is (province, city, county) is fixed: a station that moves is a new station."""
 
+    model_config = example({"contact_phone": "13912345678", "active": True})
+
     active: bool | None = Field(default=None, description="停用的联络站不再出现在目录中")
 
     @field_validator("active")
@@ -150,6 +181,8 @@ class StationPatch(StationFields):
 class StationSummary(BaseModel):
     """The directory entry recruiters and training bases see: no address or contact phone."""
 
+    model_config = example(_SUMMARY_EXAMPLE)
+
     id: str
     name: str
     province_code: str
@@ -161,6 +194,8 @@ class StationSummary(BaseModel):
 
 class Station(StationSummary):
     """The full record, for admins, the station's partner province and the station itself."""
+
+    model_config = example(_STATION_EXAMPLE)
 
     address: str | None
     contact_phone: str | None

@@ -12,11 +12,13 @@ from libs.api.pagination import Page
 from libs.api.problems import validation_problem
 from libs.api.routing import (
     DEFAULT_LIMIT,
+    XLSX,
     Caller,
     Cursor,
     IdempotencyKey,
     Limit,
     Session,
+    file_responses,
     idempotent_create,
     next_time_id_cursor,
     service_router,
@@ -172,7 +174,11 @@ async def import_supply_list(
     return await idempotent_create(request, session, platform.idempotency, caller, key, create, body=body)
 
 
-@router.get("/supply-lists/template")
+@router.get(
+    "/supply-lists/template",
+    response_class=Response,
+    responses=file_responses("岗位供给清单模板（表头与示例行）", "text/csv", XLSX),
+)
 async def supply_list_template(caller: Caller, format: Literal["xlsx", "csv"] = "xlsx") -> Response:
     media = {
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from stdnum.cn import uscc
 
-from libs.api.schemas import RequestModel
+from libs.api.schemas import RequestModel, example
 from libs.events.contracts import Benefits
 from libs.reference.education import EducationMinimum
 from libs.reference.occupations import INDUSTRIES, is_occupation_code
@@ -21,6 +21,52 @@ JobStatus = Literal["published", "flagged", "closed"]
 
 class Strict(RequestModel):
     pass
+
+
+EMPLOYER_ID = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
+JOB_ID = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d"
+_EMPLOYER_IN = {
+    "name": "苏州精密电子有限公司",
+    "credit_code": "91320500MA00000010",
+    "city_code": "3205",
+    "assistance_base": True,
+    "caring_employer": False,
+}
+_JOB_IN = {
+    "employer_id": EMPLOYER_ID,
+    "title": "电子产品装配工",
+    "description": "流水线装配与检测，长白班，计件另有奖金。",
+    "occupation_code": "6-25-04-07",
+    "industry": "manufacturing",
+    "city_code": "3205",
+    "headcount": 20,
+    "salary_min": 5200,
+    "salary_max": 7200,
+    "age_min": 18,
+    "age_max": 45,
+    "education_min": "初中",
+    "skills": ["电子装配", "焊接"],
+    "certificates_required": [],
+    "benefits": {"dormitory": True, "meals": True, "social_insurance": True},
+    "shift": "两班倒",
+    "public_welfare": False,
+    "contract_months": 12,
+}
+_JOB = {
+    **_JOB_IN,
+    "id": JOB_ID,
+    "employer_name": "苏州精密电子有限公司",
+    "headcount_left": 20,
+    "valid_until": None,
+    "status": "published",
+    "compliance": [],
+    "version": 1,
+    "supply_list_id": None,
+    "created_at": "2026-11-20T09:30:00+08:00",
+    "updated_at": "2026-11-20T09:30:00+08:00",
+    "published_at": "2026-11-20T09:30:00+08:00",
+    "closed_at": None,
+}
 
 
 def _credit_code(value: str) -> str:
@@ -43,6 +89,8 @@ class BenefitsIn(Strict):
 
 
 class EmployerCreate(Strict):
+    model_config = example(_EMPLOYER_IN)
+
     name: str = Field(min_length=2, max_length=100)
     credit_code: str = Field(min_length=18, max_length=18, description="统一社会信用代码 (GB 32100)")
     city_code: str = Field(pattern=r"^\d{4}$")
@@ -61,6 +109,8 @@ class EmployerCreate(Strict):
 
 
 class Employer(BaseModel):
+    model_config = example({"id": EMPLOYER_ID, **_EMPLOYER_IN, "created_at": "2026-11-20T09:30:00+08:00"})
+
     id: str
     name: str
     credit_code: str
@@ -140,6 +190,8 @@ class JobFields(Strict):
 
 
 class JobCreate(JobFields):
+    model_config = example(_JOB_IN)
+
     employer_id: str = Field(min_length=1, max_length=36)
     title: str = Field(min_length=2, max_length=100)
     city_code: str = Field(pattern=r"^\d{4}$")
@@ -151,6 +203,8 @@ class JobCreate(JobFields):
 class JobPatch(JobFields):
     """Only the fields sent change; `null` is not a way to clear a required field."""
 
+    model_config = example({"headcount": 30, "salary_max": 7500})
+
 
 class ComplianceNote(BaseModel):
     code: str
@@ -158,6 +212,8 @@ class ComplianceNote(BaseModel):
 
 
 class Job(BaseModel):
+    model_config = example(_JOB)
+
     id: str
     employer_id: str
     employer_name: str
@@ -191,6 +247,18 @@ class Job(BaseModel):
 
 
 class ImportResult(BaseModel):
+    model_config = example(
+        {
+            "list_id": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f",
+            "accepted": 2,
+            "flagged": 1,
+            "rejected": [
+                {"row": 4, "column": "月薪下限", "code": "int_parsing", "message": "月薪下限必须是整数"}
+            ],
+            "job_ids": [JOB_ID, "6b7c8d9e-0f1a-4b2c-9d3e-4f5a6b7c8d9e"],
+        }
+    )
+
     list_id: str
     accepted: int
     flagged: int = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
 from libs.api.pagination import Page
@@ -17,6 +17,7 @@ from libs.api.routing import (
     Session,
     idempotent_create,
     next_time_id_cursor,
+    service_router,
     time_id_cursor,
 )
 from services.training import service
@@ -36,7 +37,7 @@ from services.training.schemas import (
     TrainingBaseCreate,
 )
 
-router = APIRouter(prefix="/v1", tags=["training"])
+router = service_router("training")
 IdQuery = Annotated[str | None, Query(min_length=1, max_length=36)]
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from libs.api.schemas import RequestModel, example
 from libs.reference.occupations import is_occupation_code
 from libs.reference.regions import is_province_code
 
@@ -17,11 +18,39 @@ Id = Annotated[str, Field(min_length=1, max_length=36)]
 ShortText = Annotated[str, Field(min_length=1, max_length=30)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Strict(RequestModel):
+    pass
+
+
+BASE_ID = "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f"
+PROGRAMME_ID = "8f9a0b1c-2d3e-4f4a-8b5c-6d7e8f9a0b1c"
+ENROLMENT_ID = "4e5f6a7b-8c9d-4e0f-9a1b-2c3d4e5f6a7b"
+_BASE_IN = {
+    "name": "西安新城区订单式培训基地",
+    "kind": "origin",
+    "province_code": "61",
+    "station_id": "7d3c2b1a-5e4f-4a6b-9c8d-1e2f3a4b5c6d",
+}
+_ORDER = {
+    "employer_id": "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
+    "job_ids": ["5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d"],
+    "committed_hires": 15,
+}
+_PROGRAMME_IN = {
+    "base_id": BASE_ID,
+    "title": "电子设备装接工订单班",
+    "occupation_code": "6-25-04-07",
+    "skills": ["电子装配", "焊接"],
+    "capacity": 30,
+    "starts_on": "2027-03-01",
+    "ends_on": "2027-03-28",
+    "order": _ORDER,
+}
 
 
 class TrainingBaseCreate(Strict):
+    model_config = example(_BASE_IN)
+
     name: str = Field(min_length=2, max_length=100)
     kind: BaseKind = Field(description="origin：输出地（中西部）基地；jiangsu：江苏基地")
     province_code: str = Field(pattern=r"^\d{2}$", description="GB/T 2260 省级代码")
@@ -42,6 +71,10 @@ class TrainingBaseCreate(Strict):
 
 
 class TrainingBase(BaseModel):
+    model_config = example(
+        {"id": BASE_ID, **_BASE_IN, "employer_id": None, "created_at": "2026-11-20T09:30:00+08:00"}
+    )
+
     id: str
     name: str
     kind: BaseKind
@@ -60,6 +93,8 @@ class Order(Strict):
 
 
 class ProgrammeCreate(Strict):
+    model_config = example(_PROGRAMME_IN)
+
     base_id: Id
     title: str = Field(min_length=2, max_length=100)
     occupation_code: str = Field(max_length=20)
@@ -86,6 +121,16 @@ class ProgrammeCreate(Strict):
 
 
 class Programme(BaseModel):
+    model_config = example(
+        {
+            "id": PROGRAMME_ID,
+            **_PROGRAMME_IN,
+            "seats_taken": 12,
+            "seats_left": 18,
+            "created_at": "2026-11-20T09:30:00+08:00",
+        }
+    )
+
     id: str
     base_id: str
     title: str
@@ -101,15 +146,34 @@ class Programme(BaseModel):
 
 
 class EnrolmentCreate(Strict):
+    model_config = example({"person_id": "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"})
+
     person_id: Id
 
 
 class Completion(Strict):
+    model_config = example({"certificate": "电子设备装接工（五级）证书", "completed_on": "2026-11-28"})
+
     certificate: str | None = Field(default=None, min_length=1, max_length=100, description="证书名称或编号")
     completed_on: date | None = Field(default=None, description="结业日期，默认今天（北京时间）")
 
 
 class Enrolment(BaseModel):
+    model_config = example(
+        {
+            "id": ENROLMENT_ID,
+            "programme_id": PROGRAMME_ID,
+            "base_id": BASE_ID,
+            "person_id": "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
+            "status": "completed",
+            "certificate": "电子设备装接工（五级）证书",
+            "completed_on": "2026-11-28",
+            "employed_on": "2026-12-01",
+            "created_at": "2026-11-01T09:30:00+08:00",
+            "completed_at": "2026-11-28T17:00:00+08:00",
+        }
+    )
+
     id: str
     programme_id: str
     base_id: str
@@ -124,6 +188,16 @@ class Enrolment(BaseModel):
 
 class Outcomes(BaseModel):
     """培训后就业率: of those who completed, how many started a job on or after their completion date."""
+
+    model_config = example(
+        {
+            "programme_id": PROGRAMME_ID,
+            "enrolled": 30,
+            "completed": 28,
+            "employed_after": 21,
+            "employment_rate": 0.75,
+        }
+    )
 
     programme_id: str
     enrolled: int

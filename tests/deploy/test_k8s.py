@@ -112,7 +112,10 @@ def test_deployments_serve_with_probes_and_a_graceful_stop(target: str) -> None:
         spec = named(manifests(target), "Deployment", service)["spec"]["template"]["spec"]
         (container,) = spec["containers"]
         assert container["args"] == ["serve", service, "--host", "0.0.0.0", "--port", "8000"]
-        assert container["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+        assert container["ports"] == [
+            {"name": "http", "containerPort": 8000, "protocol": "TCP"},
+            {"name": "metrics", "containerPort": 9100, "protocol": "TCP"},
+        ]
         assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
         assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
         assert container["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
@@ -219,7 +222,7 @@ def test_network_policies_allow_nats_the_database_and_dns_only(target: str) -> N
     items = manifests(target)
     for service in SERVICES:
         spec = named(items, "NetworkPolicy", service)["spec"]
-        ingress, *internal = spec["ingress"]
+        ingress, scrape, *internal = spec["ingress"]
         assert ingress["ports"] == [{"port": 8000, "protocol": "TCP"}]
         # demand alone is called by another service: bus, for passenger contacts
         bus_pods = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "bus", **SERVER}}}
@@ -228,7 +231,12 @@ def test_network_policies_allow_nats_the_database_and_dns_only(target: str) -> N
             peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
             for peer in ingress["from"]
         ]
-        assert sources == ["ingress-nginx", "monitoring"]
+        assert sources == ["ingress-nginx"]
+        # Prometheus reaches the metrics port, and only that one
+        assert scrape == {
+            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+            "ports": [{"port": 9100, "protocol": "TCP"}],
+        }
 
         egress = spec["egress"]
         by_port = {tuple(sorted(port["port"] for port in rule["ports"])): rule["to"] for rule in egress}
