@@ -56,11 +56,15 @@ def is_sqlite(url: str) -> bool:
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An engine tuned per backend: SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE write transactions."""
+    # hide_parameters: a statement's parameters (names, encrypted fields) stay out of error messages, hence
+    # out of logged tracebacks and of the exceptions recorded on spans.
     if is_sqlite(url):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, hide_parameters=True)
         _tune_sqlite(engine)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(
+        url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 10_485_760
     log_level: str = "INFO"
     log_json: bool = True
+
+    # Traces (OpenTelemetry): spans are made and carried across HTTP and NATS (the events' `traceparent`), and
+    # log lines carry their trace id; they are exported over OTLP/HTTP only when `otlp_endpoint` is set
+    # (e.g. http://collector:4318). `tracing=false` turns all of it off; new traces are kept at
+    # `trace_sample_ratio`.
+    tracing: bool = True
+    otlp_endpoint: str | None = None
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
 
     relay_batch_size: int = 256
     relay_idle_seconds: float = 0.5

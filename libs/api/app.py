@@ -27,7 +27,7 @@ from libs.events.outbox import wake_info
 from libs.events.relay import OutboxRelay
 from libs.events.tables import PlatformTables
 from libs.housekeeping import run_forever as run_housekeeping
-from libs.observability import get_logger
+from libs.observability import get_logger, instrument_service
 from libs.settings import Settings
 
 log = get_logger("ew.app")
@@ -295,6 +295,7 @@ def create_service_app(
         app.include_router(router)
     app.include_router(docs_router(name, title, openapi_url))
     app.include_router(health_router(public_metrics=settings.metrics_port is None))
+    instrument_service(app, name, runtime.engine, settings)  # traces: requests and database statements
     return app
 
 

@@ -20,7 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from libs.db import utcnow
 from libs.events.bus import Bus, Stopped, unless_stopped
 from libs.events.envelope import CloudEvent
-from libs.observability import CONSUMER_PENDING, DEAD_LETTERS, EVENTS_CONSUMED, get_logger
+from libs.observability import (
+    CONSUMER_PENDING,
+    DEAD_LETTERS,
+    EVENTS_CONSUMED,
+    consuming,
+    get_logger,
+    mark_failed,
+)
 
 log = get_logger("ew.consumer")
 
@@ -167,32 +174,43 @@ class EventConsumer:
         except (ValidationError, json.JSONDecodeError) as error:
             await self._dead_letter(message, f"unreadable envelope: {error}")
             return
-        try:
-            processed = await self._process(cloud_event)
-        except Exception as error:
-            delivered = message.metadata.num_delivered if message.metadata else 1
-            EVENTS_CONSUMED.labels(self.name, "error").inc()
-            log.warning(
-                "consumer.handler_failed",
-                consumer=self.name,
-                event_id=cloud_event.id,
-                event_type=cloud_event.type,
-                delivered=delivered,
-                error=f"{type(error).__name__}: {error}",
-            )
-            if delivered >= self.max_deliver:
-                await self._dead_letter(message, f"{type(error).__name__}: {error}")
+        # The handler's span continues the trace the event was created in (its `traceparent`).
+        with consuming(
+            self.bus.name,
+            self.name,
+            event_type=cloud_event.type,
+            event_id=cloud_event.id,
+            traceparent=cloud_event.traceparent,
+            tracestate=cloud_event.tracestate,
+        ) as span:
+            try:
+                processed = await self._process(cloud_event)
+            except Exception as error:
+                mark_failed(span, error)
+                delivered = message.metadata.num_delivered if message.metadata else 1
+                EVENTS_CONSUMED.labels(self.name, "error").inc()
+                log.warning(
+                    "consumer.handler_failed",
+                    consumer=self.name,
+                    event_id=cloud_event.id,
+                    event_type=cloud_event.type,
+                    delivered=delivered,
+                    error=f"{type(error).__name__}: {error}",
+                )
+                if delivered >= self.max_deliver:
+                    await self._dead_letter(message, f"{type(error).__name__}: {error}")
+                else:
+                    await message.nak(delay=min(0.5 * 2**delivered, 30))
+                return
+            await message.ack()
+            span.set_attribute("ew.duplicate", not processed)
+            if processed:
+                self.processed += 1
             else:
-                await message.nak(delay=min(0.5 * 2**delivered, 30))
-            return
-        await message.ack()
-        if processed:
-            self.processed += 1
-        else:
-            self.duplicates += 1
-        EVENTS_CONSUMED.labels(self.name, "processed" if processed else "duplicate").inc()
-        if processed and self.after_commit is not None:
-            self.after_commit(cloud_event)
+                self.duplicates += 1
+            EVENTS_CONSUMED.labels(self.name, "processed" if processed else "duplicate").inc()
+            if processed and self.after_commit is not None:
+                self.after_commit(cloud_event)
 
     async def _process(self, cloud_event: CloudEvent) -> bool:
         """True when handled now, False when the inbox shows it was handled before."""

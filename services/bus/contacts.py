@@ -13,7 +13,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from libs.api.problems import Problem
-from libs.observability import get_logger
+from libs.observability import get_logger, traced_transport
 from libs.settings import Settings
 
 log = get_logger("ew.bus.contacts")
@@ -79,7 +79,7 @@ class PassengerContacts:
                 asyncio.timeout(self._timeout),
                 httpx.AsyncClient(
                     base_url=self._base_url,
-                    transport=self._transport,
+                    transport=traced_transport(self._transport or httpx.AsyncHTTPTransport(), "bus"),
                     timeout=self._timeout,
                     headers={"Authorization": f"Internal {self._secret}"},
                     follow_redirects=False,

@@ -7,13 +7,14 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.db import utcnow
-from libs.observability import get_logger
+from libs.observability import get_logger, traced_transport, tracer
 from services.feed import repository, snapshots, webhooks
 from services.feed.models import Snapshot
 from services.feed.settings import FeedSettings
@@ -90,11 +91,12 @@ class DeliveryWorker:
 
     def _client(self) -> httpx.AsyncClient:
         timeout = self.settings.webhook_timeout_seconds
+        limits = httpx.Limits(max_connections=self.settings.webhook_concurrency)
         return httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
             follow_redirects=False,
             trust_env=False,  # no proxy from the environment between the check and the receiver
-            limits=httpx.Limits(max_connections=self.settings.webhook_concurrency),
+            transport=traced_transport(httpx.AsyncHTTPTransport(limits=limits, trust_env=False), "feed"),
         )
 
     def wake(self) -> None:
@@ -137,23 +139,29 @@ class DeliveryWorker:
             await session.commit()
         if not rows:
             return 0
-        results = await asyncio.gather(
-            *(
-                webhooks.send(
-                    client,
-                    delivery_id=row.id,
-                    event=row.event,
-                    body=row.body,
-                    url=row.url,
-                    secret=row.secret,
-                    allow_private=row.allow_private,
-                )
-                for row in rows
-            )
-        )
+        results = await asyncio.gather(*(self._send(client, row) for row in rows))
         async with self.sessions() as session:
             finished = utcnow()
             for row, result in zip(rows, results, strict=True):
                 await webhooks.record_attempt(session, row.id, result, self.settings, finished)
             await session.commit()
         return len(rows)
+
+    async def _send(self, client: httpx.AsyncClient, row: Any) -> webhooks.Outcome:
+        """One attempt in a span of its own (a delivery is a unit of work; its request a client span in it)."""
+        with tracer("feed").start_as_current_span(
+            "deliver webhook",
+            attributes={"ew.service": "feed", "ew.delivery_id": row.id, "ew.event": row.event},
+        ) as span:
+            outcome = await webhooks.send(
+                client,
+                delivery_id=row.id,
+                event=row.event,
+                body=row.body,
+                url=row.url,
+                secret=row.secret,
+                allow_private=row.allow_private,
+            )
+            if outcome.status_code is not None:
+                span.set_attribute("http.response.status_code", outcome.status_code)
+            return outcome
