@@ -82,6 +82,12 @@ SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def upload_example(**fields: str) -> dict[str, Any]:
+    """`openapi_extra` for an upload route: the example of its multipart form (a file field shows the name
+    of a file to pick)."""
+    return {"requestBody": {"content": {"multipart/form-data": {"example": fields}}}}
+
+
 def file_responses(description: str, *media_types: str) -> dict[int | str, dict[str, Any]]:
     """The 200 of a route that answers only a file (use with `response_class=Response`)."""
     return {200: {"description": description, "content": file_content(*media_types)}}

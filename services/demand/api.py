@@ -23,6 +23,7 @@ from libs.api.routing import (
     next_time_id_cursor,
     service_router,
     time_id_cursor,
+    upload_example,
 )
 from libs.pii import PiiVault
 from services.demand import leads, lists, repository, service
@@ -173,7 +174,12 @@ async def resolve_warning(warning_id: str, session: Session, caller: Caller) -> 
     return view
 
 
-@router.post("/demand-lists/imports", status_code=201, response_model=ImportResult)
+@router.post(
+    "/demand-lists/imports",
+    status_code=201,
+    response_model=ImportResult,
+    openapi_extra=upload_example(file="花名册.xlsx", station_id="7d3c2b1a-5e4f-4a6b-9c8d-1e2f3a4b5c6d"),
+)
 async def import_roster(
     request: Request,
     session: Session,

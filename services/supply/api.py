@@ -23,6 +23,7 @@ from libs.api.routing import (
     next_time_id_cursor,
     service_router,
     time_id_cursor,
+    upload_example,
 )
 from libs.auth import Role, require_role
 from services.supply import repository, service
@@ -149,7 +150,14 @@ async def close_job(job_id: str, session: Session, caller: Caller) -> Job:
     return view
 
 
-@router.post("/supply-lists/imports", status_code=201, response_model=ImportResult)
+@router.post(
+    "/supply-lists/imports",
+    status_code=201,
+    response_model=ImportResult,
+    openapi_extra=upload_example(
+        file="岗位供给清单.xlsx", employer_id="0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
+    ),
+)
 async def import_supply_list(
     request: Request,
     session: Session,
