@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -34,6 +33,7 @@ from libs.api.routing import (
     time_id_cursor,
 )
 from libs.auth import Role, require_role
+from libs.db import utcnow
 from libs.reference.regions import is_province_code
 from services.feed import repository, webhooks
 from services.feed.background import publish_now
@@ -53,8 +53,18 @@ from services.feed.schemas import (
     SubscriptionCreate,
     SubscriptionView,
 )
+from services.feed.service import beijing_day
 from services.feed.settings import FeedSettings
-from services.feed.snapshots import ON_REQUEST, changes_between, item_list_head, list_item, snapshot_sheet
+from services.feed.snapshots import (
+    ON_REQUEST,
+    SETTLE_WINDOW,
+    changes_between,
+    changes_since_version,
+    item_list_head,
+    list_item,
+    settled_version,
+    snapshot_sheet,
+)
 from services.feed.streaming import MAX_SEQ, Change, ChangeHub, change_events, start_position
 
 router = service_router("feed")
@@ -98,7 +108,9 @@ async def read_feed(
     if cached is not None:
         return cached
     rows = list(
-        await repository.listed_jobs(session, feed_filter, today=date.today(), before_seq=before, limit=limit)
+        await repository.listed_jobs(
+            session, feed_filter, today=beijing_day(utcnow()), before_seq=before, limit=limit
+        )
     )
     response.headers["ETag"] = etag
     response.headers["Cache-Control"] = "no-cache"
@@ -129,7 +141,7 @@ async def _edition(
     if cached is not None:
         return cached
     edition = await index.edition(
-        session, province_code, feed_filter, feed_version=version, today=date.today()
+        session, province_code, feed_filter, feed_version=version, today=beijing_day(utcnow())
     )
     page = list(edition.page(after, limit))
     payloads = await repository.job_payloads(session, [entry.job_id for entry in page])
@@ -310,12 +322,13 @@ async def _json(request: Request, snapshot: Snapshot) -> AsyncIterator[str]:
 
 
 async def _jsonld(request: Request, snapshot: Snapshot) -> AsyncIterator[str]:
+    lifetime: int = request.app.state.feed_settings.posting_lifetime_days
     yield _dumps(item_list_head(snapshot))[:-1] + ',"itemListElement":['
     position = 0
     async for row in _snapshot_rows(request, snapshot):
         position += 1
         yield ("," if position > 1 else "") + _dumps(
-            list_item(position, FeedItem.model_validate(row.payload))
+            list_item(position, FeedItem.model_validate(row.payload), lifetime)
         )
     yield "]}"
 
@@ -330,15 +343,34 @@ async def read_changes(
     response: Response,
     session: Session,
     caller: Caller,
-    since: Annotated[int, Query(ge=1, le=MAX_SEQ, description="客户端已持有的快照期号")],
+    since: Annotated[int | None, Query(ge=1, le=MAX_SEQ, description="客户端已持有的快照期号")] = None,
+    since_version: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=MAX_SEQ,
+            description="客户端已持有的信息版本（GET /v1/feed 的 version、SSE 事件编号）；与 since 二选一",
+        ),
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=200, description="上一页返回的 next_cursor")] = None,
     limit: Annotated[
         int, Query(ge=1, le=CHANGES_MAX_LIMIT, description="每页条数（三类合计）")
     ] = CHANGES_LIMIT,
 ) -> Changes | Response:
-    """From snapshot `since` to the latest snapshot: added and changed jobs in full, removals as tombstones;
-    pages in job-id order. Every page of one walk compares against the snapshot that was latest on its first
-    page (`version`), so a snapshot published meanwhile cannot tear it; ask again with `since=version` after."""
+    """Added and changed jobs in full, removals as tombstones, pages in job-id order; `basis` says which
+    number space `since` and `version` are in.
+
+    `since=N` (basis `snapshot`): from snapshot N to the latest snapshot. `since_version=V` (basis `feed`):
+    from feed version V (what `GET /v1/feed` and the stream hand out) to the feed's version now. Every page of
+    one walk compares against the `version` of its first page, so nothing published meanwhile can tear it;
+    poll again with the same parameter set to `version` afterwards."""
+    if (since is None) == (since_version is None):
+        raise validation_problem(
+            "query.since", "required", "请给出 since（快照期号）或 since_version（信息版本）之一"
+        )
+    if since_version is not None:
+        return await _changes_since_version(request, response, session, since_version, cursor, limit)
+    assert since is not None
     older = await _held_snapshot(session, since, "query.since")
     key = decode_cursor(cursor, 2)
     if key is not None and not (isinstance(key[0], int) and isinstance(key[1], str)):
@@ -363,6 +395,7 @@ async def read_changes(
     response.headers["ETag"] = etag
     response.headers["Cache-Control"] = "no-cache"
     return Changes(
+        basis="snapshot",
         since=older.version,
         version=latest.version,
         feed_version=latest.feed_version,
@@ -370,6 +403,61 @@ async def read_changes(
         changed=changes.changed,
         removed=changes.removed,
         next_cursor=encode_cursor(latest.version, changes.last_job_id) if changes.last_job_id else None,
+    )
+
+
+FEED_CURSOR = "feed"
+
+
+async def _changes_since_version(
+    request: Request, response: Response, session: AsyncSession, since: int, cursor: str | None, limit: int
+) -> Changes | Response:
+    """Basis `feed`: the change log between feed version `since` and the settled version now (or the one
+    the walk's first page pinned, carried in its cursor). 404 for a version the feed has not reached, 410
+    when the change log no longer reaches back to it."""
+    key = decode_cursor(cursor, 3)
+    if key is not None and not (
+        key[0] == FEED_CURSOR and isinstance(key[2], str) and _int_key(key[1]) >= since
+    ):
+        raise validation_problem("query.cursor", "cursor_invalid", "游标无效，请使用上一页返回的 next_cursor")
+    head = await repository.current_version(session)
+    if since > head:
+        raise Problem(
+            404,
+            f"信息版本 {since} 尚未产生，当前为 {head}",
+            errors=[FieldError("query.since_version", "unknown_version", "信息版本尚未产生")],
+            current_version=head,
+        )
+    oldest = await repository.oldest_retained_change(session)
+    if oldest is not None and since < oldest - 1:
+        raise Problem(
+            410,
+            f"变更记录只保留到信息版本 {oldest - 1} 之后，无法给出自 {since} 以来的变更；请重新读取 GET /v1/feed 全部内容",
+            errors=[FieldError("query.since_version", "version_gone", "该信息版本的变更记录已不再保留")],
+            oldest_version=oldest - 1,
+        )
+    if key is not None:
+        until = int(key[1])
+    else:
+        recent = await repository.recent_changes(session, SETTLE_WINDOW)
+        until = max(since, settled_version(recent, utcnow()))
+    etag = strong_etag("changes", "feed", since, until, cursor or "", limit)
+    cached = not_modified(request, etag)
+    if cached is not None:
+        return cached
+    page = repository.JobRange(after=key[2] if key is not None else None, limit=limit)
+    changes = await changes_since_version(session, since, until, page)
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = "no-cache"
+    return Changes(
+        basis="feed",
+        since=since,
+        version=until,
+        feed_version=until,
+        added=changes.added,
+        changed=changes.changed,
+        removed=changes.removed,
+        next_cursor=encode_cursor(FEED_CURSOR, until, changes.last_job_id) if changes.last_job_id else None,
     )
 
 

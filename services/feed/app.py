@@ -8,7 +8,7 @@ from libs.api.app import create_service_app
 from libs.settings import Settings
 from services.feed import live
 from services.feed.api import router
-from services.feed.background import DeliveryWorker, run_schedule
+from services.feed.background import DeliveryWorker, run_expiry, run_schedule
 from services.feed.consumers import feed_consumers
 from services.feed.editions import DemandIndex
 from services.feed.models import platform
@@ -28,6 +28,10 @@ def create_app(settings: Settings, feed_settings: FeedSettings | None = None) ->
     signal = ChangeSignal()
     holder: list[DeliveryWorker] = []
 
+    def changed() -> None:
+        signal.notify()
+        holder[0].wake()
+
     app = create_service_app(
         name=NAME,
         title="eastwest feed · 共享岗位信息",
@@ -38,9 +42,12 @@ def create_app(settings: Settings, feed_settings: FeedSettings | None = None) ->
         settings=settings,
         tables=platform,
         routers=[router, live.router],
-        consumers=lambda runtime: feed_consumers(runtime, signal, lambda: holder[0].wake()),
+        consumers=lambda runtime: feed_consumers(
+            runtime, signal, lambda: holder[0].wake(), feed.posting_lifetime_days
+        ),
         background=lambda runtime: {
             "snapshots": run_schedule(runtime.sessions, feed),
+            "expiry": run_expiry(runtime.sessions, feed, changed),
             "webhooks": holder[0].run(),
             "stream-hub": app.state.feed_hub.run(),
         },

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.db import utcnow
 from libs.observability import get_logger, traced_transport, tracer
-from services.feed import repository, snapshots, webhooks
+from services.feed import repository, service, snapshots, webhooks
 from services.feed.models import Snapshot
 from services.feed.settings import FeedSettings
 
@@ -72,6 +72,34 @@ async def run_schedule(sessions: async_sessionmaker[AsyncSession], settings: Fee
             continue
         if snapshot is not None:
             log.info("snapshot.published", version=snapshot.version, jobs=snapshot.jobs)
+
+
+EXPIRY_BATCH = 500
+
+
+async def run_expiry(
+    sessions: async_sessionmaker[AsyncSession], settings: FeedSettings, changed: Callable[[], None]
+) -> None:
+    """Every `expiry_check_seconds`, take the jobs past their last day out of the feed (in batches), with
+    their webhook deliveries; `changed` wakes the streams and the delivery worker."""
+    while True:
+        try:
+            while True:
+                async with sessions() as session:
+                    expired = await service.expire_jobs(session, now=utcnow(), limit=EXPIRY_BATCH)
+                    for change in expired:
+                        await webhooks.enqueue_deliveries(session, change)
+                    await session.commit()
+                if expired:
+                    log.info("feed.jobs_expired", jobs=len(expired))
+                    changed()
+                if len(expired) < EXPIRY_BATCH:
+                    break
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the database away for a moment: try again at the next check
+            log.warning("feed.expiry_failed", error=f"{type(error).__name__}: {error}")
+        await asyncio.sleep(settings.expiry_check_seconds)
 
 
 class DeliveryWorker:

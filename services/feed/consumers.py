@@ -19,13 +19,18 @@ from libs.events.contracts import (
 from libs.events.envelope import CloudEvent
 from services.feed import editions, webhooks
 from services.feed.service import ChangeSignal, apply_job_event
+from services.feed.settings import FeedSettings
 
 
-async def on_job_event(session: AsyncSession, event: CloudEvent) -> None:
-    """The change and its webhook deliveries commit together."""
-    change = await apply_job_event(session, event.type, JobPayload.model_validate(event.data))
-    if change is not None:
-        await webhooks.enqueue_deliveries(session, change)
+def job_handler(lifetime_days: int) -> Handler:
+    async def on_job_event(session: AsyncSession, event: CloudEvent) -> None:
+        """The change and its webhook deliveries commit together."""
+        job = JobPayload.model_validate(event.data)
+        change = await apply_job_event(session, event.type, job, lifetime_days=lifetime_days)
+        if change is not None:
+            await webhooks.enqueue_deliveries(session, change)
+
+    return on_job_event
 
 
 async def on_person_event(session: AsyncSession, event: CloudEvent) -> None:
@@ -36,7 +41,10 @@ async def on_person_event(session: AsyncSession, event: CloudEvent) -> None:
 
 
 def feed_consumers(
-    runtime: ServiceRuntime, signal: ChangeSignal, wake_deliveries: Callable[[], None]
+    runtime: ServiceRuntime,
+    signal: ChangeSignal,
+    wake_deliveries: Callable[[], None],
+    lifetime_days: int = FeedSettings.posting_lifetime_days,
 ) -> list[EventConsumer]:
     def after_job(_event: CloudEvent) -> None:
         signal.notify()
@@ -48,6 +56,6 @@ def feed_consumers(
         return runtime.consumer(name, subject, handler, after_commit)
 
     return [
-        consumer("feed-jobs", JOB_EVENTS, on_job_event, after_job),
+        consumer("feed-jobs", JOB_EVENTS, job_handler(lifetime_days), after_job),
         consumer("feed-persons", PERSON_EVENTS, on_person_event, None),
     ]

@@ -24,7 +24,10 @@ class FeedJob(Base):
     """One row per job ever seen; `listed` says whether it is in the feed now (closed ones stay as tombstones)."""
 
     __tablename__ = "feed_jobs"
-    __table_args__ = (Index("ix_feed_jobs_listing", "listed", "listed_seq"),)
+    __table_args__ = (
+        Index("ix_feed_jobs_listing", "listed", "listed_seq"),
+        Index("ix_feed_jobs_expiry", "listed", "listed_until"),
+    )
 
     job_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
@@ -34,6 +37,9 @@ class FeedJob(Base):
     occupation_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
     industry: Mapped[str | None] = mapped_column(String(40), nullable=True)
     valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # The last day (Beijing) the job is shown: `valid_until`, else its publication day plus the posting
+    # lifetime. Set with every event; None only on rows that were never listed.
+    listed_until: Mapped[date | None] = mapped_column(Date, nullable=True)
     # What province editions match workers on, out of the payload so an edition reads narrow rows.
     salary_max: Mapped[int] = mapped_column(Integer, server_default="0")
     dormitory: Mapped[bool] = mapped_column(server_default=false())

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Row, and_, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import Row, and_, delete, exists, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -58,7 +58,20 @@ async def current_version(session: AsyncSession) -> int:
 
 
 def _open_on(today: date) -> Any:
-    return and_(FeedJob.listed.is_(True), or_(FeedJob.valid_until.is_(None), FeedJob.valid_until >= today))
+    """Listed, and not past its last day (its closing date, or publication plus the posting lifetime)."""
+    return and_(FeedJob.listed.is_(True), FeedJob.listed_until >= today)
+
+
+async def expired_jobs(session: AsyncSession, *, today: date, limit: int) -> Sequence[FeedJob]:
+    """Listed jobs past their last day, locked (replicas expiring at once skip each other's rows)."""
+    query = (
+        select(FeedJob)
+        .where(FeedJob.listed.is_(True), FeedJob.listed_until < today)
+        .order_by(FeedJob.job_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(query)).all()
 
 
 def _filtered(query: Any, feed_filter: FeedFilter) -> Any:
@@ -83,6 +96,41 @@ async def listed_jobs(
 async def changes_after(session: AsyncSession, seq: int, limit: int) -> Sequence[FeedChange]:
     query = select(FeedChange).where(FeedChange.seq > seq).order_by(FeedChange.seq).limit(limit)
     return (await session.scalars(query)).all()
+
+
+async def oldest_retained_change(session: AsyncSession) -> int | None:
+    """The lowest change number still in the log (None when the log is empty)."""
+    value = await session.scalar(select(func.min(FeedChange.seq)))
+    return int(value) if value is not None else None
+
+
+async def recent_changes(session: AsyncSession, limit: int) -> Sequence[tuple[int, datetime]]:
+    """The newest changes' numbers and times, newest first."""
+    query = select(FeedChange.seq, FeedChange.created_at).order_by(FeedChange.seq.desc()).limit(limit)
+    return (await session.execute(query)).tuples().all()
+
+
+async def touched_jobs(session: AsyncSession, since: int, until: int, page: JobRange) -> list[str]:
+    """The ids of the jobs with a change numbered in (since, until], in id order, one page of them."""
+    query = (
+        select(FeedChange.job_id)
+        .where(FeedChange.seq > since, FeedChange.seq <= until)
+        .group_by(FeedChange.job_id)
+    )
+    return list((await session.scalars(page.apply(query, FeedChange.job_id))).all())
+
+
+async def last_changes(session: AsyncSession, job_ids: Sequence[str], upto: int) -> dict[str, FeedChange]:
+    """Each job's last change numbered `upto` or lower: what the feed said of it at that version."""
+    if not job_ids:
+        return {}
+    latest = (
+        select(func.max(FeedChange.seq))
+        .where(FeedChange.job_id.in_(job_ids), FeedChange.seq <= upto)
+        .group_by(FeedChange.job_id)
+    )
+    rows = await session.scalars(select(FeedChange).where(FeedChange.seq.in_(latest)))
+    return {row.job_id: row for row in rows}
 
 
 # --- snapshots ----------------------------------------------------------------------------------------------

@@ -83,6 +83,10 @@ class FeedItem(BaseModel):
     contract_months: int | None
     published_at: datetime | None
     updated_at: datetime
+    listed_until: date | None = Field(
+        default=None,
+        description="展示至（北京时间，含当日）：有效期至；未填有效期的，为发布日加平台默认展示期。此后岗位自动下架",
+    )
 
 
 class FeedPage(BaseModel):
@@ -125,10 +129,12 @@ class SnapshotDocument(SnapshotInfo):
 
 
 class Changes(BaseModel):
-    """What changed from snapshot `since` to the latest snapshot `version`."""
+    """What changed from `since` to `version`, both in the number space `basis` names: snapshot numbers
+    (`?since=`) or feed versions (`?since_version=`)."""
 
     model_config = example(
         {
+            "basis": "snapshot",
             "since": 11,
             "version": 12,
             "feed_version": 345,
@@ -141,9 +147,12 @@ class Changes(BaseModel):
         }
     )
 
+    basis: Literal["snapshot", "feed"] = Field(
+        description="snapshot：since、version 为快照期号；feed：since、version 为信息版本（GET /v1/feed 的 version）"
+    )
     since: int
-    version: int
-    feed_version: int
+    version: int = Field(description="本次变更截至的编号；下次以它为 since（或 since_version）再取")
+    feed_version: int = Field(description="截至的信息版本")
     added: list[FeedItem]
     changed: list[FeedItem]
     removed: list[Removal]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import date, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.db import utcnow
+from libs.db import BEIJING, utcnow
 from libs.events.contracts import JOB_CLOSED, JobPayload
 from services.feed import repository
 from services.feed.models import FeedChange, FeedJob
@@ -38,22 +40,48 @@ class ChangeSignal:
             await asyncio.wait_for(ticket.wait(), seconds)
 
 
-async def apply_job_event(session: AsyncSession, event_type: str, job: JobPayload) -> FeedChange | None:
-    """Versions make this order-proof: an older event than what the feed holds changes nothing."""
+def beijing_day(moment: datetime) -> date:
+    return moment.astimezone(BEIJING).date()
+
+
+class Dated(Protocol):
+    """A job as supply sends it or as the feed stores it."""
+
+    @property
+    def valid_until(self) -> date | None: ...
+
+    @property
+    def published_at(self) -> datetime | None: ...
+
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+def listed_until(job: Dated, lifetime_days: int) -> date:
+    """The last day (Beijing) the job is shown: its closing date, else its publication day plus the posting
+    lifetime. JSON-LD's `validThrough` is the end of this day, and the feed takes the job out after it."""
+    if job.valid_until is not None:
+        return job.valid_until
+    return beijing_day(job.published_at or job.updated_at) + timedelta(days=lifetime_days)
+
+
+async def apply_job_event(
+    session: AsyncSession, event_type: str, job: JobPayload, *, lifetime_days: int
+) -> FeedChange | None:
+    """Versions make this order-proof: an older event than what the feed holds changes nothing. A job past
+    its last day is not (re-)listed by an update that leaves that day as it is."""
     row = await repository.get_job(session, job.id)
     if row is not None and row.version >= job.version:
         return None
-    visible = job.status == "published" and event_type != JOB_CLOSED
-    was_listed = row is not None and row.listed
     now = utcnow()
+    until = listed_until(job, lifetime_days)
+    visible = job.status == "published" and event_type != JOB_CLOSED and until >= beijing_day(now)
+    was_listed = row is not None and row.listed
+    item = FeedItem.model_validate({**job.model_dump(), "listed_until": until}).model_dump(mode="json")
     change: FeedChange | None = None
     if visible or was_listed:
         kind = (UPDATED if was_listed else PUBLISHED) if visible else CLOSED
-        data = (
-            FeedItem.model_validate(job.model_dump()).model_dump(mode="json")
-            if visible
-            else Removal(id=job.id, removed_at=now).model_dump(mode="json")
-        )
+        data = item if visible else Removal(id=job.id, removed_at=now).model_dump(mode="json")
         change = FeedChange(
             job_id=job.id,
             kind=kind,
@@ -75,11 +103,32 @@ async def apply_job_event(session: AsyncSession, event_type: str, job: JobPayloa
     row.occupation_code = job.occupation_code
     row.industry = job.industry
     row.valid_until = job.valid_until
+    row.listed_until = until
     row.salary_max = job.salary_max
     row.dormitory = job.benefits.dormitory
     row.age_min = job.age_min
     row.age_max = job.age_max
-    row.payload = FeedItem.model_validate(job.model_dump()).model_dump(mode="json")
+    row.payload = item
     row.updated_at = now
     await session.flush()
     return change
+
+
+async def expire_jobs(session: AsyncSession, *, now: datetime, limit: int) -> list[FeedChange]:
+    """Take the listed jobs past their last day out of the feed, as `job.closed` changes (at most `limit`)."""
+    changes = []
+    for row in await repository.expired_jobs(session, today=beijing_day(now), limit=limit):
+        change = FeedChange(
+            job_id=row.job_id,
+            kind=CLOSED,
+            city_code=row.city_code,
+            occupation_code=row.occupation_code,
+            payload=Removal(id=row.job_id, removed_at=now).model_dump(mode="json"),
+            created_at=now,
+        )
+        session.add(change)
+        row.listed = False
+        row.updated_at = now
+        changes.append(change)
+    await session.flush()
+    return changes

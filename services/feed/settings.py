@@ -20,7 +20,11 @@ class FeedSettings:
     """Snapshots every `snapshot_every_seconds` (aligned to the epoch, so 3600 is on the hour; 0 turns it
     off) and daily at `snapshot_daily_at` Beijing time (None turns it off); the content of the latest
     `snapshot_keep` snapshots is kept (0: all), older ones answer 410 Gone. Webhook deliveries are retried
-    after `webhook_backoff_seconds` * 2^(attempt-1) up to `webhook_max_attempts` attempts."""
+    after `webhook_backoff_seconds` * 2^(attempt-1) up to `webhook_max_attempts` attempts.
+
+    A job without a closing date (`valid_until`) is shown until the end of its publication day (Beijing time)
+    plus `posting_lifetime_days`; every `expiry_check_seconds` the feed takes the jobs past their last day out
+    (a `job.closed` change, so streams, webhooks and change polling see it too)."""
 
     snapshot_every_seconds: float = 3600
     snapshot_daily_at: time | None = time(8, 0)
@@ -31,6 +35,8 @@ class FeedSettings:
     webhook_poll_seconds: float = 1.0
     webhook_concurrency: int = 8
     webhook_lease_seconds: float = 60.0
+    posting_lifetime_days: int = 90
+    expiry_check_seconds: float = 60.0
 
 
 class FeedEnvironment(BaseSettings):
@@ -47,6 +53,8 @@ class FeedEnvironment(BaseSettings):
     webhook_poll_seconds: float = FeedSettings.webhook_poll_seconds
     webhook_concurrency: int = FeedSettings.webhook_concurrency
     webhook_lease_seconds: float = FeedSettings.webhook_lease_seconds
+    posting_lifetime_days: int = FeedSettings.posting_lifetime_days
+    expiry_check_seconds: float = FeedSettings.expiry_check_seconds
 
     @field_validator("snapshot_daily_at")
     @classmethod
@@ -70,7 +78,14 @@ class FeedEnvironment(BaseSettings):
             raise ValueError("must not be negative (0 keeps every snapshot)")
         return value
 
-    @field_validator("webhook_max_attempts", "webhook_concurrency")
+    @field_validator("expiry_check_seconds")
+    @classmethod
+    def _interval(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be positive")
+        return value
+
+    @field_validator("webhook_max_attempts", "webhook_concurrency", "posting_lifetime_days")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:
@@ -92,6 +107,8 @@ class FeedEnvironment(BaseSettings):
             webhook_poll_seconds=self.webhook_poll_seconds,
             webhook_concurrency=self.webhook_concurrency,
             webhook_lease_seconds=self.webhook_lease_seconds,
+            posting_lifetime_days=self.posting_lifetime_days,
+            expiry_check_seconds=self.expiry_check_seconds,
         )
 
 

@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +28,7 @@ from libs.spreadsheets import write_table
 from services.feed import repository
 from services.feed.models import Snapshot, platform
 from services.feed.schemas import FeedItem, Removal
+from services.feed.service import listed_until
 from services.feed.settings import FeedSettings
 
 SERVICE = "feed"
@@ -132,6 +134,63 @@ async def changes_between(
     )
 
 
+# --- changes since a feed version ---------------------------------------------------------------------------
+
+# PostgreSQL hands out change numbers before commit: a hole in the newest numbers may be a transaction still
+# committing. A walk does not reach past a hole this young (an older one is a rolled-back number that never
+# fills), so a version it hands out never has a change below it that shows up later.
+SETTLE_SECONDS = 2.0
+SETTLE_WINDOW = 500
+
+
+@dataclass(frozen=True)
+class LogChanges:
+    """One page of what changed in the feed between two feed versions, read from the change log."""
+
+    added: list[FeedItem]
+    changed: list[FeedItem]
+    removed: list[Removal]
+    last_job_id: str | None = None  # set when there is more after this page
+
+
+def settled_version(recent: Sequence[tuple[int, datetime]], now: datetime) -> int:
+    """The highest version below which no change can still appear (`recent`: the newest changes, newest
+    first); 0 for an empty log."""
+    ordered = sorted(recent)
+    if not ordered:
+        return 0
+    for (lower, _), (higher, created_at) in pairwise(ordered):
+        if higher != lower + 1 and (now - created_at).total_seconds() < SETTLE_SECONDS:
+            return lower
+    return ordered[-1][0]
+
+
+async def changes_since_version(
+    session: AsyncSession, since: int, until: int, page: repository.JobRange
+) -> LogChanges:
+    """What a reader who holds the feed at version `since` must do to hold it at `until`: each job changed
+    in between compared as the feed stood at both versions, its last change up to each of them. Listed at
+    both: changed; only at `until`: added; only at `since`: removed (its `job.closed` change is the tombstone,
+    with its time); at neither (came and went): nothing. Pages in job-id order, `page.limit` jobs each."""
+    probe = repository.JobRange(page.after, page.limit + 1 if page.limit is not None else None)
+    ids = await repository.touched_jobs(session, since, until, probe)
+    more = page.limit is not None and len(ids) > page.limit
+    ids = ids[: page.limit] if page.limit is not None else ids
+    before = await repository.last_changes(session, ids, since)
+    after = await repository.last_changes(session, ids, until)
+    added: list[FeedItem] = []
+    changed: list[FeedItem] = []
+    removed: list[Removal] = []
+    for job_id in ids:
+        then, now = before.get(job_id), after[job_id]
+        listed_then = then is not None and then.kind != repository.CLOSED_KIND
+        if now.kind != repository.CLOSED_KIND:
+            (changed if listed_then else added).append(FeedItem.model_validate(now.payload))
+        elif listed_then:
+            removed.append(Removal.model_validate(now.payload))
+    return LogChanges(added, changed, removed, ids[-1] if more and ids else None)
+
+
 # --- schedule -----------------------------------------------------------------------------------------------
 
 
@@ -167,8 +226,11 @@ def city_name(code: str) -> str:
     return JIANGSU_CITIES.get(code, code)
 
 
-def job_posting(item: FeedItem) -> dict[str, Any]:
-    """A feed item as a schema.org JobPosting (the properties Google's job search reads, plus a few more)."""
+def job_posting(item: FeedItem, lifetime_days: int) -> dict[str, Any]:
+    """A feed item as a schema.org JobPosting (the properties Google's job search reads, plus a few more).
+
+    `validThrough` is always there and true: the end of the last day the feed shows the job (its closing
+    date, else its publication day plus the posting lifetime), after which the feed takes it out."""
     posted = item.published_at or item.updated_at
     posting: dict[str, Any] = {
         "@type": "JobPosting",
@@ -199,9 +261,9 @@ def job_posting(item: FeedItem) -> dict[str, Any]:
         },
         "totalJobOpenings": item.headcount_left,
     }
-    if item.valid_until is not None:
-        end = datetime.combine(item.valid_until, datetime.max.time().replace(microsecond=0), tzinfo=BEIJING)
-        posting["validThrough"] = end.isoformat()
+    last_day = item.listed_until or listed_until(item, lifetime_days)
+    end = datetime.combine(last_day, datetime.max.time().replace(microsecond=0), tzinfo=BEIJING)
+    posting["validThrough"] = end.isoformat()
     if item.occupation_code:
         category: dict[str, Any] = {
             "@type": "CategoryCode",
@@ -234,8 +296,8 @@ def item_list_head(snapshot: Snapshot) -> dict[str, Any]:
     }
 
 
-def list_item(position: int, item: FeedItem) -> dict[str, Any]:
-    return {"@type": "ListItem", "position": position, "item": job_posting(item)}
+def list_item(position: int, item: FeedItem, lifetime_days: int) -> dict[str, Any]:
+    return {"@type": "ListItem", "position": position, "item": job_posting(item, lifetime_days)}
 
 
 # --- 岗位供给清单 (.xlsx) -------------------------------------------------------------------------------------
@@ -304,7 +366,7 @@ def sheet_row(item: FeedItem) -> list[object]:
         item.benefits.social_insurance,
         item.shift or "",
         item.contract_months if item.contract_months is not None else "",
-        item.valid_until if item.valid_until is not None else "长期",
+        item.valid_until or item.listed_until or "长期",
         posted.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M"),
     ]
 

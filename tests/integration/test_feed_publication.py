@@ -17,6 +17,7 @@ import nats
 import pytest
 from sqlalchemy import select
 
+from libs.db import BEIJING
 from libs.events.contracts import SNAPSHOT_PUBLISHED
 from libs.spreadsheets import read_table
 from services.feed.background import run_schedule
@@ -337,7 +338,11 @@ async def test_snapshot_forms_list_cache_and_event(platform: Platform) -> None:
     rebar = by_id[jobs[1]["id"]]
     assert rebar["岗位名称"] == "钢筋工" and rebar["工作城市"] == "无锡市" and rebar["工种"] == "钢筋工"
     assert rebar["工种代码"] == "6-29-01-04" and rebar["月薪上限"] == "7200" and rebar["包住"] == "否"
-    assert rebar["包吃"] == "是" and rebar["有效期至"] == "长期" and rebar["年龄要求"] == "18-45"
+    # no closing date given: shown until its publication day (Beijing) plus the 90-day posting lifetime
+    published = datetime.fromisoformat(jobs[1]["published_at"]).astimezone(BEIJING).date()
+    last_day = (published + timedelta(days=90)).isoformat()
+    assert rebar["包吃"] == "是" and rebar["有效期至"] == last_day and rebar["年龄要求"] == "18-45"
+    assert postings[jobs[1]["id"]]["validThrough"] == f"{last_day}T23:59:59+08:00"
 
     for bad, status, field in (
         ("/v1/feed/snapshots/99", 404, None),
@@ -485,6 +490,7 @@ JOB_POSTING = _typed(
         "title",
         "description",
         "datePosted",
+        "validThrough",
         "employmentType",
         "hiringOrganization",
         "jobLocation",
