@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from libs.proxies import DEFAULT_TRUSTED_PROXIES, TrustedProxies, parse_trusted_proxies
 
 
 class Settings(BaseSettings):
@@ -53,6 +55,12 @@ class Settings(BaseSettings):
     # Prometheus: /metrics on its own port (EW_METRICS_PORT), which no Service or ingress exposes, and then not
     # on the public port. Unset: /metrics on the public port, for development only (prod refuses to start).
     metrics_port: int | None = None
+    # The proxies whose X-Forwarded-For is believed (libs/proxies.py): comma-separated addresses and CIDRs of
+    # the gateway or the ingress controller's pods; loopback by default; "*" is refused.
+    trusted_proxies: str = DEFAULT_TRUSTED_PROXIES
+    # uvicorn's own setting (read by uvicorn, not by us; checked here): it rewrites the client address from
+    # X-Forwarded-For for these peers, taking the LEFT-most entry when it is "*". Set it to trusted_proxies.
+    forwarded_allow_ips: str | None = Field(default=None, validation_alias="FORWARDED_ALLOW_IPS")
 
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 10_485_760
@@ -74,6 +82,17 @@ class Settings(BaseSettings):
     outbox_retention_days: float = 7
     inbox_retention_days: float = 30  # longer than stream_max_age_days: a redelivery is always recognised
     idempotency_retention_days: float = 2
+
+    @field_validator("trusted_proxies", "forwarded_allow_ips")
+    @classmethod
+    def _no_wildcard(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_trusted_proxies(value)
+        return value
+
+    @property
+    def proxies(self) -> TrustedProxies:
+        return parse_trusted_proxies(self.trusted_proxies)
 
     def database_url_for(self, service: str) -> str:
         """The service's own database: the configured URL, or a SQLite file per service under data_dir."""

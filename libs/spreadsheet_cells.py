@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from pydantic import BaseModel, ValidationError
 
-from libs.api.problems import describe_error
+from libs.api.problems import FieldError, Problem, describe_error
 from libs.reference.occupations import is_occupation_code, occupation_code_by_name
 from libs.reference.regions import jiangsu_city_code
+from libs.spreadsheets import SheetRow, SpreadsheetError, read_table_bounded
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,19 @@ def parse_occupation(text: str) -> str:
             f"未找到工种「{text}」，请填写国家职业分类大典中的职业名称或代码，如 电子设备装接工 或 6-25-04-07",
         )
     return code
+
+
+async def read_upload(
+    content: bytes, filename: str, *, required_headers: Sequence[str], field: str = "form.file"
+) -> list[SheetRow]:
+    """An uploaded import's rows, read off the event loop within the shared bounds; a file that cannot be
+    imported is a problem naming `field`: 413 when it is too large to read, 422 when it is unreadable."""
+    try:
+        return await read_table_bounded(content, filename, required_headers=required_headers)
+    except SpreadsheetError as error:
+        raise Problem(
+            error.status, error.message, errors=[FieldError(field, error.code, error.message)]
+        ) from error
 
 
 class RowError(BaseModel):

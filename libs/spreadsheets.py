@@ -3,15 +3,26 @@
 Everything is text on the way in: the services validate cell text themselves, so an 18-digit ID number that
 Excel already mangled into "3.20501199001011E+17" reaches the validator as that text and is reported, instead
 of being silently "repaired" into a wrong number here.
+
+Every upload is bounded: a 433 KB .xlsx can hold 3 million empty rows (150 MB of XML), and openpyxl is pure
+Python that holds the GIL while it reads them. So a service reads uploads with `read_table_bounded`: in a
+worker process (a thread would still hold the GIL), killed after a time limit; every row read counts towards
+the row limit, blank ones too; and an archive that unpacks to more than the rows allowed can hold is refused
+before openpyxl opens it. Each of these is a `SpreadsheetTooLarge` (a 413 for the caller).
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import math
+import multiprocessing
 import re
+import resource
+import threading
 import unicodedata
+import zipfile
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -22,8 +33,24 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+from pebble import ProcessExpired, ProcessPool
 
 NOTES_SHEET_TITLE = "填写说明"
+MAX_ROWS = 20000
+# How long a worker may read one upload: a 20,000-row roster takes about 4 s on an idle core.
+PARSE_SECONDS = 30.0
+# Workers reading uploads at once, per process; further uploads wait for one (the time limit starts then).
+PARSE_WORKERS = 2
+# A worker is replaced after this many files (openpyxl's memory is given back) and may use this much.
+_TASKS_PER_WORKER = 50
+_WORKER_MEMORY_BYTES = 2 << 30
+# The unpacked .xlsx may hold the parts every workbook has (theme, styles: up to a few hundred KB) and, per row
+# allowed, a generous row of XML (a 20,000-row roster is 15 MB): a 20,000-row import may unpack to 36 MB. openpyxl
+# reads a sheet without a <dimension> once through on opening, so this bounds that too (about 5 s at most).
+_UNPACKED_BASE_BYTES = 4 << 20
+_UNPACKED_BYTES_PER_ROW = 1600
+# Columns read per row: templates have about 25. A cell at column XFD must not make every row 16,384 wide.
+_MAX_COLUMNS = 200
 
 # A title row ("XX公司岗位需求表") above the headers is common; look this far for the real header row.
 _HEADER_SEARCH_ROWS = 10
@@ -45,7 +72,24 @@ class SheetRow:
 
 
 class SpreadsheetError(ValueError):
-    """The file as a whole cannot be imported; the message is shown to the user as is."""
+    """The file as a whole cannot be imported; the message is shown to the user as is, `code` is stable."""
+
+    status = 422
+
+    def __init__(self, message: str, code: str = "unreadable_file") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+    def __reduce__(self) -> tuple[type[SpreadsheetError], tuple[str, str]]:
+        # raised in a worker process and re-raised here: keep the code across pickling
+        return type(self), (self.message, self.code)
+
+
+class SpreadsheetTooLarge(SpreadsheetError):
+    """The file holds more than an import may read (rows, unpacked size, reading time): 413 for the caller."""
+
+    status = 413
 
 
 def normalize_header(text: str) -> str:
@@ -58,11 +102,13 @@ def read_table(
     filename: str,
     *,
     required_headers: Sequence[str] = (),
-    max_rows: int = 20000,
+    max_rows: int = MAX_ROWS,
 ) -> list[SheetRow]:
-    """Read the first sheet of an .xlsx or a .csv into rows keyed by (normalized) header.
+    """Read the first sheet of an .xlsx or a .csv into rows keyed by (normalized) header, in this thread.
 
-    Fully empty rows are skipped but keep their place in the numbering. A header-only file gives [].
+    Fully empty rows are skipped but keep their place in the numbering. A header-only file gives []. Every row
+    read counts towards `max_rows`, empty ones too: that is what bounds the work, not only the result.
+    Services use `read_table_bounded`, which runs this in a worker process with a time limit.
     """
     suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if suffix == "xls":
@@ -72,13 +118,103 @@ def read_table(
     if not data.strip():
         raise SpreadsheetError("文件为空")
     if suffix == "xlsx":
+        _check_unpacked_size(data, _UNPACKED_BASE_BYTES + max_rows * _UNPACKED_BYTES_PER_ROW)
         return _rows_to_table(_xlsx_rows(data), required_headers, max_rows)
     return _rows_to_table(_csv_rows(data), required_headers, max_rows)
+
+
+_pool: ProcessPool | None = None
+_pool_lock = threading.Lock()
+_in_flight = 0
+
+
+async def read_table_bounded(
+    data: bytes,
+    filename: str,
+    *,
+    required_headers: Sequence[str] = (),
+    max_rows: int = MAX_ROWS,
+    seconds: float = PARSE_SECONDS,
+) -> list[SheetRow]:
+    """`read_table` in a worker process, so the event loop keeps serving; a worker still reading after
+    `seconds` is killed and the file refused (`SpreadsheetTooLarge`), like one that ran out of memory."""
+    global _in_flight
+    future = _worker_pool().schedule(
+        read_table,
+        args=(data, filename),
+        kwargs={"required_headers": tuple(required_headers), "max_rows": max_rows},
+        timeout=seconds,
+    )
+    _in_flight += 1
+    try:
+        return await asyncio.wrap_future(future)
+    except TimeoutError as error:
+        raise SpreadsheetTooLarge(
+            f"文件内容过于复杂，{seconds:g} 秒内未能读完，请删除多余的行、列和格式，或拆分为多个文件分批导入",
+            "file_too_complex",
+        ) from error
+    except ProcessExpired as error:  # the worker died (out of memory)
+        raise _out_of_memory() from error
+    finally:
+        _in_flight -= 1
+
+
+def _out_of_memory() -> SpreadsheetTooLarge:
+    return SpreadsheetTooLarge(
+        "文件内容过大，读取时超出内存上限：请删除多余的行、列和格式，或拆分为多个文件分批导入",
+        "file_too_large",
+    )
+
+
+def parses_in_flight() -> int:
+    """Uploads being read in a worker right now (in this process)."""
+    return _in_flight
+
+
+def _worker_pool() -> ProcessPool:
+    """Created on first use; `spawn` because forking a process with database and NATS threads may deadlock."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or not _pool.active:
+            _pool = ProcessPool(
+                max_workers=PARSE_WORKERS,
+                max_tasks=_TASKS_PER_WORKER,
+                initializer=_limit_worker_memory,
+                context=multiprocessing.get_context("spawn"),
+            )
+        return _pool
+
+
+def _limit_worker_memory() -> None:
+    """A worker that would take more memory than this fails (and is replaced) instead of the machine."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = _WORKER_MEMORY_BYTES if hard == resource.RLIM_INFINITY else min(hard, _WORKER_MEMORY_BYTES)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _check_unpacked_size(data: bytes, limit: int) -> None:
+    """An .xlsx is a zip: refuse one that unpacks to more XML than `limit` before openpyxl reads any of it.
+
+    The sizes come from the archive's directory; zipfile stops reading an entry at its declared size, so a
+    lying directory gives a broken file, not a larger one."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError) as error:
+        raise SpreadsheetError("无法读取该 Excel 文件，请确认文件未损坏且为 .xlsx 格式") from error
+    if unpacked > limit:
+        raise SpreadsheetTooLarge(
+            f"文件解压后有 {unpacked / 2**20:.0f} MB，超过导入上限 {limit / 2**20:.0f} MB：通常是表格中有大量空行"
+            "或整行设置了格式。请在 Excel 中删除数据下方的空行后另存，或拆分为多个文件分批导入",
+            "file_too_large",
+        )
 
 
 def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except MemoryError as error:
+        raise _out_of_memory() from error
     except Exception as error:
         raise SpreadsheetError("无法读取该 Excel 文件，请确认文件未损坏且为 .xlsx 格式") from error
     try:
@@ -89,8 +225,11 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
         sheet.reset_dimensions()
         try:
             # Read-only iteration yields gap rows as empty tuples, so enumerate gives the Excel row number.
-            for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+            rows = sheet.iter_rows(max_col=_MAX_COLUMNS, values_only=True)
+            for number, cells in enumerate(rows, start=1):
                 yield number, [cell_text(value) for value in cells]
+        except MemoryError as error:
+            raise _out_of_memory() from error
         except Exception as error:
             raise SpreadsheetError("无法读取该 Excel 文件，请确认文件未损坏且为 .xlsx 格式") from error
     finally:
@@ -137,7 +276,7 @@ def _rows_to_table(
     rows: Iterable[tuple[int, list[str]]], required_headers: Sequence[str], max_rows: int
 ) -> list[SheetRow]:
     required = [normalize_header(header) for header in required_headers]
-    iterator = iter(rows)
+    iterator = _counted(rows, max_rows + _HEADER_SEARCH_ROWS, max_rows)
     headers = _find_header_row(iterator, required)
     table: list[SheetRow] = []
     for number, cells in iterator:
@@ -149,9 +288,26 @@ def _rows_to_table(
         if not any(values.values()):
             continue
         if len(table) >= max_rows:
-            raise SpreadsheetError(f"数据行数超过上限 {max_rows} 行，请拆分为多个文件分批导入")
+            raise _too_many_rows(max_rows)
         table.append(SheetRow(number=number, values=values))
     return table
+
+
+def _counted(
+    rows: Iterable[tuple[int, list[str]]], limit: int, max_rows: int
+) -> Iterator[tuple[int, list[str]]]:
+    """Stop at the row after `limit`, empty or not: 3 million blank rows are 3 million rows of work."""
+    for count, row in enumerate(rows, start=1):
+        if count > limit:
+            raise _too_many_rows(max_rows)
+        yield row
+
+
+def _too_many_rows(max_rows: int) -> SpreadsheetTooLarge:
+    return SpreadsheetTooLarge(
+        f"数据行数超过上限 {max_rows} 行（空行也计入）：请删除数据下方的空行，或拆分为多个文件分批导入",
+        "too_many_rows",
+    )
 
 
 def _find_header_row(rows: Iterator[tuple[int, list[str]]], required: Sequence[str]) -> list[str]:

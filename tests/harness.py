@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -111,6 +112,46 @@ async def eventually(
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"{what} did not happen within {timeout}s")
+
+
+RETRIES = 8
+# The longest a client waits between two tries, whatever Retry-After says.
+_MAX_RETRY_WAIT = 30.0
+
+
+async def retrying(
+    send: Callable[[], Awaitable[httpx.Response]], *, retries: int = RETRIES
+) -> httpx.Response:
+    """What a well-behaved client does with `503` + `Retry-After` (the platform's answer when its database is
+    too busy to take a request, nothing done): wait as told, plus up to as long again at random so the ones
+    turned away together do not all come back together, and send again; at most `retries` times. Any other
+    answer, or a 503 without Retry-After, is returned as it is."""
+    for _ in range(retries):
+        response = await send()
+        wait = response.headers.get("retry-after", "")
+        if response.status_code != 503 or not wait.isdigit():
+            return response
+        await asyncio.sleep(min(_MAX_RETRY_WAIT, int(wait) * (1 + random.random())))
+    return await send()
+
+
+T = TypeVar("T")
+
+
+async def gather_with_progress(awaitables: Iterable[Awaitable[T]], *, stall: float = 120.0) -> list[T]:
+    """All results in order, however long they take together on a busy machine, as long as one of them
+    finishes at least every `stall` seconds: a bound on no progress, not on the total time."""
+    tasks = [asyncio.ensure_future(awaitable) for awaitable in awaitables]
+    pending: set[asyncio.Future[T]] = set(tasks)
+    try:
+        while pending:
+            done, pending = await asyncio.wait(pending, timeout=stall, return_when=asyncio.FIRST_COMPLETED)
+            if not done:
+                raise AssertionError(f"no progress for {stall:g}s: {len(pending)} of {len(tasks)} unanswered")
+    finally:
+        for task in pending:
+            task.cancel()
+    return [task.result() for task in tasks]
 
 
 async def make_settings(

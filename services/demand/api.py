@@ -270,17 +270,17 @@ async def export_demand_list(
 
 @router.post(
     "/live-signups",
-    status_code=201,
+    status_code=202,
     response_model=leads.LiveSignupOut,
-    responses={202: {"model": leads.LiveSignupOut, "description": "已报名（登记在册的务工人员）"}, 429: {}},
+    responses={429: {}},
     dependencies=[Depends(leads.signup_rate_limit)],
 )
-async def live_signup(data: leads.LiveSignupIn, session: Session, vault: Vault) -> JSONResponse:
-    """Public (the live-stream board posts here, no token): 202 已报名 for a registered worker, whose application
-    follows; 201 已登记为待联系 for anyone else, a lead on the station's call-back list."""
-    status, answer = await leads.sign_up(session, vault, data)
+async def live_signup(data: leads.LiveSignupIn, session: Session, vault: Vault) -> leads.LiveSignupOut:
+    """Public (the live-stream board posts here, no token): 202 报名已提交, the same for everyone. A registered
+    worker's application follows; anyone else becomes a lead on the station's call-back list."""
+    answer = await leads.sign_up(session, vault, data)
     await session.commit()
-    return JSONResponse(answer.model_dump(mode="json"), status_code=status)
+    return answer
 
 
 @router.get("/leads", response_model=Page[leads.LeadOut])

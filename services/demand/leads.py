@@ -21,13 +21,19 @@ Decisions:
   lead converting for a worker who also signed up directly, is the same event, refused by the outbox's unique
   event id here and by every consumer's inbox. A second lead sign-up for the same job by the same phone keeps
   the first lead.
-- **Abuse.** The route is public, so it is rate-limited per client address with an in-memory token bucket
-  (`TokenBucket`: a burst of 20, then one every 2 s; per process, so N replicas allow N times as much; the
-  bucket table is bounded). Behind the gateway the client address is only right when uvicorn trusts the
-  gateway's `X-Forwarded-For` (`FORWARDED_ALLOW_IPS` set to the gateway's address on demand's container);
-  otherwise every viewer shares the gateway's bucket. Bad input is a 422 naming the field, in Chinese, and
-  stores nothing. The answer tells a viewer whether their own name and phone are registered (that is the
-  point of 已报名 versus 已登记为待联系); it needs both, and the rate limit bounds guessing.
+- **Consent.** The form has an unticked box with the purpose (`LIVE_SIGNUP_CONSENT`, the same words the page
+  shows); a sign-up without it is a 422 on `body.consent` and stores nothing. Every sign-up that is kept records
+  when the box was ticked and its wording, as a registration's consent does: on the lead, and for a registered
+  worker on a `registered` lead that points at the worker (no copy of the name or phone), so the station sees
+  the sign-up on its list as well.
+- **One answer for everyone.** The route is public: telling a caller whether a name and phone belong to a
+  registered worker would let anyone test it. Both cases answer 202 `{"status": "received"}` with the same
+  message; what happened is on the station's list (`GET /v1/leads`) and in the application that follows.
+- **Abuse.** The route is rate-limited per client address with an in-memory token bucket (`TokenBucket`: a
+  burst of 20, then one every 2 s; per process, so N replicas allow N times as much; the bucket table is
+  bounded). The client address is `libs.proxies.request_client`: `X-Forwarded-For` read from the right, believed
+  only as far as it was written by `EW_TRUSTED_PROXIES` (the gateway), so a caller cannot pick a fresh bucket
+  per request by sending the header itself. Bad input is a 422 naming the field, in Chinese, and stores nothing.
 - **Who reads leads.** `GET /v1/leads` follows the worker scope (admin all, partner its provinces, station its
   own): full name, masked phone. The station that calls back reads the number itself through
   `GET /v1/leads/{id}/phone` (its own station only, logged without the number, `Cache-Control: no-store`).
@@ -73,6 +79,7 @@ from libs.events.envelope import CloudEvent, new_event
 from libs.events.outbox import add_event
 from libs.observability import get_logger
 from libs.pii import PiiError, PiiVault, mask_phone, normalise_phone
+from libs.proxies import request_client
 from services.demand import repository
 from services.demand.models import Lead, LiveJob, Person, platform
 from services.demand.service import PHONE, SERVICE, in_scope, read_scope
@@ -86,8 +93,13 @@ OPEN_LEAD = ("new", "contacted")
 LeadStatus = Literal["new", "contacted", "registered"]
 MATCHED_NAMESPACE = uuid.UUID("6f1d7c52-61a4-4c55-9d0e-2f3b8f7a0c11")
 
-APPLIED_MESSAGE = "已报名：您已是登记在册的务工人员，报名已提交给用人单位，联络站会与您联系确认。"
-LEAD_MESSAGE = "已登记为待联系：联络站工作人员会尽快给您回电，帮您完成登记，登记后自动为您报名。"
+RECEIVED_MESSAGE = "报名已提交：劳务联络站工作人员会尽快与您联系，确认报名并帮您办理后续手续。"
+# What the viewer agrees to by ticking the box; the page shows these words (tests/integration/test_live_board.py
+# checks that it does) and every kept sign-up stores them with the time.
+LIVE_SIGNUP_CONSENT = (
+    "我同意将本人姓名和手机号提供给所选的劳务联络站，用于回电联系、办理务工登记，并向所选岗位的用人单位报名"
+)
+CONSENT_REQUIRED = "请阅读并勾选“同意授权”：联络站需要您的姓名和手机号才能联系您、为您报名"
 
 
 # --- rate limit ---------------------------------------------------------------------------------------------
@@ -135,8 +147,7 @@ def signup_rate_limit(request: Request) -> None:
     if limiter is None:
         limiter = TokenBucket()
         setattr(request.app.state, LIMITER_STATE, limiter)
-    client = request.client.host if request.client else "unknown"
-    wait = limiter.take(client)
+    wait = limiter.take(request_client(request, request.app.state.runtime.settings.proxies))
     if wait > 0:
         raise Problem(
             429,
@@ -164,6 +175,7 @@ class LiveSignupIn(RequestModel):
             "station_id": "7d3c2b1a-5e4f-4a6b-9c8d-1e2f3a4b5c6d",
             "name": "李娟",
             "phone": "13712345678",
+            "consent": True,
         }
     )
 
@@ -172,6 +184,7 @@ class LiveSignupIn(RequestModel):
     station_id: str = Field(description="户籍所在地的劳务联络站")
     name: str = Field(description="姓名")
     phone: str = Field(description="11 位手机号")
+    consent: bool = Field(description=f"已勾选个人信息授权（须为 true）：{LIVE_SIGNUP_CONSENT}")
 
     @field_validator("stream_id")
     @classmethod
@@ -210,19 +223,29 @@ class LiveSignupIn(RequestModel):
         except PiiError as error:
             raise ValueError(f"{error}，请检查后重新填写") from error
 
+    @field_validator("consent")
+    @classmethod
+    def _consent(cls, value: bool) -> bool:
+        if value is not True:
+            raise ValueError(CONSENT_REQUIRED)
+        return value
+
 
 class LiveSignupOut(BaseModel):
+    """The same for a registered worker and for anyone else: the answer tells a caller nothing about who is
+    registered."""
+
     model_config = example(
         {
-            "outcome": "lead",
-            "message": LEAD_MESSAGE,
+            "status": "received",
+            "message": RECEIVED_MESSAGE,
             "job_id": "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d",
             "stream_id": "kuaishou-live-7",
         }
     )
 
-    outcome: Literal["applied", "lead"]
-    message: str
+    status: Literal["received"] = "received"
+    message: str = RECEIVED_MESSAGE
     job_id: str
     stream_id: str
 
@@ -259,6 +282,8 @@ class LeadOut(BaseModel):
     phone_masked: str | None
     status: str
     person_id: str | None
+    consent_given_at: datetime | None = Field(description="报名时勾选授权的时间")
+    consent_scope: str | None = Field(description="勾选时页面上的授权说明")
     created_at: datetime
     updated_at: datetime
 
@@ -320,8 +345,9 @@ async def _emit_matched(
     return True
 
 
-async def sign_up(session: AsyncSession, vault: PiiVault, data: LiveSignupIn) -> tuple[int, LiveSignupOut]:
-    """(status, answer): 202 when a registered worker's application follows, 201 when a lead was recorded."""
+async def sign_up(session: AsyncSession, vault: PiiVault, data: LiveSignupIn) -> LiveSignupOut:
+    """A registered worker's application follows (a `registered` lead records the sign-up and its consent);
+    anyone else becomes a lead on the station's call-back list. The answer is the same either way."""
     station = await repository.get_station(session, data.station_id)
     if station is None or not station.active:
         raise _invalid("body.station_id", "not_found", "请选择列表中的联络站（该联络站不存在或已停用）")
@@ -330,13 +356,31 @@ async def sign_up(session: AsyncSession, vault: PiiVault, data: LiveSignupIn) ->
         raise _invalid("body.job_id", "not_open", "该岗位已结束招聘或不存在，请选择屏幕上正在招聘的岗位")
     if job.headcount_left <= 0:
         raise _invalid("body.job_id", "filled", "该岗位名额已满，请选择其他岗位")
+    now = utcnow()
+    answer = LiveSignupOut(job_id=job.id, stream_id=data.stream_id)
     phone_hash = vault.keyed_hash(data.phone, PHONE)
     worker = await _registered_worker(session, vault, phone_hash, data.name)
     if worker is not None:
-        await _emit_matched(session, worker, job.id, data.stream_id, None)
-        return 202, LiveSignupOut(
-            outcome="applied", message=APPLIED_MESSAGE, job_id=job.id, stream_id=data.stream_id
-        )
+        if await _emit_matched(session, worker, job.id, data.stream_id, None):
+            # the sign-up and its consent, on the worker's own station's list; the worker's record is the one
+            # copy of the name and phone
+            session.add(
+                Lead(
+                    id=str(uuid.uuid4()),
+                    station_id=worker.station_id,
+                    province_code=worker.province_code,
+                    stream_id=data.stream_id,
+                    job_id=job.id,
+                    status="registered",
+                    person_id=worker.id,
+                    consent_given_at=now,
+                    consent_scope=LIVE_SIGNUP_CONSENT,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            await session.flush()
+        return answer
     existing = (
         await session.scalars(
             select(Lead).where(
@@ -345,7 +389,6 @@ async def sign_up(session: AsyncSession, vault: PiiVault, data: LiveSignupIn) ->
         )
     ).first()
     if existing is None:
-        now = utcnow()
         lead = Lead(
             id=str(uuid.uuid4()),
             station_id=station.id,
@@ -357,6 +400,8 @@ async def sign_up(session: AsyncSession, vault: PiiVault, data: LiveSignupIn) ->
             phone_hash=phone_hash,
             phone_masked=mask_phone(data.phone),
             status="new",
+            consent_given_at=now,
+            consent_scope=LIVE_SIGNUP_CONSENT,
             created_at=now,
             updated_at=now,
         )
@@ -375,7 +420,7 @@ async def sign_up(session: AsyncSession, vault: PiiVault, data: LiveSignupIn) ->
             platform.outbox,
             new_event(SERVICE, LIVESIGNUP_LEAD, lead.id, payload.model_dump(mode="json")),
         )
-    return 201, LiveSignupOut(outcome="lead", message=LEAD_MESSAGE, job_id=job.id, stream_id=data.stream_id)
+    return answer
 
 
 # --- leads: the station's call-back list --------------------------------------------------------------------
@@ -436,6 +481,8 @@ async def lead_views(session: AsyncSession, vault: PiiVault, leads: Sequence[Lea
                 phone_masked=lead.phone_masked or (person.phone_masked if person else None),
                 status=lead.status,
                 person_id=lead.person_id,
+                consent_given_at=lead.consent_given_at,
+                consent_scope=lead.consent_scope,
                 created_at=lead.created_at,
                 updated_at=lead.updated_at,
             )

@@ -7,12 +7,12 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.api.problems import not_found, validation_problem
+from libs.api.problems import not_found
 from libs.auth import Principal
 from libs.db import utcnow
 from libs.pii import PiiVault
-from libs.spreadsheet_cells import RowError
-from libs.spreadsheets import SpreadsheetError, read_table, write_table
+from libs.spreadsheet_cells import RowError, read_upload
+from libs.spreadsheets import write_table
 from services.demand import repository, service
 from services.demand.models import DemandList
 from services.demand.roster import (
@@ -39,10 +39,7 @@ async def import_roster(
     content: bytes,
 ) -> ImportResult:
     station = await service.station_for_write(session, caller, station_id, "form.station_id")
-    try:
-        rows = read_table(content, filename, required_headers=REQUIRED_HEADERS)
-    except SpreadsheetError as error:
-        raise validation_problem("form.file", "unreadable_file", str(error)) from error
+    rows = await read_upload(content, filename, required_headers=REQUIRED_HEADERS)
     now = utcnow()
     good, rejected = parse_roster_rows(
         rows, station_id=station.id, consent_at=now, consent_scope=CONSENT_SCOPE

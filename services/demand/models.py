@@ -122,7 +122,7 @@ class DemandList(Base):
 
 class Lead(Base):
     """Someone who signed up on a live-stream board but is not a registered worker (yet): a call-back on the
-    chosen station's list. Name and phone are ciphertexts like a worker's; when the person registers, the lead
+    chosen station's list (a registered worker's sign-up is kept as a `registered` lead, for its consent). Name and phone are ciphertexts like a worker's; when the person registers, the lead
     turns `registered`, points at the worker and drops its own copy of the personal data (the worker's record
     is the one copy, and erasing the worker erases it)."""
 
@@ -144,6 +144,10 @@ class Lead(Base):
     phone_masked: Mapped[str | None] = mapped_column(String(11), nullable=True)
     status: Mapped[str] = mapped_column(String(12))  # new | contacted | registered
     person_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # the box ticked on the board: when, and the words next to it (kept when the lead registers; not personal
+    # data). Empty only on leads from before the box existed.
+    consent_given_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    consent_scope: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

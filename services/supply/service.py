@@ -15,7 +15,7 @@ from libs.db import utcnow
 from libs.events.contracts import JOB_CLOSED, JOB_PUBLISHED, JOB_UPDATED, Benefits, JobPayload
 from libs.events.envelope import new_event
 from libs.events.outbox import add_event
-from libs.spreadsheets import SpreadsheetError, read_table
+from libs.spreadsheet_cells import read_upload
 from services.supply import repository
 from services.supply.compliance import check_posting
 from services.supply.imports import REQUIRED_HEADERS, parse_supply_rows
@@ -248,10 +248,7 @@ async def import_supply_list(
 ) -> ImportResult:
     """Every good row becomes a job, every bad row is reported; one transaction for the whole list."""
     await managed_employer(session, caller, employer_id, "form.employer_id")
-    try:
-        rows = read_table(content, filename, required_headers=REQUIRED_HEADERS)
-    except SpreadsheetError as error:
-        raise validation_problem("form.file", "unreadable_file", str(error)) from error
+    rows = await read_upload(content, filename, required_headers=REQUIRED_HEADERS)
     good, rejected = parse_supply_rows(rows, employer_id)
     supply_list = SupplyList(
         id=str(uuid.uuid4()),

@@ -1,7 +1,8 @@
 """The live-stream board in a real browser (issue 5's "Show"): Debian's Chromium driven by Playwright's Python
 package (never `playwright install`: the system browser is used). Open /live, post a job through the API and
-see its card appear, close it and see it go; sign up with a bad phone (a clear message, nothing created), as
-a registered worker (an application with channel livestream) and as a newcomer (a lead for the station).
+see its card appear, close it and see it go; sign up with a bad phone (a clear message, nothing created),
+without ticking the consent box (refused, saying why, nothing created), as a registered worker (an
+application with channel livestream) and as a newcomer (a lead for the station): both get the same answer.
 Screenshots go to the test's tmp folder, or to EW_LIVE_SCREENSHOT_DIR when set.
 
 Skipped, with the reason, where /usr/bin/chromium is not installed (`apt-get install -y chromium`; add
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from services.demand.leads import LIVE_SIGNUP_CONSENT, RECEIVED_MESSAGE
 from services.demand.models import LiveJob
 from tests.factories import person_body
 from tests.harness import ADMIN, Platform, auth, eventually
@@ -141,18 +143,24 @@ async def test_live_board_in_chromium(
 
     await eventually(known_to_demand, what="demand knows the job")
 
-    async def fill(name: str, phone: str) -> None:
+    consent = page.locator("#signup-consent")
+    await async_api.expect(consent).not_to_be_checked()  # unticked until the viewer ticks it
+    await async_api.expect(page.locator("label.consent")).to_contain_text(LIVE_SIGNUP_CONSENT)
+
+    async def fill(name: str, phone: str, *, agree: bool = True) -> None:
         await page.locator(f'article.card[data-job-id="{job["id"]}"] .apply').click()
         await async_api.expect(page.locator("#signup-job")).to_have_value(job["id"])
         await page.locator("#signup-name").fill(name)
         await page.locator("#signup-phone").fill(phone)
         await page.locator("#signup-station").select_option(station_id)
+        if agree:
+            await consent.check()
         await page.locator("#signup-submit").click()
 
     message = page.locator("#signup-message")
 
     # a bad phone: a clear message next to the field, nothing created
-    await fill(newcomer["name"], "1380013")
+    await fill(newcomer["name"], "1380013", agree=False)
     await async_api.expect(message).to_have_attribute("data-outcome", "error")
     phone_error = page.locator('.field-error[data-field="phone"]')
     await async_api.expect(phone_error).to_contain_text("手机号码应为 11 位中国大陆手机号")
@@ -162,12 +170,26 @@ async def test_live_board_in_chromium(
         path=str(screenshots / "live-board-bad-phone.png"), animations="disabled"
     )
 
-    # a registered worker: 已报名, and matching creates the application (channel livestream, this stream)
-    await fill(worker["name"], worker["phone"])
-    await async_api.expect(message).to_have_attribute("data-outcome", "applied")
-    await async_api.expect(message).to_contain_text("已报名")
-    await async_api.expect(page.locator("#signup-phone")).to_have_value("")  # nothing stays on screen
+    # a good phone but the box not ticked: refused next to the box, saying why; nothing created
+    await page.locator("#signup-phone").fill(newcomer["phone"])
+    await page.locator("#signup-submit").click()
+    consent_error = page.locator('.field-error[data-field="consent"]')
+    await async_api.expect(consent_error).to_contain_text("请阅读并勾选“同意授权”")
+    await async_api.expect(consent).to_have_attribute("aria-invalid", "true")
     await async_api.expect(phone_error).to_have_text("")
+    assert await demand_counts(platform) == (0, 0)
+    await page.locator("#signup-panel").screenshot(
+        path=str(screenshots / "live-board-no-consent.png"), animations="disabled"
+    )
+
+    # a registered worker: 报名已提交, and matching creates the application (channel livestream, this stream)
+    await fill(worker["name"], worker["phone"])
+    await async_api.expect(message).to_have_attribute("data-outcome", "received")
+    await async_api.expect(message).to_have_text(RECEIVED_MESSAGE)
+    await async_api.expect(page.locator("#signup-phone")).to_have_value("")  # nothing stays on screen
+    await async_api.expect(consent).not_to_be_checked()  # the next viewer ticks it again
+    await async_api.expect(phone_error).to_have_text("")
+    await async_api.expect(consent_error).to_have_text("")
 
     async def applied() -> bool:
         return bool(await applications(platform, person_id=worker["id"]))
@@ -180,15 +202,19 @@ async def test_live_board_in_chromium(
         job["id"],
     )
 
-    # a newcomer: 已登记为待联系, a lead on the station's call-back list
+    # a newcomer: the same answer on the screen, and a lead on the station's call-back list
     await fill(newcomer["name"], newcomer["phone"])
-    await async_api.expect(message).to_have_attribute("data-outcome", "lead")
-    await async_api.expect(message).to_contain_text("已登记为待联系")
+    await async_api.expect(message).to_have_attribute("data-outcome", "received")
+    await async_api.expect(message).to_have_text(RECEIVED_MESSAGE)
     leads = await platform.client.get(
         "/v1/leads", params={"station_id": station_id}, headers=auth("station", station_id=station_id)
     )
-    assert [(lead["name"], lead["job_id"], lead["stream_id"]) for lead in leads.json()["items"]] == [
-        (newcomer["name"], job["id"], STREAM)
+    assert [
+        (lead["name"], lead["status"], lead["job_id"], lead["stream_id"], lead["consent_scope"])
+        for lead in leads.json()["items"]
+    ] == [
+        (worker["name"], "registered", job["id"], STREAM, LIVE_SIGNUP_CONSENT),
+        (newcomer["name"], "new", job["id"], STREAM, LIVE_SIGNUP_CONSENT),
     ]
 
     # what is on the screen: no one's name or phone, nothing loaded from another host, no script errors

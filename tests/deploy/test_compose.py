@@ -4,10 +4,12 @@ service, the gateway, health checks."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from typing import Any
 
+from libs.proxies import parse_trusted_proxies
 from tests.deploy.manifests import (
     COMPOSE_SECRETS,
     REPO,
@@ -128,3 +130,20 @@ def test_gateway_serves_every_service_on_one_port() -> None:
         name for name, rule in gateway["depends_on"].items() if rule["condition"] == "service_healthy"
     } == set(SERVICES)
     assert nginx_upstreams() == set(SERVICES)
+
+
+def test_the_services_believe_x_forwarded_for_from_the_gateway_only() -> None:
+    """uvicorn with FORWARDED_ALLOW_IPS="*" took the left-most X-Forwarded-For entry from anyone: a rate limit
+    per client address was bypassed with a random header. Only the gateway's fixed address is trusted now."""
+    gateway_ip = ipaddress.ip_address(services()["gateway"]["networks"]["default"]["ipv4_address"])
+    [network] = compose_model()["networks"]["default"]["ipam"]["config"]
+    assert gateway_ip in ipaddress.ip_network(network["subnet"])
+    # the other containers' addresses come from ip_range: never the gateway's
+    assert gateway_ip not in ipaddress.ip_network(network["ip_range"])
+    for name, container in services().items():
+        if name in SERVICES or name.startswith("migrate-"):
+            environment = container["environment"]
+            assert environment["EW_TRUSTED_PROXIES"] == environment["FORWARDED_ALLOW_IPS"] == str(gateway_ip)
+            assert parse_trusted_proxies(environment["EW_TRUSTED_PROXIES"]).networks == (
+                ipaddress.ip_network(gateway_ip),
+            )

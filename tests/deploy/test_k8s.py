@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from libs.proxies import parse_trusted_proxies
 from tests.deploy.manifests import (
     CUSTOM_KINDS,
     K8S,
@@ -385,3 +386,15 @@ def test_runbook_applies_migrations_before_the_servers() -> None:
             assert component == "server", item["metadata"]["name"]
         else:
             assert component != "server", item["metadata"]["name"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_x_forwarded_for_is_believed_from_the_ingress_pods_only(target: str) -> None:
+    """Never "*" (uvicorn then takes the left-most entry from anyone); the base trusts loopback only, each
+    overlay its pod network; uvicorn's FORWARDED_ALLOW_IPS is the same list as EW_TRUSTED_PROXIES."""
+    values = settings(target)
+    assert values["EW_TRUSTED_PROXIES"] == values["FORWARDED_ALLOW_IPS"]
+    trusted = parse_trusted_proxies(values["EW_TRUSTED_PROXIES"])  # refuses "*"
+    expected = "127.0.0.1" if target in (RAW_BASE, "base") else "10.244.0.0/16"
+    assert values["EW_TRUSTED_PROXIES"] == expected
+    assert "203.0.113.7" not in trusted

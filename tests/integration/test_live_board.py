@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from services.demand.leads import TokenBucket
+from services.demand.leads import LIVE_SIGNUP_CONSENT, RECEIVED_MESSAGE, TokenBucket
 from services.demand.models import Lead, LiveJob
 from services.demand.models import platform as demand_tables
 from services.feed import streaming
@@ -70,8 +70,26 @@ async def board_station(platform: Platform, province_code: str = "61") -> str:
     return station_id
 
 
-def signup(station_id: str, job_id: str, name: str, phone: str, stream_id: str = STREAM) -> dict[str, str]:
-    return {"stream_id": stream_id, "job_id": job_id, "station_id": station_id, "name": name, "phone": phone}
+def signup(station_id: str, job_id: str, name: str, phone: str, stream_id: str = STREAM) -> dict[str, Any]:
+    return {
+        "stream_id": stream_id,
+        "job_id": job_id,
+        "station_id": station_id,
+        "name": name,
+        "phone": phone,
+        "consent": True,
+    }
+
+
+def assert_received(response: httpx.Response, job_id: str, stream_id: str = STREAM) -> None:
+    """The one answer every kept sign-up gets, registered worker or not (nothing tells them apart)."""
+    assert response.status_code == 202, response.text
+    assert response.json() == {
+        "status": "received",
+        "message": RECEIVED_MESSAGE,
+        "job_id": job_id,
+        "stream_id": stream_id,
+    }
 
 
 async def register(platform: Platform, station_id: str, serial: int, **overrides: Any) -> dict[str, Any]:
@@ -174,6 +192,10 @@ async def test_page_is_served_without_a_token_offline_and_counts_views(platform:
     assert "default-src 'none'" in page.headers["content-security-policy"]
     html = page.text
     assert '<html lang="zh-CN">' in html and "江苏岗位直播招聘" in html and "我要报名" in html
+    # the consent box: unticked, with the very words demand stores with each sign-up
+    box = re.search(r'<input id="signup-consent"[^>]*>', html)
+    assert box is not None and 'type="checkbox"' in box.group(0) and "checked" not in box.group(0)
+    assert f'<span id="signup-consent-text">{LIVE_SIGNUP_CONSENT}</span>' in html
     texts = [html]
     for asset in ("live.css", "live.js"):
         response = await platform.client.get(f"/live/assets/{asset}")
@@ -294,6 +316,7 @@ async def test_bad_sign_ups_are_422_naming_the_field_and_store_nothing(platform:
         "body.stream_id": {**good, "stream_id": "<b>"},
         "body.station_id": {**good, "station_id": "no-such-station"},
         "body.job_id": {**good, "job_id": "no-such-job"},
+        "body.consent": {**good, "consent": False},
     }
     for field, body in cases.items():
         response = await platform.client.post("/v1/live-signups", json=body)
@@ -304,6 +327,9 @@ async def test_bad_sign_ups_are_422_naming_the_field_and_store_nothing(platform:
         assert re.search(r"[\u4e00-\u9fff]", problem["errors"][0]["message"])  # Chinese
     phone_error = (await platform.client.post("/v1/live-signups", json=cases["body.phone"])).json()
     assert "手机号" in phone_error["errors"][0]["message"] and "1234" not in phone_error["detail"]
+    # without the box ticked: refused, saying why, whoever signs up
+    no_consent = (await platform.client.post("/v1/live-signups", json=cases["body.consent"])).json()
+    assert "勾选" in no_consent["errors"][0]["message"] and "同意授权" in no_consent["errors"][0]["message"]
     missing = await platform.client.post("/v1/live-signups", json={"stream_id": STREAM})
     assert missing.status_code == 422
     assert {e["field"] for e in missing.json()["errors"]} == {
@@ -311,6 +337,7 @@ async def test_bad_sign_ups_are_422_naming_the_field_and_store_nothing(platform:
         "body.station_id",
         "body.name",
         "body.phone",
+        "body.consent",
     }
     assert (await platform.client.post("/v1/live-signups", content=b"name=x")).status_code == 415
     assert await demand_counts(platform) == (0, 0)
@@ -350,9 +377,7 @@ async def test_registered_worker_signing_up_gets_a_livestream_application(platfo
     # picked another station on the form: still the same worker (found by keyed phone hash and name)
     body = signup(other_station, job["id"], worker["name"], worker["phone"])
     response = await platform.client.post("/v1/live-signups", json=body)
-    assert response.status_code == 202, response.text
-    answer = response.json()
-    assert answer["outcome"] == "applied" and answer["message"].startswith("已报名")
+    assert_received(response, job["id"])
     assert worker["id"] not in response.text and worker["phone"] not in response.text
 
     async def applied() -> bool:
@@ -364,12 +389,22 @@ async def test_registered_worker_signing_up_gets_a_livestream_application(platfo
     assert application["station_id"] == station_id  # the worker's own station, not the one picked
     # signing up again changes nothing
     again = await platform.client.post("/v1/live-signups", json=body)
-    assert again.status_code == 202
-    # the same phone with another name (a shared family phone) is not this worker: a lead
+    assert_received(again, job["id"])
+    # the same phone with another name (a shared family phone) is not this worker: a lead, the same answer
     family = await platform.client.post(
         "/v1/live-signups", json=signup(station_id, job["id"], "李秀英", worker["phone"])
     )
-    assert family.status_code == 201 and family.json()["outcome"] == "lead"
+    assert_received(family, job["id"])
+    assert (family.status_code, family.json()) == (response.status_code, response.json())
+    # the station sees both: the worker's sign-up (registered, with its consent) and the family member's lead
+    listed = await platform.client.get("/v1/leads", headers=auth("station", station_id=station_id))
+    by_status = {lead["status"]: lead for lead in listed.json()["items"]}
+    assert set(by_status) == {"registered", "new"} and len(listed.json()["items"]) == 2
+    assert by_status["registered"]["person_id"] == worker["id"]
+    assert by_status["registered"]["name"] == worker["name"]  # shown from the worker's record
+    assert by_status["new"]["name"] == "李秀英"
+    for lead in by_status.values():
+        assert lead["consent_scope"] == LIVE_SIGNUP_CONSENT and lead["consent_given_at"]
 
     async def counted() -> bool:
         return (await stats(platform))["signups"] == 2  # the worker once, the family member once
@@ -385,12 +420,11 @@ async def test_new_person_becomes_a_lead_and_applies_once_registered(platform: P
     response = await platform.client.post(
         "/v1/live-signups", json=signup(station_id, job["id"], newcomer["name"], f"+86 {newcomer['phone']}")
     )
-    assert response.status_code == 201, response.text
-    assert response.json()["outcome"] == "lead" and response.json()["message"].startswith("已登记为待联系")
+    assert_received(response, job["id"])
     again = await platform.client.post(
         "/v1/live-signups", json=signup(station_id, job["id"], newcomer["name"], newcomer["phone"])
     )
-    assert again.status_code == 201
+    assert_received(again, job["id"])
     # the station's call-back list: full name, masked phone, the job to talk about
     station = auth("station", station_id=station_id)
     listed = await platform.client.get("/v1/leads", params={"station_id": station_id}, headers=station)
@@ -400,6 +434,9 @@ async def test_new_person_becomes_a_lead_and_applies_once_registered(platform: P
     assert lead["phone_masked"] == newcomer["phone"][:3] + "****" + newcomer["phone"][-4:]
     assert lead["job_title"] == "电子产品装配工" and lead["stream_id"] == STREAM
     assert newcomer["phone"] not in listed.text
+    # the consent as ticked: its time and the words next to the box
+    assert lead["consent_scope"] == LIVE_SIGNUP_CONSENT
+    assert lead["created_at"] == lead["consent_given_at"]
     # scope: another station sees nothing, a partner of another province nothing, a public token is refused
     other = auth("station", station_id="another")
     assert (await platform.client.get("/v1/leads", headers=other)).json()["items"] == []
@@ -442,6 +479,7 @@ async def test_new_person_becomes_a_lead_and_applies_once_registered(platform: P
         and row.phone_encrypted is None
         and row.phone_hash is None
     )
+    assert row.consent_scope == LIVE_SIGNUP_CONSENT and row.consent_given_at is not None  # kept
     assert (
         await platform.client.patch(f"/v1/leads/{lead['id']}", json={"status": "new"}, headers=station)
     ).status_code == 409
@@ -463,17 +501,17 @@ async def test_stream_stats_count_views_signups_leads_applications_and_placement
     applied = await platform.client.post(
         "/v1/live-signups", json=signup(station_id, job["id"], worker["name"], worker["phone"])
     )
-    assert applied.status_code == 202
+    assert_received(applied, job["id"])
     newcomer = person_body(station_id, 32)
     lead = await platform.client.post(
         "/v1/live-signups", json=signup(station_id, job["id"], newcomer["name"], newcomer["phone"])
     )
-    assert lead.status_code == 201
+    assert_received(lead, job["id"])
     elsewhere = await platform.client.post(
         "/v1/live-signups",
         json=signup(station_id, job["id"], "赵四", "13700001111", stream_id="other-stream"),
     )
-    assert elsewhere.status_code == 201
+    assert_received(elsewhere, job["id"], "other-stream")
 
     async def counted(expected: dict[str, int]) -> bool:
         current = await stats(platform)
@@ -523,7 +561,7 @@ async def test_no_personal_data_in_feed_or_on_the_stream(platform: Platform) -> 
             response = await platform.client.post(
                 "/v1/live-signups", json=signup(station_id, job["id"], person["name"], person["phone"])
             )
-            assert response.status_code in (201, 202), response.text
+            assert response.status_code == 202, response.text
         pinned = await platform.client.put(
             f"/v1/streams/{STREAM}/featured", json={"job_id": job["id"]}, headers=ADMIN
         )

@@ -6,16 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 from stdnum.cn import ric
 
 from eastwest.roster_upload import upload_roster
 from libs.spreadsheets import read_table, write_table
 from services.demand.roster import ROSTER_COLUMNS
 from tests.factories import person_body
-from tests.harness import ADMIN, Platform, auth
+from tests.harness import ADMIN, Platform, auth, retrying
 from tests.integration.test_demand import new_station
 
 HEADERS = [column.header for column in ROSTER_COLUMNS]
+IMPORT_TIMEOUT = httpx.Timeout(300.0, connect=10.0)
 
 
 def good_row(serial: int) -> dict[str, str]:
@@ -118,11 +120,17 @@ async def test_thousand_rows_with_fifty_bad_ones(platform: Platform) -> None:
     content, expected = roster([body["id_number"] for body in existing])
 
     async def send(key: str) -> Any:
-        response = await platform.client.post(
-            "/v1/demand-lists/imports",
-            files={"file": ("花名册.xlsx", content)},
-            data={"station_id": station_id},
-            headers={**token, "Idempotency-Key": key},
+        # The import answers once all 1,000 rows are validated and stored, with nothing sent before: on a busy
+        # machine that can take longer than the harness client's 30 s. Wait as long as the gateway does for
+        # an import (proxy_read_timeout 300s in deploy/nginx/nginx.conf): a real client cannot wait longer.
+        response = await retrying(
+            lambda: platform.client.post(
+                "/v1/demand-lists/imports",
+                files={"file": ("花名册.xlsx", content)},
+                data={"station_id": station_id},
+                headers={**token, "Idempotency-Key": key},
+                timeout=IMPORT_TIMEOUT,
+            )
         )
         assert response.status_code == 201, response.text
         return response.json()

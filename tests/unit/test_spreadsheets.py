@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import date, datetime
 
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from libs.spreadsheets import NOTES_SHEET_TITLE, SheetRow, SpreadsheetError, read_table, write_table
+from libs.spreadsheets import (
+    NOTES_SHEET_TITLE,
+    SheetRow,
+    SpreadsheetError,
+    SpreadsheetTooLarge,
+    read_table,
+    read_table_bounded,
+    write_table,
+)
 
 ID_NUMBER = "32050119900101123X"
 ID_DIGITS = "320501199001011234"
@@ -181,8 +190,72 @@ def test_duplicate_headers() -> None:
 def test_too_many_rows() -> None:
     data = ("姓名\n" + "".join(f"人{i}\n" for i in range(4))).encode()
     assert len(read_table(data, "a.csv", max_rows=4)) == 4
-    with pytest.raises(SpreadsheetError, match="超过上限 3 行"):
+    with pytest.raises(SpreadsheetTooLarge, match="超过上限 3 行") as raised:
         read_table(data, "a.csv", max_rows=3)
+    assert (raised.value.status, raised.value.code) == (413, "too_many_rows")
+
+
+def _with_sheet_xml(data: bytes, rows_xml: bytes) -> bytes:
+    """The workbook with raw `<row>` elements appended to its first sheet, as other generators write them."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                content = content.replace(b"</sheetData>", rows_xml + b"</sheetData>")
+            out.writestr(info.filename, content)
+    return buffer.getvalue()
+
+
+def test_blank_rows_count_towards_the_limit() -> None:
+    """Blank rows are work too: 3 million of them froze the platform, so they count like data rows."""
+    csv_data = ("姓名\n" + "\n" * 20 + "张三\n").encode()
+    with pytest.raises(SpreadsheetTooLarge, match="空行也计入"):
+        read_table(csv_data, "a.csv", max_rows=5)
+    header = write_table(["姓名"], [], "xlsx")
+    blank = _with_sheet_xml(header, b"".join(b'<row r="%d"/>' % n for n in range(2, 30)))
+    with pytest.raises(SpreadsheetTooLarge, match="空行也计入"):
+        read_table(blank, "a.xlsx", max_rows=5)
+    # a gap in the numbering is as many rows as it skips (openpyxl yields each of them)
+    gap = _with_sheet_xml(
+        header, b'<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+    )
+    with pytest.raises(SpreadsheetTooLarge, match="空行也计入"):
+        read_table(gap, "a.xlsx")
+    small_gap = _with_sheet_xml(
+        header, b'<row r="5000"><c r="A5000" t="inlineStr"><is><t>x</t></is></c></row>'
+    )
+    assert [row.number for row in read_table(small_gap, "a.xlsx")] == [5000]
+
+
+def test_an_xlsx_that_unpacks_to_more_than_its_rows_can_hold_is_refused_before_reading() -> None:
+    """A zip bomb: 4 MB of parts every workbook has, plus 1,600 bytes per row allowed."""
+    rows_xml = b"".join(b'<row r="%d" spans="1:10"/>' % n for n in range(2, 200_000))
+    bomb = _with_sheet_xml(write_table(["姓名"], [], "xlsx"), rows_xml)
+    assert len(bomb) < 1_000_000
+    with pytest.raises(SpreadsheetTooLarge, match="解压后有 6 MB，超过导入上限 4 MB") as raised:
+        read_table(bomb, "a.xlsx", max_rows=10)
+    assert raised.value.code == "file_too_large"
+
+
+async def test_bounded_reading_gives_the_rows_and_the_errors_of_read_table() -> None:
+    data = write_table(["姓名", "手机号"], [["张三", "13800000000"]], "xlsx")
+    assert await read_table_bounded(data, "a.xlsx", required_headers=["姓名"]) == read_table(data, "a.xlsx")
+    with pytest.raises(SpreadsheetError, match="缺少必填列：身份证号") as raised:
+        await read_table_bounded(data, "a.xlsx", required_headers=["身份证号"])
+    assert (raised.value.status, raised.value.code) == (422, "unreadable_file")  # across the process boundary
+
+
+async def test_a_worker_still_reading_after_the_time_limit_is_killed() -> None:
+    """openpyxl goes through every row of a sheet without <dimension> on opening: far longer than 0.2 s."""
+    rows_xml = b"".join(b'<row r="%d"/>' % n for n in range(2, 1_000_000))
+    slow = _with_sheet_xml(write_table(["姓名"], [], "xlsx"), rows_xml)
+    with pytest.raises(SpreadsheetTooLarge, match=r"0\.2 秒内未能读完") as raised:
+        await read_table_bounded(slow, "a.xlsx", max_rows=2_000_000, seconds=0.2)
+    assert (raised.value.status, raised.value.code) == (413, "file_too_complex")
+    # the pool replaced the worker: the next file is read as usual
+    assert await read_table_bounded("姓名\n张三\n".encode(), "a.csv") == [SheetRow(2, {"姓名": "张三"})]
 
 
 def test_header_only_file_has_no_rows() -> None:

@@ -189,6 +189,7 @@
       station_id: stationSelect.value,
       name: $("signup-name").value,
       phone: $("signup-phone").value,
+      consent: $("signup-consent").checked, // unticked unless the viewer ticks it; demand refuses false
     };
     submit.disabled = true;
     try {
@@ -199,8 +200,8 @@
       });
       const answer = await response.json().catch(() => ({}));
       if (response.ok) {
-        say(answer.outcome, answer.message);
-        form.reset(); // nobody's name or phone stays on the screen
+        say("received", answer.message); // the same answer whether or not the viewer is registered
+        form.reset(); // nobody's name or phone stays on the screen, and the next viewer ticks the box again
         syncJobs();
       } else if (response.status === 422 && Array.isArray(answer.errors)) {
         for (const error of answer.errors) showFieldError(String(error.field).replace(/^body\./, ""), error.message);
