@@ -4,14 +4,12 @@ its nats-server being killed under load without losing an event."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -26,60 +24,7 @@ from eastwest.embedded import NatsServer, free_port
 from libs.auth import Role, issue_token
 from services.demand.roster import REQUIRED_HEADERS
 from tests.factories import employer_body, job_body
-
-EASTWEST = str(Path(sys.executable).parent / "eastwest")
-START_CAP = 180.0  # generous: a busy machine; every wait below also ends at once on failure
-
-
-@dataclass
-class Running:
-    process: subprocess.Popen[bytes]
-    data_dir: Path
-    url: str
-    log: Path
-    stale_nats: NatsServer
-
-    def token(self, role: Role, **claims: str) -> str:
-        secret = (self.data_dir / "dev-jwt-secret").read_text().strip()
-        return issue_token(secret, role=role, **claims)  # type: ignore[arg-type]
-
-    def headers(self, role: Role, **claims: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(role, **claims)}"}
-
-    def nats_pid(self) -> int:
-        """The pid the run recorded for its nats-server (0 while a restart attempt has none)."""
-        try:
-            return int((self.data_dir / "nats" / "nats-server.pid").read_text().strip())
-        except (OSError, ValueError):
-            return 0
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def _env(data_dir: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("EW_")}
-    return {**env, "EW_DATA_DIR": str(data_dir), "EW_LOG_JSON": "1"}
-
-
-def _wait(check: object, what: str, process: subprocess.Popen[bytes], log: Path, cap: float) -> None:
-    """Poll `check` until it holds; fail at once if the platform exits, else after `cap` seconds."""
-    assert callable(check)
-    deadline = time.monotonic() + cap
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"eastwest run exited ({process.returncode}) before {what}:\n{log.read_text()}"
-            )
-        with contextlib.suppress(httpx.HTTPError, OSError, ValueError):
-            if check():
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {cap}s:\n{log.read_text()[-5000:]}")
-
-
-def _ready(url: str) -> bool:
-    return httpx.get(f"{url}/readyz", timeout=5).status_code == 200
+from tests.run_process import CAP, EASTWEST, RunningPlatform, run_env
 
 
 def _alive(pid: int) -> bool:
@@ -91,6 +36,15 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _ready(url: str) -> bool:
+    return httpx.get(f"{url}/readyz", timeout=5).status_code == 200
+
+
+@dataclass
+class Running(RunningPlatform):
+    stale_nats: NatsServer
+
+
 @pytest.fixture(scope="module")
 def running() -> Iterator[Running]:
     data_dir = Path(tempfile.mkdtemp(prefix="ew-test-run-"))
@@ -98,27 +52,12 @@ def running() -> Iterator[Running]:
     stale = NatsServer(
         data_dir / "nats", port=free_port(), pid_file=data_dir / "nats" / "nats-server.pid"
     ).start()
-    port = free_port()
-    log = data_dir / "run.log"
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [EASTWEST, "run", "--port", str(port), "--nats-port", str(free_port())],
-            env=_env(data_dir),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: (data_dir / "instance.json").exists() and _ready(url), "ready", process, log, START_CAP)
-        yield Running(process, data_dir, url, log, stale)
+        started = RunningPlatform.start(data_dir)
+        platform = Running(started.process, data_dir, started.url, started.log, stale)
+        yield platform
+        platform.stop()
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
         stale.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
 
@@ -142,7 +81,7 @@ def test_where_it_listens_is_recorded_in_the_data_folder(running: Running) -> No
 def test_a_second_run_on_the_same_data_folder_refuses(running: Running) -> None:
     second = subprocess.run(
         [EASTWEST, "run", "--port", str(free_port())],
-        env=_env(running.data_dir),
+        env=run_env(running.data_dir),
         capture_output=True,
         text=True,
         timeout=120,
@@ -161,7 +100,7 @@ def test_import_talks_to_the_recorded_platform_and_a_refused_token_names_it(
     roster.write_text(",".join(REQUIRED_HEADERS) + "\n" + ",".join("x" for _ in REQUIRED_HEADERS) + "\n")
     result = subprocess.run(
         [EASTWEST, "import", "demand", str(roster), "--station", "s-1"],
-        env={**_env(running.data_dir), "EW_TOKEN": issue_token("another key" * 4, role=Role.station)},
+        env={**run_env(running.data_dir), "EW_TOKEN": issue_token("another key" * 4, role=Role.station)},
         cwd=tmp_path,  # not the checkout: the data folder comes from EW_DATA_DIR
         capture_output=True,
         text=True,
@@ -186,7 +125,7 @@ def test_nats_server_killed_under_load_comes_back_and_nothing_is_lost(running: R
         killed: list[int] = []
         jobs: list[str] = []
         since_kill = 0
-        deadline = time.monotonic() + START_CAP
+        deadline = time.monotonic() + CAP
         while len(killed) < 2 or since_kill < 10:
             assert time.monotonic() < deadline, f"{len(killed)} kills, {len(jobs)} jobs:\n{running.output()}"
             pid = running.nats_pid()
@@ -208,7 +147,7 @@ def test_nats_server_killed_under_load_comes_back_and_nothing_is_lost(running: R
             pid = running.nats_pid()
             return pid not in killed and _alive(pid) and _ready(running.url)
 
-        _wait(back, "nats-server back and /readyz ready", running.process, running.log, START_CAP)
+        running.wait(back, "nats-server back and /readyz ready")
         public = running.headers(Role.public)
 
         def all_in_feed() -> bool:
@@ -222,7 +161,7 @@ def test_nats_server_killed_under_load_comes_back_and_nothing_is_lost(running: R
                 if cursor is None:
                     return set(jobs) <= listed
 
-        _wait(all_in_feed, f"all {len(jobs)} jobs in the feed", running.process, running.log, START_CAP)
+        running.wait(all_in_feed, f"all {len(jobs)} jobs in the feed")
     log = running.output()
     assert log.count("nats.server_died") >= 2
     assert log.count("nats.server_restarted") >= 2
@@ -247,7 +186,7 @@ def test_readyz_names_nats_while_the_server_is_down(running: Running) -> None:
             blocker.listen()
             return True
 
-        _wait(port_held, "the nats port free to hold", running.process, running.log, START_CAP)
+        running.wait(port_held, "the nats port free to hold")
         body: dict[str, Any] = {}
 
         def reports_nats_down() -> bool:
@@ -256,19 +195,13 @@ def test_readyz_names_nats_while_the_server_is_down(running: Running) -> None:
             body = response.json()
             return response.status_code == 503
 
-        _wait(reports_nats_down, "/readyz answering 503", running.process, running.log, START_CAP)
+        running.wait(reports_nats_down, "/readyz answering 503")
         assert body["ready"] is False
         assert all(checks["nats"] is False for checks in body["services"].values())
         assert all(checks["database"] is True for checks in body["services"].values())
     finally:
         blocker.close()
-    _wait(
-        lambda: running.nats_pid() != pid and _ready(running.url),
-        "/readyz ready again",
-        running.process,
-        running.log,
-        START_CAP,
-    )
+    running.wait(lambda: running.nats_pid() != pid and _ready(running.url), "/readyz ready again")
 
 
 def test_stopping_leaves_no_nats_server_and_no_instance_file(running: Running) -> None:
