@@ -45,29 +45,41 @@ def load_settings(*, personal_data: bool = False, make_keys: bool = False) -> Se
 
     `personal_data`: the command touches the demand database's personal data and needs its keys.
     `make_keys`: the command starts or prepares a platform (`run`, `serve`, `migrate`), so it may make the
-    development keys when the data folder has none yet. The others (`token`, `import`, `demo`) refuse with
-    `NoSigningKey` instead: run outside the checkout they would sign with a key no platform knows."""
+    development keys when the data folder has none yet. The others (`token`, `import`, `demo`,
+    `rotate-pii-key`) use the keys already there, make none, and refuse with `NoSigningKey` when the one
+    they need is missing: run outside the checkout they would sign or decrypt with a key no platform knows."""
     settings = Settings()
+    data_dir = settings.data_dir
+
+    def may_use(file: str) -> bool:
+        return make_keys or (data_dir / file).exists()
+
     if settings.jwt_secret is None and not (settings.jwt_public_key or settings.jwt_jwks_url):
         if settings.environment == "prod":
             raise typer.BadParameter("production needs EW_JWT_PUBLIC_KEY or EW_JWT_JWKS_URL")
-        if not make_keys and not (settings.data_dir / DEV_SECRET_FILE).exists():
-            raise NoSigningKey(settings.data_dir.resolve())
-        settings = settings.model_copy(update={"jwt_secret": dev_secret(settings.data_dir)})
+        if not may_use(DEV_SECRET_FILE):
+            raise NoSigningKey(data_dir.resolve())
+        settings = settings.model_copy(update={"jwt_secret": dev_secret(data_dir)})
     if personal_data and (not settings.pii_keys or settings.pii_hash_key is None):
         if settings.environment == "prod":
             raise typer.BadParameter("production needs EW_PII_KEYS and EW_PII_HASH_KEY")
-        settings = settings.model_copy(update=dev_pii_keys(settings.data_dir))
-    if settings.internal_secret is None and settings.environment != "prod":
-        settings = settings.model_copy(update={"internal_secret": dev_internal_secret(settings.data_dir)})
+        if not may_use(DEV_PII_KEYS_FILE):
+            raise NoSigningKey(data_dir.resolve())
+        settings = settings.model_copy(update=dev_pii_keys(data_dir))
+    if settings.internal_secret is None and settings.environment != "prod" and may_use(DEV_INTERNAL_FILE):
+        settings = settings.model_copy(update={"internal_secret": dev_internal_secret(data_dir)})
     return settings
+
+
+DEV_PII_KEYS_FILE = "dev-pii-keys.json"
+DEV_INTERNAL_FILE = "dev-internal-secret"
 
 
 def dev_pii_keys(data_dir: Path) -> dict[str, object]:
     """Development personal-data keys, made once per checkout and kept out of git under the data folder."""
     from pydantic import SecretStr
 
-    path = data_dir / "dev-pii-keys.json"
+    path = data_dir / DEV_PII_KEYS_FILE
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         keys = {"keys": {"k1": secrets.token_hex(32)}, "active": "k1", "hash_key": secrets.token_hex(32)}
@@ -101,7 +113,7 @@ def dev_internal_secret(data_dir: Path) -> SecretStr:
     made once per checkout and kept out of git under the data folder."""
     from pydantic import SecretStr
 
-    path = data_dir / "dev-internal-secret"
+    path = data_dir / DEV_INTERNAL_FILE
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32))

@@ -86,6 +86,26 @@ def test_token_outside_the_checkout_refuses_and_makes_no_key(data_dir: Path) -> 
     assert not data_dir.exists()
 
 
+def test_token_with_a_secret_from_the_environment_writes_nothing(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EW_JWT_SECRET", "e" * 64)
+    result = CliRunner().invoke(app, ["token", "--role", "admin"])
+    assert result.exit_code == 0, result.output
+    jwt.decode(result.stdout.strip(), "e" * 64, algorithms=["HS256"], audience="eastwest")
+    assert not data_dir.exists()
+
+
+def test_rotation_outside_the_checkout_refuses_instead_of_making_new_keys(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EW_JWT_SECRET", "e" * 64)
+    result = CliRunner().invoke(app, ["rotate-pii-key"])
+    assert result.exit_code == 2
+    assert str(data_dir.resolve()) in " ".join(result.output.split())
+    assert not data_dir.exists()
+
+
 def test_token_from_another_folder_names_the_var_folder_there(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_dir: Path
 ) -> None:
