@@ -24,9 +24,14 @@ if TYPE_CHECKING:
 app = typer.Typer(help="eastwest · 东西部劳务协作平台", no_args_is_help=True, add_completion=False)
 console = Console(stderr=True, soft_wrap=True)
 
+# Development keys, made once per checkout under the data folder (kept out of git).
+DEV_SECRET_FILE = "dev-jwt-secret"
+DEV_PII_KEYS_FILE = "dev-pii-keys.json"
+DEV_INTERNAL_FILE = "dev-internal-secret"
+
 
 class NoSigningKey(RuntimeError):
-    """The data folder has no development signing key, and this command must not make one."""
+    """The data folder lacks a development key this command needs, and the command must not make one."""
 
     def __init__(self, data_dir: Path) -> None:
         super().__init__(
@@ -71,10 +76,6 @@ def load_settings(*, personal_data: bool = False, make_keys: bool = False) -> Se
     return settings
 
 
-DEV_PII_KEYS_FILE = "dev-pii-keys.json"
-DEV_INTERNAL_FILE = "dev-internal-secret"
-
-
 def dev_pii_keys(data_dir: Path) -> dict[str, object]:
     """Development personal-data keys, made once per checkout and kept out of git under the data folder."""
     from pydantic import SecretStr
@@ -91,9 +92,6 @@ def dev_pii_keys(data_dir: Path) -> dict[str, object]:
         "pii_active_key": stored["active"],
         "pii_hash_key": SecretStr(stored["hash_key"]),
     }
-
-
-DEV_SECRET_FILE = "dev-jwt-secret"
 
 
 def dev_secret(data_dir: Path) -> SecretStr:
@@ -125,6 +123,18 @@ def check_service(name: str) -> str:
     if name not in SERVICE_NAMES:
         raise typer.BadParameter(f"unknown service {name!r}; one of: {', '.join(SERVICE_NAMES)}")
     return name
+
+
+def signing_secret(settings: Settings) -> str:
+    """The shared secret development tokens are signed with; none where tokens come from an identity
+    provider (EW_JWT_PUBLIC_KEY / EW_JWT_JWKS_URL)."""
+    if settings.jwt_secret is None:
+        console.print(
+            "[red]refused[/]: this platform checks tokens against EW_JWT_PUBLIC_KEY / EW_JWT_JWKS_URL: tokens "
+            "come from its identity provider (pass one with --token or EW_TOKEN), not from eastwest"
+        )
+        raise typer.Exit(2)
+    return settings.jwt_secret.get_secret_value()
 
 
 def existing_settings(*, personal_data: bool = False) -> Settings:
@@ -178,10 +188,9 @@ def token(
 ) -> None:
     """Print a development token signed with the key in the data folder (never in production)."""
     settings = existing_settings()
-    assert settings.jwt_secret is not None
     typer.echo(
         issue_token(
-            settings.jwt_secret.get_secret_value(),
+            signing_secret(settings),
             role=role,
             sub=sub,
             provinces=province,
@@ -335,9 +344,8 @@ def import_demand(
     signed_here = token is None
     if token is None:
         settings = existing_settings()
-        assert settings.jwt_secret is not None
         token = issue_token(
-            settings.jwt_secret.get_secret_value(),
+            signing_secret(settings),
             role=Role.station,
             station_id=station,
             audience=settings.jwt_audience,
@@ -450,6 +458,7 @@ def demo(
 
     base_url = talking_to(url)
     settings = existing_settings()
+    signing_secret(settings)  # the demo signs its own admin and recruiter tokens
     try:
         counts = asyncio.run(load_demo(base_url, settings))
     except httpx.HTTPStatusError as error:

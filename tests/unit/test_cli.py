@@ -106,6 +106,16 @@ def test_rotation_outside_the_checkout_refuses_instead_of_making_new_keys(
     assert not data_dir.exists()
 
 
+def test_no_dev_token_where_tokens_come_from_an_identity_provider(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EW_JWT_PUBLIC_KEY", "-----BEGIN PUBLIC KEY-----")
+    result = CliRunner().invoke(app, ["token", "--role", "admin"])
+    assert result.exit_code == 2
+    assert "identity provider" in result.output
+    assert not data_dir.exists()
+
+
 def test_token_from_another_folder_names_the_var_folder_there(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_dir: Path
 ) -> None:
