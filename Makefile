@@ -28,6 +28,10 @@ typecheck: setup
 test: lint typecheck
 	$(BIN)/pytest
 
+# The unit tests alone: no nats-server, no database, no network; well under a minute.
+unit: setup
+	$(BIN)/pytest tests/unit -q
+
 bench: setup
 	$(BIN)/python bench/feed_latency.py
 

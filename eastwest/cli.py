@@ -3,49 +3,76 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 import secrets
-import signal
-import time
 from pathlib import Path
-from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 
-from eastwest.embedded import NatsServer, free_port
-from eastwest.gateway import create_gateway
-from eastwest.services import FACTORIES, create_apps
-from libs import migrations
-from libs.api.app import ServiceRuntime
+from eastwest.service_names import SERVICE_NAMES
 from libs.auth import Role, issue_token
-from libs.observability import configure_logging, get_logger
 from libs.settings import Settings
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+
+# Only light imports up here: `eastwest --help` and `eastwest token` must not load the services (FastAPI,
+# SQLAlchemy, scikit-learn), uvicorn or Alembic. The commands that need them import them.
 
 app = typer.Typer(help="eastwest · 东西部劳务协作平台", no_args_is_help=True, add_completion=False)
 console = Console(stderr=True, soft_wrap=True)
-log = get_logger("ew.cli")
+
+# Development keys, made once per checkout under the data folder (kept out of git).
+DEV_SECRET_FILE = "dev-jwt-secret"
+DEV_PII_KEYS_FILE = "dev-pii-keys.json"
+DEV_INTERNAL_FILE = "dev-internal-secret"
 
 
-def load_settings(*, personal_data: bool = False) -> Settings:
-    """Settings from the environment; in development, local keys are made for what is missing (never in prod).
+class NoSigningKey(RuntimeError):
+    """The data folder lacks a development key this command needs, and the command must not make one."""
 
-    `personal_data`: the command touches the demand database's personal data and needs its keys."""
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(
+            f"no development keys in the data folder {data_dir} (EW_DATA_DIR, default ./var under the current "
+            "folder), and this command does not make new ones: a token signed with a new key would be refused "
+            "by the platform, which checks tokens with the key in its own data folder. Run this from the "
+            "checkout where `make run` runs, or set EW_DATA_DIR to that checkout's var/ folder, or start the "
+            "platform first (`make run` makes the keys)."
+        )
+        self.data_dir = data_dir
+
+
+def load_settings(*, personal_data: bool = False, make_keys: bool = False) -> Settings:
+    """Settings from the environment; in development, local keys under the data folder fill what is missing
+    (never in prod).
+
+    `personal_data`: the command touches the demand database's personal data and needs its keys.
+    `make_keys`: the command starts or prepares a platform (`run`, `serve`, `migrate`), so it may make the
+    development keys when the data folder has none yet. The others (`token`, `import`, `demo`,
+    `rotate-pii-key`) use the keys already there, make none, and refuse with `NoSigningKey` when the one
+    they need is missing: run outside the checkout they would sign or decrypt with a key no platform knows."""
     settings = Settings()
+    data_dir = settings.data_dir
+
+    def may_use(file: str) -> bool:
+        return make_keys or (data_dir / file).exists()
+
     if settings.jwt_secret is None and not (settings.jwt_public_key or settings.jwt_jwks_url):
         if settings.environment == "prod":
             raise typer.BadParameter("production needs EW_JWT_PUBLIC_KEY or EW_JWT_JWKS_URL")
-        settings = settings.model_copy(update={"jwt_secret": dev_secret(settings.data_dir)})
+        if not may_use(DEV_SECRET_FILE):
+            raise NoSigningKey(data_dir.resolve())
+        settings = settings.model_copy(update={"jwt_secret": dev_secret(data_dir)})
     if personal_data and (not settings.pii_keys or settings.pii_hash_key is None):
         if settings.environment == "prod":
             raise typer.BadParameter("production needs EW_PII_KEYS and EW_PII_HASH_KEY")
-        settings = settings.model_copy(update=dev_pii_keys(settings.data_dir))
-    if settings.internal_secret is None and settings.environment != "prod":
-        settings = settings.model_copy(update={"internal_secret": dev_internal_secret(settings.data_dir)})
+        if not may_use(DEV_PII_KEYS_FILE):
+            raise NoSigningKey(data_dir.resolve())
+        settings = settings.model_copy(update=dev_pii_keys(data_dir))
+    if settings.internal_secret is None and settings.environment != "prod" and may_use(DEV_INTERNAL_FILE):
+        settings = settings.model_copy(update={"internal_secret": dev_internal_secret(data_dir)})
     return settings
 
 
@@ -53,7 +80,7 @@ def dev_pii_keys(data_dir: Path) -> dict[str, object]:
     """Development personal-data keys, made once per checkout and kept out of git under the data folder."""
     from pydantic import SecretStr
 
-    path = data_dir / "dev-pii-keys.json"
+    path = data_dir / DEV_PII_KEYS_FILE
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         keys = {"keys": {"k1": secrets.token_hex(32)}, "active": "k1", "hash_key": secrets.token_hex(32)}
@@ -67,11 +94,11 @@ def dev_pii_keys(data_dir: Path) -> dict[str, object]:
     }
 
 
-def dev_secret(data_dir: Path) -> object:
+def dev_secret(data_dir: Path) -> SecretStr:
     """A development signing key made once per checkout, kept out of git under the data folder."""
     from pydantic import SecretStr
 
-    path = data_dir / "dev-jwt-secret"
+    path = data_dir / DEV_SECRET_FILE
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32))
@@ -79,12 +106,12 @@ def dev_secret(data_dir: Path) -> object:
     return SecretStr(path.read_text().strip())
 
 
-def dev_internal_secret(data_dir: Path) -> object:
+def dev_internal_secret(data_dir: Path) -> SecretStr:
     """The development secret services present to each other (bus asking demand for passenger contacts),
     made once per checkout and kept out of git under the data folder."""
     from pydantic import SecretStr
 
-    path = data_dir / "dev-internal-secret"
+    path = data_dir / DEV_INTERNAL_FILE
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32))
@@ -93,9 +120,31 @@ def dev_internal_secret(data_dir: Path) -> object:
 
 
 def check_service(name: str) -> str:
-    if name not in FACTORIES:
-        raise typer.BadParameter(f"unknown service {name!r}; one of: {', '.join(FACTORIES)}")
+    if name not in SERVICE_NAMES:
+        raise typer.BadParameter(f"unknown service {name!r}; one of: {', '.join(SERVICE_NAMES)}")
     return name
+
+
+def signing_secret(settings: Settings) -> str:
+    """The shared secret development tokens are signed with; none where tokens come from an identity
+    provider (EW_JWT_PUBLIC_KEY / EW_JWT_JWKS_URL)."""
+    if settings.jwt_secret is None:
+        console.print(
+            "[red]refused[/]: this platform checks tokens against EW_JWT_PUBLIC_KEY / EW_JWT_JWKS_URL: tokens "
+            "come from its identity provider (pass one with --token or EW_TOKEN), not from eastwest"
+        )
+        raise typer.Exit(2)
+    return settings.jwt_secret.get_secret_value()
+
+
+def existing_settings(*, personal_data: bool = False) -> Settings:
+    """Settings with the keys already in the data folder (those a running platform uses); exits with the
+    reason when there are none, instead of making new ones."""
+    try:
+        return load_settings(personal_data=personal_data)
+    except NoSigningKey as error:
+        console.print(f"[red]refused[/]: {error}")
+        raise typer.Exit(2) from error
 
 
 @app.command()
@@ -103,9 +152,11 @@ def migrate(
     services: Annotated[list[str] | None, typer.Argument(help="services to migrate (default: all)")] = None,
 ) -> None:
     """Bring each service's database to the latest schema (EW_DATABASE_URL, or SQLite files under EW_DATA_DIR)."""
-    settings = load_settings()
+    from libs import migrations
+
+    settings = load_settings(make_keys=True)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    for name in services or list(FACTORIES):
+    for name in services or list(SERVICE_NAMES):
         check_service(name)
         asyncio.run(migrations.upgrade(name, settings.database_url_for(name)))
         console.print(f"[green]migrated[/] {name}")
@@ -114,7 +165,9 @@ def migrate(
 @app.command()
 def makemigration(service: str, message: Annotated[str, typer.Option("-m", "--message")]) -> None:
     """(Developers) autogenerate a migration for one service from its models."""
-    settings = load_settings()
+    from libs import migrations
+
+    settings = load_settings(make_keys=True)
     url = settings.database_url_for(check_service(service))
     asyncio.run(migrations.upgrade(service, url))
     migrations.revision(service, url, message)
@@ -133,12 +186,11 @@ def token(
     operator_id: Annotated[str | None, typer.Option(help="operator: the bus company's id")] = None,
     hours: Annotated[int, typer.Option(help="lifetime")] = 12,
 ) -> None:
-    """Print a development token signed with the local key (never in production)."""
-    settings = load_settings()
-    assert settings.jwt_secret is not None
+    """Print a development token signed with the key in the data folder (never in production)."""
+    settings = existing_settings()
     typer.echo(
         issue_token(
-            settings.jwt_secret.get_secret_value(),
+            signing_secret(settings),
             role=role,
             sub=sub,
             provinces=province,
@@ -184,132 +236,55 @@ def serve(
     and acknowledged (--drain-timeout), the outbox flushed once more if NATS is reachable (up to 5 s), then the
     connections closed. A Kubernetes terminationGracePeriodSeconds above the sum of these (plus a few seconds)
     lets all of it happen."""
-    settings = load_settings(personal_data=check_service(service) == "demand")
-    configure_logging(settings.log_level, settings.log_json)
-    application = FACTORIES[service](settings)
-    runtime: ServiceRuntime = application.state.runtime
-    runtime.drain_seconds = drain_timeout
-    server = DrainingServer(
-        uvicorn.Config(
-            application,
-            host=host,
-            port=port,
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=graceful_timeout,
-        ),
-        runtime,
-        shutdown_delay,
+    from eastwest.running import serve_service
+
+    settings = load_settings(personal_data=check_service(service) == "demand", make_keys=True)
+    started = serve_service(
+        settings,
+        service,
+        host=host,
+        port=port,
+        shutdown_delay=shutdown_delay,
+        graceful_timeout=graceful_timeout,
+        drain_timeout=drain_timeout,
     )
-    # uvicorn re-raises the signal it shut down on, once it is done: after a graceful shutdown on SIGTERM
-    # that is a normal end, exit status 0.
-    signal.signal(signal.SIGTERM, _shut_down_cleanly)
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the same graceful shutdown, then re-raised
-        server.run()
-    if not server.started:
+    if not started:
         raise typer.Exit(3)
-
-
-def _shut_down_cleanly(_signum: int, _frame: object) -> None:
-    """SIGTERM after uvicorn's graceful shutdown (or before it started): nothing left to do."""
-
-
-class DrainingServer(uvicorn.Server):
-    """uvicorn whose first SIGTERM turns readiness to 503 at once and closes the listener `delay` seconds
-    later, so that requests the load balancer still sends meanwhile are served, not refused."""
-
-    def __init__(self, config: uvicorn.Config, runtime: ServiceRuntime, delay: float) -> None:
-        super().__init__(config)
-        self.runtime = runtime
-        self.delay = delay
-        self._exit_at: float | None = None
-        self._announced = False
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        # Runs as a signal handler: set flags only (no logging: a write to stdout may be in progress).
-        self.runtime.begin_drain()
-        if sig == signal.SIGTERM and self.delay > 0 and self._exit_at is None and not self.should_exit:
-            self._exit_at = time.monotonic() + self.delay
-            return
-        super().handle_exit(sig, frame)
-
-    async def on_tick(self, counter: int) -> bool:
-        if self._exit_at is not None:
-            if not self._announced:
-                self._announced = True
-                log.info("service.shutdown_requested", service=self.runtime.name, delay_seconds=self.delay)
-            if time.monotonic() >= self._exit_at:
-                self.should_exit = True
-        return await super().on_tick(counter)
 
 
 @app.command()
 def run(
     port: Annotated[int, typer.Option(help="HTTP port")] = 8000,
     demo: Annotated[bool, typer.Option("--demo", help="load demo employers and jobs")] = False,
+    nats_port: Annotated[
+        int | None, typer.Option(help="the nats-server's port (default: 4222 when free, else any free one)")
+    ] = None,
 ) -> None:
-    """Everything on one port: a real nats-server from the wheel, SQLite per service, all services."""
-    settings = load_settings(personal_data=True)
-    configure_logging(settings.log_level, json_logs=os.environ.get("EW_LOG_JSON", "0") == "1")
-    if free_port(port) != port:
-        raise typer.BadParameter(f"port {port} is taken; try `make run PORT={free_port()}`")
+    """Everything on one port: a real nats-server from the wheel, SQLite per service, all services.
+
+    Holds the data folder while it runs (a second `run` on it refuses), stops a nats-server an earlier,
+    crashed run left on its store, restarts the nats-server if it dies, and records where it listens in
+    `<data folder>/instance.json` for the other commands."""
+    from eastwest.instance import DataFolderBusy, hold_data_folder
+
+    settings = load_settings(personal_data=True, make_keys=True)
     data_dir = settings.data_dir.resolve()
-    # uvicorn re-raises SIGTERM after its graceful shutdown; make that an exit that runs our `finally`.
-    signal.signal(signal.SIGTERM, _exit_on_signal)
-    nats = NatsServer(data_dir / "nats", log_file=data_dir / "nats.log").start()
     try:
-        settings = settings.model_copy(update={"nats_url": nats.url, "data_dir": data_dir})
-        for name in FACTORIES:
-            asyncio.run(migrations.upgrade(name, settings.database_url_for(name)))
-        asyncio.run(_serve_all(settings, port, demo, nats.url))
-    finally:
-        nats.stop()
-        console.print("[green]stopped[/] nats-server and all services")
+        # Before anything heavy: a second `run` on the folder refuses at once.
+        with hold_data_folder(data_dir):
+            from eastwest.embedded import NatsGaveUp
+            from eastwest.running import PortTaken, run_platform
 
-
-def _exit_on_signal(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
-async def _serve_all(settings: Settings, port: int, demo: bool, nats_url: str) -> None:
-    gateway = create_gateway(create_apps(settings))
-    server = uvicorn.Server(
-        uvicorn.Config(
-            gateway,
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=5,
-        )
-    )
-
-    async def after_start() -> None:
-        while not server.started:
-            if server.should_exit:
-                return
-            await asyncio.sleep(0.05)
-        base = f"http://127.0.0.1:{port}"
-        if demo:
-            from eastwest.demo import load_demo
-
-            assert settings.jwt_secret is not None
-            console.print(f"[green]demo data[/]: {await load_demo(base, settings)}")
-        console.print(
-            f"\n[bold]eastwest is running[/] on {base}  (NATS {nats_url}, data in {settings.data_dir})\n"
-            f"  API docs:  {base}/docs  ({', '.join(f'{base}/docs/{name}' for name in FACTORIES)})\n"
-            f"  health:    {base}/healthz  {base}/readyz  {base}/metrics\n"
-            "  a token:   .venv/bin/eastwest token --role admin\n"
-            "             .venv/bin/eastwest token --role recruiter --employer-id <id>\n"
-            f'  try:       curl -H "Authorization: Bearer $(.venv/bin/eastwest token --role public)" {base}/v1/feed\n'
-            "  Ctrl-C stops everything.\n"
-        )
-
-    announcer = asyncio.create_task(after_start())
-    try:
-        await server.serve()
-    finally:
-        announcer.cancel()
+            try:
+                run_platform(settings, data_dir, port=port, demo=demo, nats_port=nats_port)
+            except PortTaken as error:
+                raise typer.BadParameter(str(error)) from error
+            except NatsGaveUp as error:
+                console.print(f"[red]stopped[/]: {error}")
+                raise typer.Exit(1) from error
+    except DataFolderBusy as error:
+        console.print(f"[red]refused[/]: {error}")
+        raise typer.Exit(1) from error
 
 
 @app.command("rotate-pii-key")
@@ -320,7 +295,7 @@ def rotate_pii_key() -> None:
     from libs.pii import vault_from_settings
     from services.demand.keys import rotate
 
-    settings = load_settings(personal_data=True)
+    settings = existing_settings(personal_data=True)
     assert settings.pii_hash_key is not None
     vault = vault_from_settings(
         {key_id: key.get_secret_value() for key_id, key in settings.pii_keys.items()},
@@ -346,23 +321,31 @@ app.add_typer(import_app, name="import")
 def import_demand(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".xlsx or .csv roster (花名册)")],
     station: Annotated[str, typer.Option("--station", help="the liaison station's id")],
-    url: Annotated[str, typer.Option(help="a running platform")] = "http://127.0.0.1:8000",
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="a running platform (default: the one running from the data folder, else http://127.0.0.1:8000)"
+        ),
+    ] = None,
     token: Annotated[
         str | None, typer.Option(envvar="EW_TOKEN", help="bearer token (default: a dev token)")
     ] = None,
     chunk_rows: Annotated[int, typer.Option(min=1, max=5000)] = 200,
 ) -> None:
     """Import a roster in chunks with a progress bar; re-running the same file changes nothing."""
+    import httpx
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
     from rich.table import Table
 
     from eastwest.roster_upload import UploadError, upload_roster
+    from libs.spreadsheets import SpreadsheetError
 
+    base_url = talking_to(url)
+    signed_here = token is None
     if token is None:
-        settings = load_settings()
-        assert settings.jwt_secret is not None
+        settings = existing_settings()
         token = issue_token(
-            settings.jwt_secret.get_secret_value(),
+            signing_secret(settings),
             role=Role.station,
             station_id=station,
             audience=settings.jwt_audience,
@@ -385,14 +368,23 @@ def import_demand(
                 upload_roster(
                     file,
                     station_id=station,
-                    base_url=url,
+                    base_url=base_url,
                     token=token,
                     chunk_rows=chunk_rows,
                     progress=progress,
                 )
             )
         except UploadError as error:
-            console.print(f"[red]导入中止[/]（第 {error.chunk + 1} 批）：{error}")
+            if error.status == 401:
+                console.print(f"[red]导入中止[/]：{refused_token_message(base_url, signed_here)}")
+            else:
+                console.print(f"[red]导入中止[/]（第 {error.chunk + 1} 批）：{error}")
+            raise typer.Exit(1) from error
+        except httpx.TransportError as error:
+            console.print(f"[red]导入中止[/]：{unreachable_message(base_url, error)}")
+            raise typer.Exit(1) from error
+        except SpreadsheetError as error:  # read before anything is sent: nothing imported
+            console.print(f"[red]文件无法导入[/]（{file.name}）：{error}")
             raise typer.Exit(1) from error
     console.print(
         f"共 {summary.total_rows} 行：[green]接收 {summary.accepted}[/]，[red]拒绝 {len(summary.rejected)}[/]"
@@ -402,6 +394,35 @@ def import_demand(
         for rejection in summary.rejected:
             table.add_row(str(rejection.row), rejection.column, rejection.code, rejection.message)
         console.print(table)
+
+
+def talking_to(url: str | None) -> str:
+    """The platform a client command talks to (`--url`, else the one running from the data folder, else
+    port 8000), said on stderr so that a surprise shows at once."""
+    from eastwest.instance import platform_url
+
+    chosen, reason = platform_url(url, Settings().data_dir.resolve())
+    console.print(f"talking to {chosen} ({reason})")
+    return chosen
+
+
+def refused_token_message(url: str, signed_here: bool) -> str:
+    """A 401: whose token, refused by whom, and the likely reason."""
+    if not signed_here:
+        return f"{url} 拒绝了令牌（HTTP 401）：EW_TOKEN / --token 给出的令牌无效或已过期。"
+    data_dir = Settings().data_dir.resolve()
+    return (
+        f"{url} 拒绝了令牌（HTTP 401）。开发令牌用数据目录 {data_dir} 中的签名密钥签发；"
+        "该服务器可能使用另一个数据目录或签名密钥：在运行 make run 的检出目录里执行本命令，"
+        "或把 EW_DATA_DIR 设为该服务器的数据目录，或用 --url 指向正确的服务器。"
+    )
+
+
+def unreachable_message(url: str, error: Exception) -> str:
+    return (
+        f"连接不到 {url}（{type(error).__name__}）：平台是否在运行（make run）？"
+        "端口不是 8000 时用 --url 指定，或在平台的检出目录里执行本命令。"
+    )
 
 
 eval_app = typer.Typer(help="Offline quality evaluations.", no_args_is_help=True)
@@ -422,8 +443,30 @@ def eval_matching(
 
 
 @app.command()
-def demo(url: Annotated[str, typer.Option(help="a running platform")] = "http://127.0.0.1:8000") -> None:
+def demo(
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="a running platform (default: the one running from the data folder, else http://127.0.0.1:8000)"
+        ),
+    ] = None,
+) -> None:
     """Load demo employers and jobs into a running platform through its API."""
+    import httpx
+
     from eastwest.demo import load_demo
 
-    console.print(f"demo data: {asyncio.run(load_demo(url, load_settings()))}")
+    base_url = talking_to(url)
+    settings = existing_settings()
+    signing_secret(settings)  # the demo signs its own admin and recruiter tokens
+    try:
+        counts = asyncio.run(load_demo(base_url, settings))
+    except httpx.HTTPStatusError as error:
+        if error.response.status_code != 401:
+            raise
+        console.print(f"[red]refused[/]: {refused_token_message(base_url, signed_here=True)}")
+        raise typer.Exit(1) from error
+    except httpx.TransportError as error:
+        console.print(f"[red]failed[/]: {unreachable_message(base_url, error)}")
+        raise typer.Exit(1) from error
+    console.print(f"demo data: {counts}")

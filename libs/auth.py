@@ -6,14 +6,18 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
-from fastapi import Request
 from pydantic import BaseModel, ValidationError, field_validator
+from starlette.requests import Request  # fastapi.Request itself; FastAPI injects it the same way
 
-from libs.api.problems import Problem
 from libs.settings import Settings
+
+if TYPE_CHECKING:
+    # Imported where a request is refused: it loads FastAPI and SQLAlchemy, and `eastwest token` (which
+    # only signs) should not wait for them.
+    from libs.api.problems import Problem
 
 
 class Role(StrEnum):
@@ -130,6 +134,8 @@ class TokenVerifier:
 
 
 def _unauthorized(detail: str) -> Problem:
+    from libs.api.problems import Problem
+
     return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
@@ -172,6 +178,8 @@ def issue_token(
 
 def principal(request: Request) -> Principal:
     """FastAPI dependency: the verified caller (401 without a valid bearer token)."""
+    from libs.api.problems import Problem
+
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -182,6 +190,8 @@ def principal(request: Request) -> Principal:
 
 def require_role(caller: Principal, *roles: Role) -> None:
     if caller.role not in roles:
+        from libs.api.problems import Problem
+
         raise Problem(403, f"角色 {caller.role} 无权执行此操作")
 
 
