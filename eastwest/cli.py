@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from eastwest.service_names import SERVICE_NAMES
-from libs.auth import Role, issue_token
+from libs.auth import Role, TokenKind, issue_token
 from libs.settings import Settings
 
 if TYPE_CHECKING:
@@ -184,7 +184,12 @@ def token(
     employer_id: Annotated[str | None, typer.Option()] = None,
     base_id: Annotated[str | None, typer.Option()] = None,
     operator_id: Annotated[str | None, typer.Option(help="operator: the bus company's id")] = None,
-    hours: Annotated[int, typer.Option(help="lifetime")] = 12,
+    hours: Annotated[
+        int, typer.Option(help="lifetime (at most 24 h for a person, 1 h for a service account)")
+    ] = 12,
+    service_account: Annotated[
+        bool, typer.Option("--service-account", help="a service account's token (kind: service)")
+    ] = False,
 ) -> None:
     """Print a development token signed with the key in the data folder (never in production)."""
     settings = existing_settings()
@@ -198,7 +203,8 @@ def token(
             employer_id=employer_id,
             base_id=base_id,
             operator_id=operator_id,
-            ttl_seconds=hours * 3600,
+            kind=TokenKind.service if service_account else TokenKind.person,
+            ttl_seconds=(1 if service_account and hours == 12 else hours) * 3600,
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
         )

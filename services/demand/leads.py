@@ -265,6 +265,8 @@ class LeadOut(BaseModel):
             "phone_masked": "137****5678",
             "status": "new",
             "person_id": None,
+            "consent_given_at": "2026-11-20T20:15:00+08:00",
+            "consent_scope": LIVE_SIGNUP_CONSENT,
             "created_at": "2026-11-20T20:15:00+08:00",
             "updated_at": "2026-11-20T20:15:00+08:00",
         }
