@@ -200,3 +200,68 @@ async def test_cli_upload_in_chunks_maps_rows_and_resumes(platform: Platform, tm
         progress=lambda done, total: None,
     )
     assert again.list_ids == summary.list_ids and await count_workers(platform, station_id) == 24
+
+
+async def test_workers_born_before_their_county_existed_are_all_imported(platform: Platform) -> None:
+    """The field's roster: people born 1960-2005 whose county was created in that time (so many were born
+    before their code existed), with every education level up to 博士后. Nothing is wrongly refused."""
+    from datetime import date
+
+    from libs.reference import divisions
+
+    counties = sorted(
+        code
+        for code, rows in divisions._table().items()
+        if rows[-1].level == "county"
+        and rows[-1].current
+        and rows[0].valid_from is not None
+        and 1960 <= rows[0].valid_from <= 2005
+        and rows[-1].name != "市辖区"
+    )
+    levels = [
+        "文盲",
+        "小学",
+        "初中",
+        "高中",
+        "中专",
+        "技校",
+        "大专",
+        "本科",
+        "硕士",
+        "博士",
+        "博士后",
+        "初中学历",
+    ]
+    station_id = await new_station(platform)
+    token = auth("station", station_id=station_id)
+    rows = []
+    for index in range(300):
+        code = counties[index * 7 % len(counties)]
+        born = date(1960 + index % 46, 1 + index % 12, 1 + index % 28)
+        row = good_row(500_000 + index)
+        row["身份证号"] = with_check_digit(f"{code}{born:%Y%m%d}{index % 1000:03d}")
+        row["学历"] = levels[index % len(levels)]
+        rows.append(row)
+    born_before = sum(
+        1
+        for row in rows
+        if int(row["身份证号"][6:10]) < (divisions.history(row["身份证号"][:6])[0].valid_from or 0)
+    )
+    assert born_before > 50  # the case the old check refused
+    content = write_table(
+        HEADERS,
+        [[row.get(header, "") for header in HEADERS] for row in rows],
+        "xlsx",
+        text_headers=("身份证号", "手机号"),
+    )
+    response = await retrying(
+        lambda: platform.client.post(
+            "/v1/demand-lists/imports",
+            files={"file": ("花名册.xlsx", content)},
+            data={"station_id": station_id},
+            headers={**token, "Idempotency-Key": "field-roster-1960-2005"},
+            timeout=IMPORT_TIMEOUT,
+        )
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["rejected"] == [] and response.json()["accepted"] == 300
