@@ -43,6 +43,8 @@ PARSE_SECONDS = 30.0
 PARSE_WORKERS = 2
 # A worker is replaced after this many files (openpyxl's memory is given back) and may use this much.
 _TASKS_PER_WORKER = 50
+# How long past the worker's own time limit a result may take to arrive before the upload is refused anyway.
+_RESULT_GRACE_SECONDS = 10.0
 _WORKER_MEMORY_BYTES = 2 << 30
 # The unpacked .xlsx may hold the parts every workbook has (theme, styles: up to a few hundred KB) and, per row
 # allowed, a generous row of XML (a 20,000-row roster is 15 MB): a 20,000-row import may unpack to 36 MB. openpyxl
@@ -147,8 +149,11 @@ async def read_table_bounded(
     )
     _in_flight += 1
     try:
-        return await asyncio.wrap_future(future)
+        # Bounded on this side too: pebble can lose a task when it kills a worker at the moment the worker takes
+        # the next one (noxdafox/pebble#153), and a request must never wait for ever.
+        return await asyncio.wait_for(asyncio.wrap_future(future), timeout=seconds + _RESULT_GRACE_SECONDS)
     except TimeoutError as error:
+        future.cancel()  # type: ignore[no-untyped-call]
         raise SpreadsheetTooLarge(
             f"文件内容过于复杂，{seconds:g} 秒内未能读完，请删除多余的行、列和格式，或拆分为多个文件分批导入",
             "file_too_complex",

@@ -183,7 +183,16 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
     gateway = create_gateway(create_apps(settings))
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(gateway, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+        uvicorn.Config(
+            gateway,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            # As in `eastwest run`: a request still running at the end is cancelled, never waited for for ever.
+            timeout_graceful_shutdown=30,
+        )
     )
     server_task = asyncio.create_task(server.serve())
     while not server.started:

@@ -204,7 +204,8 @@ class ServiceRuntime:
                 )
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.bus.close(), timeout=3)
-        await self.engine.dispose()
+        with contextlib.suppress(Exception):  # a connection stuck in a dead server must not hold the exit
+            await asyncio.wait_for(self.engine.dispose(), timeout=10)
         if self.settings.metrics_port is not None:
             await asyncio.to_thread(MetricsPort.release, self.settings.metrics_port)
 
