@@ -17,7 +17,7 @@ import uvicorn
 from rich.console import Console
 
 from eastwest.embedded import NatsGaveUp, NatsServer, free_port, stop_stale_nats_servers, supervise_nats
-from eastwest.gateway import create_gateway
+from eastwest.gateway import Gateway, create_gateway
 from eastwest.instance import forget_instance, record_instance
 from eastwest.services import FACTORIES, create_apps
 from libs import migrations
@@ -138,18 +138,24 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-async def _serve_all(settings: Settings, port: int, demo: bool, nats: NatsServer) -> None:
-    gateway = create_gateway(create_apps(settings))
-    server = uvicorn.Server(
+def gateway_server(gateway: Gateway, port: int, *, graceful_seconds: int) -> uvicorn.Server:
+    """All services on one loopback port, as `eastwest run` and the tests serve them: a request still running
+    `graceful_seconds` after shutdown began is cancelled, never waited for for ever."""
+    return uvicorn.Server(
         uvicorn.Config(
             gateway,
             host="127.0.0.1",
             port=port,
             log_config=None,
             access_log=False,
-            timeout_graceful_shutdown=5,
+            lifespan="on",
+            timeout_graceful_shutdown=graceful_seconds,
         )
     )
+
+
+async def _serve_all(settings: Settings, port: int, demo: bool, nats: NatsServer) -> None:
+    server = gateway_server(create_gateway(create_apps(settings)), port, graceful_seconds=5)
     base = f"http://127.0.0.1:{port}"
     data_dir: Path = settings.data_dir
 

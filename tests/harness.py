@@ -15,11 +15,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
-import uvicorn
 from pydantic import SecretStr
 
 from eastwest.embedded import free_port
 from eastwest.gateway import Gateway, create_gateway
+from eastwest.running import gateway_server
 from eastwest.services import FACTORIES
 from libs import migrations
 from libs.api.app import ServiceRuntime
@@ -182,18 +182,7 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
 
     gateway = create_gateway(create_apps(settings))
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            gateway,
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-            # As in `eastwest run`: a request still running at the end is cancelled, never waited for for ever.
-            timeout_graceful_shutdown=30,
-        )
-    )
+    server = gateway_server(gateway, port, graceful_seconds=30)
     server_task = asyncio.create_task(server.serve())
     while not server.started:
         if server_task.done():

@@ -18,6 +18,29 @@ class Benefits(BaseModel):
     social_insurance: bool = False
 
 
+# One job as the documentation's examples show it, in every service that describes a job (supply's requests and
+# answers, the feed's items): the fields a poster writes.
+JOB_EXAMPLE: dict[str, object] = {
+    "title": "电子产品装配工",
+    "description": "流水线装配与检测，长白班，计件另有奖金。",
+    "occupation_code": "6-25-04-07",
+    "industry": "manufacturing",
+    "city_code": "3205",
+    "headcount": 20,
+    "salary_min": 5200,
+    "salary_max": 7200,
+    "age_min": 18,
+    "age_max": 45,
+    "education_min": "初中",
+    "skills": ["电子装配", "焊接"],
+    "certificates_required": [],
+    "benefits": {"dormitory": True, "meals": True, "social_insurance": True},
+    "shift": "两班倒",
+    "public_welfare": False,
+    "contract_months": 12,
+}
+
+
 class JobPayload(BaseModel):
     """A job as supply publishes it: everything a reader needs, so consumers never call supply back."""
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import BaseModel, Field, StringConstraints
 
 from libs.api.schemas import RequestModel, example
-from libs.events.contracts import Benefits
+from libs.events.contracts import JOB_EXAMPLE, Benefits
 
 JOB_ID = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d"
 SUBSCRIPTION_ID = "e8f9a0b1-c2d3-4e4f-9a5b-6c7d8e9f0a1b"
@@ -19,25 +19,9 @@ ITEM = {
     "employer_name": "苏州精密电子有限公司",
     "employer_assistance_base": True,
     "employer_caring": False,
-    "title": "电子产品装配工",
-    "description": "流水线装配与检测，长白班，计件另有奖金。",
-    "occupation_code": "6-25-04-07",
-    "industry": "manufacturing",
-    "city_code": "3205",
-    "headcount": 20,
+    **JOB_EXAMPLE,
     "headcount_left": 18,
-    "salary_min": 5200,
-    "salary_max": 7200,
-    "age_min": 18,
-    "age_max": 45,
-    "education_min": "初中",
-    "skills": ["电子装配", "焊接"],
-    "certificates_required": [],
-    "benefits": {"dormitory": True, "meals": True, "social_insurance": True},
-    "shift": "两班倒",
     "valid_until": None,
-    "public_welfare": False,
-    "contract_months": 12,
     "published_at": "2026-11-20T09:30:00+08:00",
     "updated_at": "2026-11-21T10:00:00+08:00",
 }

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from stdnum.cn import uscc
 
 from libs.api.schemas import RequestModel, example
-from libs.events.contracts import Benefits
+from libs.events.contracts import JOB_EXAMPLE, Benefits
 from libs.reference.education import EducationMinimum
 from libs.reference.occupations import INDUSTRIES, is_occupation_code
 from libs.reference.regions import JIANGSU_CITIES
@@ -32,26 +32,7 @@ _EMPLOYER_IN = {
     "assistance_base": True,
     "caring_employer": False,
 }
-_JOB_IN = {
-    "employer_id": EMPLOYER_ID,
-    "title": "电子产品装配工",
-    "description": "流水线装配与检测，长白班，计件另有奖金。",
-    "occupation_code": "6-25-04-07",
-    "industry": "manufacturing",
-    "city_code": "3205",
-    "headcount": 20,
-    "salary_min": 5200,
-    "salary_max": 7200,
-    "age_min": 18,
-    "age_max": 45,
-    "education_min": "初中",
-    "skills": ["电子装配", "焊接"],
-    "certificates_required": [],
-    "benefits": {"dormitory": True, "meals": True, "social_insurance": True},
-    "shift": "两班倒",
-    "public_welfare": False,
-    "contract_months": 12,
-}
+_JOB_IN = {"employer_id": EMPLOYER_ID, **JOB_EXAMPLE}
 _JOB = {
     **_JOB_IN,
     "id": JOB_ID,

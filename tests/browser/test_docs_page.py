@@ -7,44 +7,14 @@ Skipped, with the reason, where /usr/bin/chromium is not installed (`apt-get ins
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.browser.test_live_page import BOUND_MS, CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import BOUND_MS
 from tests.harness import Platform
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="Debian's Chromium is not installed at /usr/bin/chromium (apt-get install -y chromium)",
-)
 async_api = pytest.importorskip("playwright.async_api", reason="Playwright's Python package is not installed")
-
-
-@pytest.fixture
-def database_backend() -> str:
-    return "sqlite"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[async_api.Browser]:
-    async with async_api.async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
-
-
-@pytest.fixture
-def screenshots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("EW_LIVE_SCREENSHOT_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 class Watched:

@@ -10,17 +10,14 @@ Skipped, with the reason, where /usr/bin/chromium is not installed (`apt-get ins
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from services.demand.leads import LIVE_SIGNUP_CONSENT, RECEIVED_MESSAGE
 from services.demand.models import LiveJob
+from tests.browser.conftest import BOUND_MS
 from tests.factories import person_body
 from tests.harness import ADMIN, Platform, auth, eventually
 from tests.integration.test_live_board import (
@@ -31,58 +28,9 @@ from tests.integration.test_live_board import (
     register,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 STREAM = "kuaishou-live-7"
-BOUND_MS = 10_000  # a bound for things to happen, not a timing assertion
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="Debian's Chromium is not installed at /usr/bin/chromium (apt-get install -y chromium)",
-)
 async_api = pytest.importorskip("playwright.async_api", reason="Playwright's Python package is not installed")
-
-
-@pytest.fixture
-def database_backend() -> str:
-    """The page is what this test is about; both databases are covered by tests/integration/test_live_board.py."""
-    return "sqlite"
-
-
-@pytest.fixture
-def screenshots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("EW_LIVE_SCREENSHOT_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _debian_chromium_major() -> str:
-    """The system browser's major version (`chromium --version`), to be sure that is the one driven."""
-    output = subprocess.run([str(CHROMIUM), "--version"], capture_output=True, text=True, check=True).stdout
-    match = re.search(r"(\d+)\.\d+\.\d+", output)
-    assert match is not None, output
-    return match.group(1)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[async_api.Browser]:
-    async with async_api.async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            assert chromium.version.split(".")[0] == _debian_chromium_major()
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def test_live_board_in_chromium(
