@@ -151,7 +151,8 @@ async def read_table_bounded(
     try:
         # Bounded on this side too: pebble can lose a task when it kills a worker at the moment the worker takes
         # the next one (noxdafox/pebble#153), and a request must never wait for ever.
-        return await asyncio.wait_for(asyncio.wrap_future(future), timeout=seconds + _RESULT_GRACE_SECONDS)
+        async with asyncio.timeout(seconds + _RESULT_GRACE_SECONDS):
+            return await asyncio.wrap_future(future)
     except TimeoutError as error:
         future.cancel()  # type: ignore[no-untyped-call]
         raise SpreadsheetTooLarge(

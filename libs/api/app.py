@@ -124,7 +124,8 @@ class ServiceRuntime:
         up, the service is not shutting down."""
         database = True
         try:
-            await asyncio.wait_for(self._ping_database(), timeout=2)
+            async with asyncio.timeout(2):
+                await self._ping_database()
         except Exception:
             database = False
         return {"database": database, "nats": self.bus.ready, "serving": not self.draining}
@@ -189,13 +190,24 @@ class ServiceRuntime:
                 )
                 for task in late:
                     task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self.tasks:
+            # Each task has been cancelled or has stopped; one that still runs ignores its cancellation (a bug),
+            # and must not hold the exit: name it and go on.
+            ended, stuck = await asyncio.wait(self.tasks, timeout=self.drain_seconds)
+            for task in ended:  # retrieved, so a task that failed earlier is not reported again at exit
+                if not task.cancelled():
+                    task.exception()
+            if stuck:
+                log.error(
+                    "service.tasks_ignored_cancel",
+                    service=self.name,
+                    tasks=sorted(t.get_name() for t in stuck),
+                )
         self.tasks.clear()
         if self.run_relay and self.bus.ready:
             try:
-                flushed = await asyncio.wait_for(self.relay.flush(), timeout=self.flush_seconds)
+                async with asyncio.timeout(self.flush_seconds):
+                    flushed = await self.relay.flush()
                 if flushed:
                     log.info("service.outbox_flushed", service=self.name, events=flushed)
             except Exception as error:  # the outbox keeps them; the next instance publishes them
@@ -203,9 +215,11 @@ class ServiceRuntime:
                     "service.outbox_flush_failed", service=self.name, error=f"{type(error).__name__}: {error}"
                 )
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.bus.close(), timeout=3)
+            async with asyncio.timeout(3):
+                await self.bus.close()
         with contextlib.suppress(Exception):  # a connection stuck in a dead server must not hold the exit
-            await asyncio.wait_for(self.engine.dispose(), timeout=10)
+            async with asyncio.timeout(10):
+                await self.engine.dispose()
         if self.settings.metrics_port is not None:
             await asyncio.to_thread(MetricsPort.release, self.settings.metrics_port)
 

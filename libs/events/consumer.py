@@ -17,6 +17,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from libs.aio import wait_event
 from libs.db import utcnow
 from libs.events.bus import Bus, Stopped, unless_stopped
 from libs.events.envelope import CloudEvent
@@ -96,8 +97,7 @@ class EventConsumer:
                     log.warning(
                         "consumer.resubscribe", consumer=self.name, error=f"{type(error).__name__}: {error}"
                     )
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stopping.wait(), timeout=backoff)
+                    await wait_event(self._stopping, backoff)
                     backoff = min(backoff * 2, 5.0)
         except Stopped:
             pass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -12,6 +11,7 @@ from nats.js.api import PubAck
 from sqlalchemy import Row, Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from libs.aio import wait_event
 from libs.db import utcnow
 from libs.events.bus import Bus, Stopped, unless_stopped
 from libs.events.envelope import nats_headers
@@ -90,13 +90,10 @@ class OutboxRelay:
                 return total
 
     async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        await wait_event(self._stopping, seconds)
 
     async def _idle(self) -> None:
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout=self.idle_seconds)
-        except TimeoutError:
+        if not await wait_event(self._wake, self.idle_seconds):
             await self._update_backlog()
         self._wake.clear()
 

@@ -4,7 +4,6 @@ the snapshot schedule and the webhook delivery worker."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -13,6 +12,7 @@ import httpx
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from libs.aio import wait_event
 from libs.db import utcnow
 from libs.observability import get_logger, traced_transport, tracer
 from services.feed import repository, service, snapshots, webhooks
@@ -153,8 +153,7 @@ class DeliveryWorker:
             due = await repository.next_due_at(session)
         if due is not None:
             seconds = min(seconds, max(0.0, (due - utcnow()).total_seconds()))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        await wait_event(self._wake, seconds)
         self._wake.clear()
 
     async def deliver_due(self, client: httpx.AsyncClient) -> int:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.aio import wait_event
 from libs.db import BEIJING, utcnow
 from libs.events.contracts import JOB_CLOSED, JobPayload
 from services.feed import repository
@@ -36,8 +36,7 @@ class ChangeSignal:
 
     @staticmethod
     async def wait(ticket: asyncio.Event, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(ticket.wait(), seconds)
+        await wait_event(ticket, seconds)
 
 
 def beijing_day(moment: datetime) -> date:

@@ -105,9 +105,8 @@ async def resolve(target: Target, *, allow_private: bool) -> list[IPAddress]:
     """Every address the host resolves to; all must be public unless private ones are allowed."""
     loop = asyncio.get_running_loop()
     try:
-        infos = await asyncio.wait_for(
-            loop.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT
-        )
+        async with asyncio.timeout(RESOLVE_TIMEOUT):
+            infos = await loop.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
     except (OSError, TimeoutError) as error:
         raise UnsafeAddress(f"无法解析主机名 {target.host}") from error
     addresses: list[IPAddress] = []

@@ -7,13 +7,13 @@ tables: rows synced since the last look, with an overlap so a transaction that c
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from libs.aio import wait_event
 from libs.observability import get_logger
 from services.matching.features import JobFeatures, PriorityWeights, WorkerFeatures
 from services.matching.models import JobView, WorkerView
@@ -148,6 +148,5 @@ class IndexHolder:
                 raise
             except Exception as error:
                 log.warning("index.refresh_failed", error=str(error))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), every_seconds)
+            await wait_event(self._wake, every_seconds)
             self._wake.clear()
