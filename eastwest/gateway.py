@@ -50,8 +50,8 @@ def create_gateway(services: Mapping[str, FastAPI]) -> Gateway:
     @root.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
         results = await asyncio.gather(*(runtime.readiness() for runtime in runtimes))
-        checks = {runtime.name: result for runtime, result in zip(runtimes, results, strict=True)}
-        ready = all(all(result.values()) for result in results)
+        checks = {runtime.name: result.checks for runtime, result in zip(runtimes, results, strict=True)}
+        ready = all(result.ready for result in results)
         return JSONResponse({"ready": ready, "services": checks}, status_code=200 if ready else 503)
 
     if public_metrics:

@@ -55,6 +55,11 @@ PUBLISH_ERRORS = Counter("ew_events_publish_errors_total", "Outbox publish failu
 OUTBOX_BACKLOG = Gauge("ew_outbox_backlog", "Outbox rows not yet acknowledged by JetStream", ["service"])
 EVENTS_CONSUMED = Counter("ew_events_consumed_total", "Events handled by consumers", ["consumer", "outcome"])
 CONSUMER_PENDING = Gauge("ew_consumer_pending", "Messages waiting for a consumer (lag)", ["consumer"])
+DEPENDENCY_UP = Gauge(
+    "ew_dependency_up",
+    "1 while a dependency answers (at the last readiness probe)",
+    ["service", "dependency"],
+)
 DEAD_LETTERS = Counter(
     "ew_events_dead_lettered_total", "Events moved to the dead-letter subject", ["consumer"]
 )

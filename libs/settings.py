@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     otlp_endpoint: str | None = None
     trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
 
+    # Readiness: a pod leaves its Service only once its database has been unreachable this long in a row;
+    # NATS never takes it out (libs/api/readiness.py).
+    readiness_grace_seconds: float = Field(default=30.0, ge=0)
+
     relay_batch_size: int = 256
     relay_idle_seconds: float = 0.5
     consumer_max_deliver: int = 5

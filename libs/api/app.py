@@ -12,13 +12,13 @@ from typing import Any, ClassVar
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_http_server
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.api.docs import docs_router
 from libs.api.middleware import add_middleware
 from libs.api.openapi import describe_problems, operation_id
 from libs.api.problems import install_problem_handlers
+from libs.api.readiness import DatabaseProbe, Readiness, readiness
 from libs.auth import verifier_from_settings
 from libs.db import create_engine
 from libs.events.bus import Bus
@@ -90,6 +90,7 @@ class ServiceRuntime:
     bus: Bus
     relay: OutboxRelay
     tables: PlatformTables
+    probe: DatabaseProbe
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     run_relay: bool = True
@@ -119,20 +120,9 @@ class ServiceRuntime:
         """From now on readiness answers 503 (safe to call from a signal handler: it only sets a flag)."""
         self.draining = True
 
-    async def readiness(self) -> dict[str, bool]:
-        """Each check true when ready: the database answers (within 2 s), NATS is connected and the stream set
-        up, the service is not shutting down."""
-        database = True
-        try:
-            async with asyncio.timeout(2):
-                await self._ping_database()
-        except Exception:
-            database = False
-        return {"database": database, "nats": self.bus.ready, "serving": not self.draining}
-
-    async def _ping_database(self) -> None:
-        async with self.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+    async def readiness(self) -> Readiness:
+        """Ready while it can serve (libs/api/readiness.py); the checks say what answers right now."""
+        return await readiness(self.name, self.probe, nats_up=self.bus.ready, draining=self.draining)
 
     def start(self) -> None:
         if self.settings.metrics_port is not None:
@@ -220,12 +210,14 @@ class ServiceRuntime:
         with contextlib.suppress(Exception):  # a connection stuck in a dead server must not hold the exit
             async with asyncio.timeout(10):
                 await self.engine.dispose()
+                await self.probe.close()
         if self.settings.metrics_port is not None:
             await asyncio.to_thread(MetricsPort.release, self.settings.metrics_port)
 
 
 def build_runtime(name: str, settings: Settings, tables: PlatformTables) -> ServiceRuntime:
-    engine = create_engine(settings.database_url_for(name))
+    url = settings.database_url_for(name)
+    engine = create_engine(url)
     bus = Bus(
         settings.nats_url,
         name=name,
@@ -246,8 +238,16 @@ def build_runtime(name: str, settings: Settings, tables: PlatformTables) -> Serv
         idle_seconds=settings.relay_idle_seconds,
     )
     relay_holder.append(relay)
+    probe = DatabaseProbe(url, grace_seconds=settings.readiness_grace_seconds)
     return ServiceRuntime(
-        name=name, settings=settings, engine=engine, sessions=sessions, bus=bus, relay=relay, tables=tables
+        name=name,
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        bus=bus,
+        relay=relay,
+        tables=tables,
+        probe=probe,
     )
 
 
@@ -329,9 +329,10 @@ def health_router(*, public_metrics: bool = True) -> APIRouter:
     @router.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
         runtime: ServiceRuntime = request.app.state.runtime
-        checks = await runtime.readiness()
-        ready = all(checks.values())
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+        result = await runtime.readiness()
+        return JSONResponse(
+            {"ready": result.ready, "checks": result.checks}, status_code=200 if result.ready else 503
+        )
 
     if public_metrics:
 

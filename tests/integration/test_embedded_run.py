@@ -37,7 +37,10 @@ def _alive(pid: int) -> bool:
 
 
 def _ready(url: str) -> bool:
-    return httpx.get(f"{url}/readyz", timeout=5).status_code == 200
+    """Ready with NATS connected in every service (NATS alone never makes /readyz answer 503)."""
+    response = httpx.get(f"{url}/readyz", timeout=5)
+    services = response.json()["services"].values()
+    return response.status_code == 200 and all(checks["nats"] for checks in services)
 
 
 @dataclass
@@ -169,7 +172,8 @@ def test_nats_server_killed_under_load_comes_back_and_nothing_is_lost(running: R
 
 def test_readyz_names_nats_while_the_server_is_down(running: Running) -> None:
     """Killed, with its port held by someone else so it cannot come back yet: /readyz says NATS is what is
-    down; once the port is free again the supervisor's next attempt brings it back."""
+    down and still answers 200 (the platform can serve without it); once the port is free again the
+    supervisor's next attempt brings it back."""
     instance = json.loads((running.data_dir / "instance.json").read_text())
     nats_port = int(instance["nats_url"].rsplit(":", 1)[1])
     pid = running.nats_pid()
@@ -193,10 +197,10 @@ def test_readyz_names_nats_while_the_server_is_down(running: Running) -> None:
             nonlocal body
             response = httpx.get(f"{running.url}/readyz", timeout=5)
             body = response.json()
-            return response.status_code == 503
+            return all(checks["nats"] is False for checks in body["services"].values())
 
-        running.wait(reports_nats_down, "/readyz answering 503")
-        assert body["ready"] is False
+        running.wait(reports_nats_down, "/readyz naming NATS as down")
+        assert body["ready"] is True
         assert all(checks["nats"] is False for checks in body["services"].values())
         assert all(checks["database"] is True for checks in body["services"].values())
     finally:

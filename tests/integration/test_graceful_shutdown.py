@@ -39,6 +39,9 @@ from tests.harness import (
 from tests.integration.test_event_backbone import feed_counts, new_employer, post_job, unsent_events
 from tests.integration.test_replicas import postgres, private_nats, runtime_of, service_settings, serving
 
+# How long a pod stays in rotation with its database unreachable (30 s by default; shorter in this test).
+GRACE_SECONDS = 3.0
+
 __all__ = ["postgres", "private_nats"]  # fixtures shared with test_replicas
 
 
@@ -101,14 +104,15 @@ class TcpProxy:
 
 
 @pytest.mark.postgres
-async def test_database_unreachable_turns_readiness_false_then_true(
+async def test_database_unreachable_turns_readiness_false_after_the_grace_then_true(
     postgres: DatabaseFactory, private_nats: NatsServer, tmp_path: Path
 ) -> None:
     """A supply instance reaches its PostgreSQL database through a TCP proxy that the test cuts: /readyz says
-    503 with `database: false` while it is cut, 200 once it is back, and a job posted then reaches the feed.
-    PostgreSQL only: a SQLite file is opened by the service process itself and cannot become unreachable
-    while it runs (and file permissions do not stop root)."""
+    `database: false` at once but stays 200 for the grace period, then 503 while it is still cut, 200 once it
+    is back, and a job posted then reaches the feed. PostgreSQL only: a SQLite file is opened by the service
+    process itself and cannot become unreachable while it runs (and file permissions do not stop root)."""
     settings = await service_settings(postgres, private_nats.url, tmp_path, ["supply", "feed"])
+    settings = settings.model_copy(update={"readiness_grace_seconds": GRACE_SECONDS})
     proxy = TcpProxy(settings.database_urls["supply"])
     await proxy.restore()
     settings = settings.model_copy(
@@ -139,7 +143,9 @@ async def exercise_database_outage(proxy: TcpProxy, supply: httpx.AsyncClient, f
 
     await eventually(lambda: readiness(200, True), what="ready with the database reachable")
     await proxy.cut()
-    await eventually(lambda: readiness(503, False), what="readiness false while the database is cut")
+    # The first probe that finds it unreachable counts the grace from now: reported, still in rotation.
+    await eventually(lambda: readiness(200, False), what="the outage reported, the pod still ready")
+    await eventually(lambda: readiness(503, False), what="readiness false once the outage lasts")
     await proxy.restore()
     await eventually(lambda: readiness(200, True), what="readiness true again")
 
@@ -162,9 +168,9 @@ async def test_nats_stopped_while_jobs_are_posted(
     databases: DatabaseFactory, private_nats: NatsServer, tmp_path: Path
 ) -> None:
     """test_event_backbone stops NATS between batches of posts; here three posters never stop, so the server
-    goes away while jobs are being committed and relayed. Readiness turns false (NATS), posts still succeed
-    and their events wait in the outbox, readiness turns true after the restart, and every job reaches the
-    feed exactly once. A NATS server of its own (see `private_nats`)."""
+    goes away while jobs are being committed and relayed. Every service stays ready (NATS reported down),
+    posts still succeed and their events wait in the outbox, NATS is reported back after the restart, and
+    every job reaches the feed exactly once. A NATS server of its own (see `private_nats`)."""
     settings = await make_settings(databases, private_nats.url, tmp_path)
     async with running_platform(settings) as platform:
         await exercise_nats_outage(platform, private_nats)
@@ -185,26 +191,24 @@ async def exercise_nats_outage(platform: Platform, nats_server: NatsServer) -> N
     async def listed_at_least(count: int) -> bool:
         return (await feed_counts(platform))[0] >= count
 
-    async def readiness(status: int, nats_up: bool) -> bool:
+    async def ready_with(nats_up: bool) -> bool:  # ready either way: NATS never takes a pod out of rotation
         response = await platform.client.get("/readyz")
         services = response.json()["services"]
-        return response.status_code == status and all(
-            checks["nats"] is nats_up for checks in services.values()
-        )
+        return response.status_code == 200 and all(checks["nats"] is nats_up for checks in services.values())
 
     posters = [asyncio.create_task(poster(worker)) for worker in range(3)]
     try:
         await eventually(lambda: listed_at_least(5), what="jobs flowing to the feed")
         await asyncio.to_thread(nats_server.stop)
         at_stop = len(posted)
-        await eventually(lambda: readiness(503, False), what="readiness false while NATS is down")
+        await eventually(lambda: ready_with(False), what="NATS reported down, every service still ready")
 
         async def kept_in_outbox() -> bool:
             return len(posted) >= at_stop + 10 and await unsent_events(platform) >= 1
 
         await eventually(kept_in_outbox, what="posts during the outage kept in the outbox")
         await asyncio.to_thread(nats_server.start)
-        await eventually(lambda: readiness(200, True), timeout=30, what="readiness true again")
+        await eventually(lambda: ready_with(True), timeout=30, what="NATS reported back")
         at_restart = len(posted)
 
         async def posted_after_restart() -> bool:

@@ -1,0 +1,99 @@
+"""Readiness means "can serve requests", and nothing more.
+
+NATS is not needed to serve: writes go to the outbox and reads to the database, so a broker blip is reported
+(the `nats` check, `ew_dependency_up`) but never takes a pod out of its Service. When readiness required it,
+ten seconds of NATS trouble emptied all seven Services at once.
+
+The database is needed, but a pod leaves rotation only once it has been unreachable for `grace_seconds` in a
+row: a slow ping during a burst, or the seconds of a failover, would otherwise take pods out one after another
+while their siblings took the load and failed in turn. The ping has a connection of its own, never one from
+the request pool that a burst may have used up, and on SQLite it takes no write lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from libs.db import is_sqlite
+from libs.observability import DEPENDENCY_UP
+
+PING_SECONDS = 2.0
+
+
+@dataclass
+class SustainedOutage:
+    """Whether a dependency still counts as available: it is up, or has been down for less than the grace.
+    Before its first success it does not (a pod whose database was never reachable is not ready)."""
+
+    grace_seconds: float
+    down_since: float | None = None
+    ever_up: bool = False
+
+    def observe(self, up: bool, now: float) -> bool:
+        if up:
+            self.down_since, self.ever_up = None, True
+            return True
+        if self.down_since is None:
+            self.down_since = now
+        return self.ever_up and now - self.down_since < self.grace_seconds
+
+
+@dataclass(frozen=True)
+class Readiness:
+    ready: bool
+    checks: dict[str, bool]  # what answers right now: database, nats, serving
+
+
+@dataclass
+class DatabaseProbe:
+    """Pings the service's database on one connection of its own, with a time limit."""
+
+    url: str
+    grace_seconds: float
+    clock: Callable[[], float] = time.monotonic
+    outage: SustainedOutage = field(init=False)
+    engine: AsyncEngine = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.outage = SustainedOutage(self.grace_seconds)
+        # Not libs.db.create_engine: no BEGIN IMMEDIATE on SQLite, so a write burst cannot make the ping wait.
+        # SQLite opens its file for each ping; PostgreSQL keeps one connection, no overflow (a probe that
+        # finds it busy waits at most the ping's own limit), replaced when a cut or a failover broke it.
+        pool: dict[str, Any] = (
+            {"poolclass": NullPool}
+            if is_sqlite(self.url)
+            else {"pool_size": 1, "max_overflow": 0, "pool_timeout": PING_SECONDS, "pool_pre_ping": True}
+        )
+        self.engine = create_async_engine(self.url, connect_args={"timeout": PING_SECONDS}, **pool)
+
+    async def reachable(self) -> bool:
+        try:
+            async with asyncio.timeout(PING_SECONDS), self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def check(self) -> tuple[bool, bool]:
+        """(reachable now, still counts as available)."""
+        up = await self.reachable()
+        return up, self.outage.observe(up, self.clock())
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def readiness(service: str, probe: DatabaseProbe, *, nats_up: bool, draining: bool) -> Readiness:
+    database_up, database_available = await probe.check()
+    DEPENDENCY_UP.labels(service, "database").set(int(database_up))
+    DEPENDENCY_UP.labels(service, "nats").set(int(nats_up))
+    checks = {"database": database_up, "nats": nats_up, "serving": not draining}
+    return Readiness(ready=database_available and not draining, checks=checks)
