@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 import httpx
 
 from eastwest.demo_data import demo_employers, demo_jobs
 from eastwest.demo_origin import STATIONS, demo_workers
 from libs.auth import Role, issue_token
-from libs.db import BEIJING
+from libs.db import BEIJING, beijing_date
 from libs.settings import Settings
 
 
@@ -47,7 +47,7 @@ async def demo_trips(client: httpx.AsyncClient, station_id: str, city_code: str,
     stops = [city_code] if city_code == "3201" else ["3201", city_code]
     made = 0
     for days in (3, 10):
-        departs = datetime.combine(date.today() + timedelta(days=days), time(8), BEIJING)
+        departs = datetime.combine(beijing_date() + timedelta(days=days), time(8), BEIJING)
         trip = {
             "origin_station_id": station_id,
             "destination_city_codes": stops,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import ColumnElement, DateTime, MetaData, TypeDecorator, and_, event, or_, true
@@ -25,6 +25,13 @@ BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def beijing_date(moment: datetime | None = None) -> date:
+    """The calendar day in China at `moment` (now by default). Closing dates, start dates and birthdays are
+    Beijing days: from 00:00 to 08:00 Beijing time the UTC day (`date.today()` on a server in UTC) is still
+    yesterday, and a job that closed yesterday would rank as open."""
+    return (moment or utcnow()).astimezone(BEIJING).date()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

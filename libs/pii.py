@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidComponent
 
+from libs.db import beijing_date
 from libs.reference import divisions
 
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
@@ -62,7 +63,7 @@ def parse_resident_id(value: str) -> ResidentId:
         birth = ric.get_birth_date(number)
     except InvalidComponent as error:
         raise PiiError("id_number_birth_date", "身份证号码中的出生日期无效") from error
-    if birth > date.today():
+    if birth > beijing_date():
         raise PiiError("id_number_birth_date", "身份证号码中的出生日期在未来")
     if not address_code_plausible(number[:6], birth.year):
         raise PiiError("unknown_county", "身份证号码中的户籍地（县级行政区划）代码不存在，或在出生前已撤销")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.api.app import ServiceRuntime
+from libs.db import beijing_date
 from libs.events.consumer import EventConsumer, Handler
 from libs.events.contracts import (
     PLACEMENT_CONFIRMED,
@@ -38,13 +37,13 @@ def placement_handler(vault: PiiVault) -> Handler:
             confirmed = PlacementConfirmed.model_validate(event.data)
             person = await repository.get_person(session, confirmed.person_id, for_update=True)
             if person is not None:
-                change = StatusChangeIn(status="employed", since=min(confirmed.start_date, date.today()))
+                change = StatusChangeIn(status="employed", since=min(confirmed.start_date, beijing_date()))
                 await change_status(session, vault, person, change, source="placement")
         elif event.type == PLACEMENT_ENDED:
             ended = PlacementEnded.model_validate(event.data)
             person = await repository.get_person(session, ended.person_id, for_update=True)
             if person is not None:
-                change = StatusChangeIn(status="unemployed", since=min(ended.ended_on, date.today()))
+                change = StatusChangeIn(status="unemployed", since=min(ended.ended_on, beijing_date()))
                 await change_status(
                     session, vault, person, change, source="placement", warning_kind="placement_ended"
                 )

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from stdnum.cn import ric
 
+from libs.db import beijing_date
 from libs.pii import PiiError, normalise_phone, parse_resident_id
 from libs.reference import education
 from libs.reference.occupations import occupation
@@ -460,7 +461,7 @@ def roster_template(fmt: Literal["xlsx", "csv"]) -> bytes:
             example.append(int(column.example))
         elif column.field == "intention.available_from":
             # A date relative to today keeps the example sensible whenever the template is downloaded.
-            example.append(date.today() + timedelta(days=14))
+            example.append(beijing_date() + timedelta(days=14))
         else:
             example.append(column.example)
     notes = [

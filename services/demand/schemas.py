@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from libs.api.schemas import RequestModel, example
+from libs.db import beijing_date, utcnow
 from libs.events.contracts import Intention
 from libs.pii import PiiError, normalise_phone, parse_resident_id
 from libs.reference.education import Education
@@ -78,7 +79,7 @@ class Consent(Strict):
     @field_validator("given_at")
     @classmethod
     def _not_future(cls, value: datetime) -> datetime:
-        if value.timestamp() > datetime.now().timestamp() + 300:
+        if value > utcnow() + timedelta(seconds=300):
             raise ValueError("授权时间不能晚于当前时间")
         return value
 
@@ -213,7 +214,7 @@ class StatusChangeIn(Strict):
     @field_validator("since")
     @classmethod
     def _not_future(cls, value: date) -> date:
-        if value > date.today():
+        if value > beijing_date():
             raise ValueError("状态起始日期不能晚于今天")
         return value
 

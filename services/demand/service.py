@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.api.problems import FieldError, Problem, not_found
 from libs.auth import Principal, Role
-from libs.db import utcnow
+from libs.db import beijing_date, utcnow
 from libs.events.contracts import (
     PERSON_ERASED,
     PERSON_REGISTERED,
@@ -107,7 +107,7 @@ def person_view(vault: PiiVault, person: Person) -> PersonView:
         phone_masked=person.phone_masked,
         birth_date=person.birth_date,
         gender=person.gender,
-        age=age_of(person, date.today()),
+        age=age_of(person, beijing_date()),
         education=person.education,
         categories=list(person.categories),
         key_region=person.key_region,
@@ -132,7 +132,7 @@ def person_payload(person: Person) -> PersonPayload:
         station_id=person.station_id,
         province_code=person.province_code,
         gender=person.gender,
-        age=age_of(person, date.today()),
+        age=age_of(person, beijing_date()),
         education=person.education,
         categories=list(person.categories),
         key_region=person.key_region,

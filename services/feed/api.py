@@ -33,7 +33,7 @@ from libs.api.routing import (
     time_id_cursor,
 )
 from libs.auth import Role, require_role
-from libs.db import utcnow
+from libs.db import beijing_date, utcnow
 from libs.reference.regions import is_province_code
 from services.feed import repository, webhooks
 from services.feed.background import publish_now
@@ -53,7 +53,6 @@ from services.feed.schemas import (
     SubscriptionCreate,
     SubscriptionView,
 )
-from services.feed.service import beijing_day
 from services.feed.settings import FeedSettings
 from services.feed.snapshots import (
     ON_REQUEST,
@@ -109,7 +108,7 @@ async def read_feed(
         return cached
     rows = list(
         await repository.listed_jobs(
-            session, feed_filter, today=beijing_day(utcnow()), before_seq=before, limit=limit
+            session, feed_filter, today=beijing_date(), before_seq=before, limit=limit
         )
     )
     response.headers["ETag"] = etag
@@ -141,7 +140,7 @@ async def _edition(
     if cached is not None:
         return cached
     edition = await index.edition(
-        session, province_code, feed_filter, feed_version=version, today=beijing_day(utcnow())
+        session, province_code, feed_filter, feed_version=version, today=beijing_date()
     )
     page = list(edition.page(after, limit))
     payloads = await repository.job_payloads(session, [entry.job_id for entry in page])

@@ -26,7 +26,7 @@ import contextlib
 import json
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -45,7 +45,7 @@ from libs.api.problems import FieldError, Problem
 from libs.api.routing import PROBLEM_RESPONSES, SSE_RESPONSES, Caller, CheckedRoute, Session
 from libs.api.schemas import RequestModel, example
 from libs.auth import Principal, Role, require_role
-from libs.db import utcnow
+from libs.db import beijing_date, utcnow
 from libs.events.consumer import EventConsumer, Handler
 from libs.events.contracts import (
     APPLICATION_SUBMITTED,
@@ -372,7 +372,11 @@ async def live_jobs(
     """The cards to start with (newest first) and the version to stream from."""
     version = await repository.current_version(session)
     rows = await repository.listed_jobs(
-        session, repository.FeedFilter(city_code=city_code), today=date.today(), before_seq=None, limit=limit
+        session,
+        repository.FeedFilter(city_code=city_code),
+        today=beijing_date(),
+        before_seq=None,
+        limit=limit,
     )
     stream = await session.get(LiveStream, stream_id) if stream_id else None
     featured = await _listed_card(session, stream.featured_job_id if stream else None)

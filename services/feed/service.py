@@ -9,7 +9,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.aio import wait_event
-from libs.db import BEIJING, utcnow
+from libs.db import beijing_date, utcnow
 from libs.events.contracts import JOB_CLOSED, JobPayload
 from services.feed import repository
 from services.feed.models import FeedChange, FeedJob
@@ -39,10 +39,6 @@ class ChangeSignal:
         await wait_event(ticket, seconds)
 
 
-def beijing_day(moment: datetime) -> date:
-    return moment.astimezone(BEIJING).date()
-
-
 class Dated(Protocol):
     """A job as supply sends it or as the feed stores it."""
 
@@ -61,7 +57,7 @@ def listed_until(job: Dated, lifetime_days: int) -> date:
     lifetime. JSON-LD's `validThrough` is the end of this day, and the feed takes the job out after it."""
     if job.valid_until is not None:
         return job.valid_until
-    return beijing_day(job.published_at or job.updated_at) + timedelta(days=lifetime_days)
+    return beijing_date(job.published_at or job.updated_at) + timedelta(days=lifetime_days)
 
 
 async def apply_job_event(
@@ -74,7 +70,7 @@ async def apply_job_event(
         return None
     now = utcnow()
     until = listed_until(job, lifetime_days)
-    visible = job.status == "published" and event_type != JOB_CLOSED and until >= beijing_day(now)
+    visible = job.status == "published" and event_type != JOB_CLOSED and until >= beijing_date(now)
     was_listed = row is not None and row.listed
     item = FeedItem.model_validate({**job.model_dump(), "listed_until": until}).model_dump(mode="json")
     change: FeedChange | None = None
@@ -116,7 +112,7 @@ async def apply_job_event(
 async def expire_jobs(session: AsyncSession, *, now: datetime, limit: int) -> list[FeedChange]:
     """Take the listed jobs past their last day out of the feed, as `job.closed` changes (at most `limit`)."""
     changes = []
-    for row in await repository.expired_jobs(session, today=beijing_day(now), limit=limit):
+    for row in await repository.expired_jobs(session, today=beijing_date(now), limit=limit):
         change = FeedChange(
             job_id=row.job_id,
             kind=CLOSED,

@@ -12,13 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.db import BEIJING
+from libs.db import BEIJING, beijing_date
 from libs.events.contracts import SNAPSHOT_PUBLISHED, SnapshotPublished
 from libs.events.envelope import new_event
 from libs.events.outbox import add_event
@@ -36,11 +36,6 @@ SCHEDULED = "schedule"
 ON_REQUEST = "request"
 
 
-def beijing_today(now: datetime) -> date:
-    """Closing dates (`valid_until`) are dates in China: a snapshot cut at 07:00 Beijing time is that day's."""
-    return now.astimezone(BEIJING).date()
-
-
 async def publish_snapshot(
     session: AsyncSession, *, now: datetime, trigger: str, slot: str | None = None, keep: int = 0
 ) -> Snapshot | None:
@@ -51,7 +46,7 @@ async def publish_snapshot(
     The content of snapshots older than the latest `keep` is dropped (0 keeps all). Call
     `repository.consistent_reads` first; a concurrent publisher taking the same number makes the flush
     fail with IntegrityError, and the caller retries in a new transaction."""
-    today = beijing_today(now)
+    today = beijing_date(now)
     latest = await repository.latest_snapshot(session)
     feed_version = await repository.current_version(session)
     if slot is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Query, Request
@@ -24,7 +23,7 @@ from libs.api.routing import (
     time_id_cursor,
 )
 from libs.auth import Role
-from libs.db import after_key
+from libs.db import after_key, beijing_date
 from services.matching import service
 from services.matching.allocation import allocate
 from services.matching.features import Match
@@ -70,7 +69,7 @@ async def recommendations(
         await holder.refresh(request.app.state.runtime.sessions)
     worker = await service.worker_in_scope(session, caller, person_id)
     matches = (
-        holder.index.recommend(worker.id, limit, date.today()) if holder.index.has_worker(worker.id) else []
+        holder.index.recommend(worker.id, limit, beijing_date()) if holder.index.has_worker(worker.id) else []
     )
     jobs = {
         row.id: row.payload
@@ -103,7 +102,7 @@ async def candidates(
     if not holder.index.has_job(job_id):  # before this request's own transaction: SQLite has one writer
         await holder.refresh(request.app.state.runtime.sessions)
     job = await service.job_in_scope(session, caller, job_id)
-    pool = holder.index.candidates(job.id, limit * 4, date.today()) if holder.index.has_job(job.id) else []
+    pool = holder.index.candidates(job.id, limit * 4, beijing_date()) if holder.index.has_job(job.id) else []
     workers = {
         row.id: row
         for row in await session.scalars(
@@ -167,7 +166,7 @@ async def allocations(
     ):
         raise Problem(404, "联络站不存在或不在您的权限范围内")
     top = holder.index.top_k(
-        [w.id for w in workers if holder.index.has_worker(w.id)], data.top_k, date.today()
+        [w.id for w in workers if holder.index.has_worker(w.id)], data.top_k, beijing_date()
     )
     wanted = data.job_filter
     jobs = {

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.aio import wait_event
+from libs.db import beijing_date
 from libs.observability import get_logger
 from services.matching.features import JobFeatures, PriorityWeights, WorkerFeatures
 from services.matching.models import JobView, WorkerView
@@ -97,7 +98,7 @@ class IndexHolder:
 
     async def refresh(self, sessions: async_sessionmaker[AsyncSession]) -> int:
         async with self._lock:
-            today = date.today()
+            today = beijing_date()
             async with sessions() as session:
                 jobs = (
                     await session.scalars(

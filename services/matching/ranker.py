@@ -37,6 +37,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from threadpoolctl import threadpool_limits
 
+from libs.db import beijing_date
 from libs.reference.occupations import OCCUPATIONS
 from libs.reference.regions import JIANGSU_CITIES
 
@@ -789,7 +790,7 @@ class MatchIndex:
     def eligible_jobs(self, person_id: str, today: date | None = None) -> list[str]:
         """Ids of every job that passes the worker's hard filters (for baselines and audits)."""
         self.maintain()
-        rows = self._eligible_job_rows(self._worker_row[person_id], (today or date.today()).toordinal())
+        rows = self._eligible_job_rows(self._worker_row[person_id], (today or beijing_date()).toordinal())
         return [str(self._job_ids[row]) for row in rows.tolist()]
 
     # ----------------------------------------------------------------------------------------------- scores
@@ -848,7 +849,7 @@ class MatchIndex:
         """The best `limit` jobs for a worker, with reasons."""
         self.maintain()
         w = self._worker_row[person_id]
-        day = (today or date.today()).toordinal()
+        day = (today or beijing_date()).toordinal()
         rows = self._eligible_job_rows(w, day)
         if not rows.size or limit <= 0:
             return []
@@ -870,7 +871,7 @@ class MatchIndex:
         """The best `limit` workers for a job, with reasons (priority boosts matter here: same fit, who first)."""
         self.maintain()
         j = self._job_row[job_id]
-        day = (today or date.today()).toordinal()
+        day = (today or beijing_date()).toordinal()
         rows = self._eligible_worker_rows(j, day)
         if not rows.size or limit <= 0:
             return []
@@ -903,7 +904,7 @@ class MatchIndex:
     ) -> dict[str, list[Match]]:
         """`recommend` for many workers at once (for allocation), with reasons; see `top_k_arrays` for bulk."""
         result = self.top_k_arrays(person_ids, k, today, threads=threads)
-        day = (today or date.today()).toordinal()
+        day = (today or beijing_date()).toordinal()
         counts = (result.job_rows >= 0).sum(axis=1)
         w_rows = np.repeat(np.array([self._worker_row[p] for p in result.person_ids], dtype=np.int64), counts)
         j_rows = result.job_rows[result.job_rows >= 0].astype(np.int64)
@@ -933,7 +934,7 @@ class MatchIndex:
         thread meanwhile (process-wide, via threadpoolctl): 1.5x on two cores, where BLAS's own two threads
         only speed up the dense product."""
         self.maintain()
-        day = (today or date.today()).toordinal()
+        day = (today or beijing_date()).toordinal()
         if person_ids is None:
             w_rows = np.flatnonzero(self._w_live)
             ids = [str(self._worker_ids[row]) for row in w_rows.tolist()]

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from libs.api.schemas import RequestModel, example
+from libs.db import beijing_date
 
 Channel = Literal["station", "online", "livestream", "onsite"]
 
@@ -200,7 +201,7 @@ class PlaceIn(RequestModel):
     @field_validator("start_date")
     @classmethod
     def _sane(cls, value: date) -> date:
-        if abs((value - date.today()).days) > 366:
+        if abs((value - beijing_date()).days) > 366:
             raise ValueError("到岗日期须在一年以内")
         return value
 
@@ -214,7 +215,7 @@ class EndIn(RequestModel):
     @field_validator("ended_on")
     @classmethod
     def _not_future(cls, value: date) -> date:
-        if value > date.today():
+        if value > beijing_date():
             raise ValueError("离岗日期不能晚于今天")
         return value
 

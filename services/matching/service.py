@@ -9,7 +9,6 @@ Anything out of scope answers 404.
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.api.problems import FieldError, Problem, not_found, validation_problem
 from libs.auth import Principal, Role
-from libs.db import utcnow
+from libs.db import beijing_date, utcnow
 from libs.events.contracts import (
     APPLICATION_ACCEPTED,
     APPLICATION_DECLINED,
@@ -334,7 +333,7 @@ async def _place(session: AsyncSession, application: Application, place: PlaceIn
     )
     if int(active or 0) >= job.headcount:
         raise Problem(409, "岗位招聘人数已满", slug="headcount-filled")
-    if place.start_date < date.today().replace(year=date.today().year - 1):
+    if place.start_date < beijing_date().replace(year=beijing_date().year - 1):
         raise validation_problem("body.start_date", "too_early", "到岗日期过早")
     placement = Placement(
         id=str(uuid.uuid4()),

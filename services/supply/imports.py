@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from libs.db import beijing_date
 from libs.reference import education
 from libs.reference.occupations import INDUSTRIES
 from libs.spreadsheet_cells import (
@@ -291,7 +292,7 @@ def supply_template(fmt: Literal["xlsx", "csv"]) -> bytes:
             example.append(int(column.example))
         elif column.field == "valid_until":
             # A fixed date would fail the "not in the past" check once it passes; keep the example valid.
-            example.append(date.today() + timedelta(days=90))
+            example.append(beijing_date() + timedelta(days=90))
         else:
             example.append(column.example)
     notes = [

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from stdnum.cn import uscc
 
 from libs.api.schemas import RequestModel, example
+from libs.db import beijing_date
 from libs.events.contracts import JOB_EXAMPLE, Benefits
 from libs.reference.education import EducationMinimum
 from libs.reference.occupations import INDUSTRIES, is_occupation_code
@@ -163,9 +164,9 @@ class JobFields(Strict):
     @field_validator("valid_until")
     @classmethod
     def _not_past(cls, value: date | None) -> date | None:
-        if value is not None and value < date.today():
+        if value is not None and value < beijing_date():
             raise ValueError("有效期不能早于今天")
-        if value is not None and (value - date.today()).days > 366:
+        if value is not None and (value - beijing_date()).days > 366:
             raise ValueError("有效期最长一年")
         return value
 

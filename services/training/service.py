@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.api.problems import FieldError, Problem, not_found, validation_problem
 from libs.auth import Principal, Role, require_role
-from libs.db import BEIJING, utcnow
+from libs.db import beijing_date, utcnow
 from libs.events.contracts import (
     TRAINING_COMPLETED,
     PersonErased,
@@ -50,10 +49,6 @@ from services.training.schemas import (
 
 SERVICE = "training"
 READERS = (Role.admin, Role.partner, Role.station, Role.training)
-
-
-def today() -> date:
-    return datetime.now(UTC).astimezone(BEIJING).date()
 
 
 # --- scope --------------------------------------------------------------------------------------------------
@@ -224,7 +219,7 @@ async def enrol(
     # A training base enrols anyone known for its own programmes; the others only their own workers.
     if person is None or (caller.role is not Role.training and not can_reach_person(caller, person)):
         raise _unknown_person()
-    if programme.ends_on < today():
+    if programme.ends_on < beijing_date():
         raise Problem(
             409, "培训班已结束，不能再报名", slug="programme-ended", ends_on=programme.ends_on.isoformat()
         )
@@ -311,8 +306,8 @@ async def complete(
         raise Problem(409, "该人员的个人信息已删除，不能再登记结业", slug="person-erased")
     programme = await repository.get_programme(session, enrolment.programme_id)
     assert programme is not None  # foreign key
-    completed_on = data.completed_on or today()
-    if completed_on > today():
+    completed_on = data.completed_on or beijing_date()
+    if completed_on > beijing_date():
         raise validation_problem("body.completed_on", "in_future", "结业日期不能晚于今天")
     if completed_on < programme.starts_on:
         raise validation_problem("body.completed_on", "before_start", "结业日期不能早于开班日期 starts_on")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import openpyxl
 from nats.js.errors import NotFoundError
 from sqlalchemy import func, select
 
+from libs.db import beijing_date
 from services.bus.models import Booking, Passenger, Station
 from services.bus.models import platform as bus_tables
 from tests.factories import person_body, phone
@@ -223,7 +224,7 @@ async def test_placed_worker_is_booked_on_the_right_trip_through_nats(platform: 
     worker_id = await new_worker(platform, station_id, 11)
     employer_id = await new_employer(platform)
     job_id = await new_job(platform, employer_id, headcount=5)
-    start = date.today() + timedelta(days=10)
+    start = beijing_date() + timedelta(days=10)
     wrong_city = await new_trip(platform, station_id, destination_city_codes=["3201"], departs_at=soon(2))
     right = await new_trip(platform, station_id, destination_city_codes=["3202", "3205"], departs_at=soon(4))
     too_late = await new_trip(platform, station_id, destination_city_codes=["3205"], departs_at=soon(12))
@@ -287,7 +288,7 @@ async def test_no_trip_leaves_the_worker_unserved_until_one_is_added(platform: P
     from libs.events.contracts import PlacementConfirmed
     from services.bus import service
 
-    start = date.today() + timedelta(days=7)
+    start = beijing_date() + timedelta(days=7)
     async with platform.runtime("bus").sessions() as session:
         await service.record_placement(
             session,

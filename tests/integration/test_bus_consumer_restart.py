@@ -13,12 +13,13 @@ import asyncio
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from libs.db import beijing_date
 from libs.events.consumer import EventConsumer
 from libs.events.contracts import PLACEMENT_CONFIRMED, PLACEMENT_EVENTS, PlacementConfirmed
 from libs.events.envelope import CloudEvent, nats_headers, new_event
@@ -107,7 +108,7 @@ async def test_placements_consumer_killed_and_restarted_books_each_worker_once(p
     early = await new_trip(platform, station_id, seats=SEATS["early"], departs_at=soon(2))
     late = await new_trip(platform, station_id, seats=SEATS["late"], departs_at=soon(4))
     known = await seed_passengers(platform, station_id, WORKERS)
-    start = date.today() + timedelta(days=10)
+    start = beijing_date() + timedelta(days=10)
     placed = []
     for index in range(WORKERS):
         person_id = str(uuid.uuid4()) if index in LATE_PERSON else known[index]

@@ -10,14 +10,14 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import nats
 import pytest
 from sqlalchemy import select
 
-from libs.db import BEIJING
+from libs.db import BEIJING, beijing_date
 from libs.events.contracts import SNAPSHOT_PUBLISHED
 from libs.spreadsheets import read_table
 from services.feed.background import run_schedule
@@ -235,7 +235,7 @@ async def test_changes_refuses_unknown_and_invalid_versions(platform: Platform) 
 
 async def test_snapshot_forms_list_cache_and_event(platform: Platform) -> None:
     employer = await create_employer(platform)
-    in_90_days = (date.today() + timedelta(days=90)).isoformat()
+    in_90_days = (beijing_date() + timedelta(days=90)).isoformat()
     jobs = [
         await post_job(platform, employer["id"], occupation_code="6-25-04-07", valid_until=in_90_days),
         await post_job(

@@ -21,7 +21,7 @@ import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 
 from eastwest.embedded import NatsServer
 from libs.api.pagination import encode_cursor
+from libs.db import beijing_date
 from libs.spreadsheets import read_table, write_table
 from services.supply.imports import REQUIRED_HEADERS, SUPPLY_COLUMNS, parse_supply_rows
 from services.supply.models import SupplyList
@@ -201,7 +202,7 @@ def wrong_checksum(code: str) -> str:
     return code[:-1] + alphabet[(alphabet.index(code[-1]) + 1) % len(alphabet)]
 
 
-TODAY = date.today()
+TODAY = beijing_date()
 GOOD_ROWS: list[dict[str, object]] = [
     {"岗位名称": "电子产品装配工", "工作城市": "苏州", "招聘人数": 30, "月薪下限": 5200, "月薪上限": 7200},
     {

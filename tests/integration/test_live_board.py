@@ -10,13 +10,13 @@ import importlib
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import date
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
+from libs.db import beijing_date
 from services.demand.leads import LIVE_SIGNUP_CONSENT, RECEIVED_MESSAGE, TokenBucket
 from services.demand.models import Lead, LiveJob
 from services.demand.models import platform as demand_tables
@@ -538,7 +538,7 @@ async def test_stream_stats_count_views_signups_leads_applications_and_placement
     assert (await platform.client.post(f"{path}/accept", headers=ADMIN)).status_code == 200
     placed = await platform.client.post(
         f"{path}/place",
-        json={"start_date": date.today().isoformat(), "needs_transport": True},
+        json={"start_date": beijing_date().isoformat(), "needs_transport": True},
         headers=recruiter,
     )
     assert placed.status_code == 200, placed.text

@@ -4,9 +4,10 @@ placement fills the job, moves the worker's status, and ends with a warning when
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
+from libs.db import beijing_date
 from tests.factories import employer_body, job_body, person_body
 from tests.harness import ADMIN, Platform, auth, eventually
 from tests.integration.test_demand import new_station
@@ -124,7 +125,7 @@ async def test_pipeline_to_placement_fills_the_job_and_employs_the_worker(platfo
     path = f"/v1/applications/{application}"
     assert (await platform.client.post(f"{path}/offer", headers=recruiter)).json()["status"] == "offered"
     assert (await platform.client.post(f"{path}/accept", headers=station)).json()["status"] == "accepted"
-    start = (date.today() - timedelta(days=10)).isoformat()
+    start = (beijing_date() - timedelta(days=10)).isoformat()
     placed = await platform.client.post(
         f"{path}/place", json={"start_date": start, "needs_transport": True}, headers=recruiter
     )
@@ -149,11 +150,11 @@ async def test_pipeline_to_placement_fills_the_job_and_employs_the_worker(platfo
 
     early = await platform.client.post(
         f"/v1/placements/{placement_id}/end",
-        json={"ended_on": (date.today() - timedelta(days=20)).isoformat(), "reason": "合同到期"},
+        json={"ended_on": (beijing_date() - timedelta(days=20)).isoformat(), "reason": "合同到期"},
         headers=recruiter,
     )
     assert early.status_code == 422 and early.json()["errors"][0]["field"] == "body.ended_on"
-    end = {"ended_on": date.today().isoformat(), "reason": "合同到期"}
+    end = {"ended_on": beijing_date().isoformat(), "reason": "合同到期"}
     ended = await platform.client.post(f"/v1/placements/{placement_id}/end", json=end, headers=station)
     assert ended.status_code == 200 and ended.json()["status"] == "ended"
     again = await platform.client.post(f"/v1/placements/{placement_id}/end", json=end, headers=recruiter)

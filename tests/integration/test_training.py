@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from libs.db import utcnow
+from libs.db import beijing_date, utcnow
 from libs.events.contracts import (
     PERSON_ERASED,
     PERSON_REGISTERED,
@@ -34,7 +34,6 @@ from libs.events.contracts import (
 from libs.events.envelope import CloudEvent, new_event
 from services.training.models import Enrolment, ErasedPerson, Person, Placement, Programme
 from services.training.models import platform as training_tables
-from services.training.service import today
 from tests.harness import ADMIN, PUBLIC, Platform, auth, eventually
 
 PROBLEM_JSON = "application/problem+json"
@@ -66,7 +65,7 @@ def person_event(
         certificates=[],
         intention=Intention(city_codes=["3205"]),
         status="seeking",
-        status_since=today(),
+        status_since=beijing_date(),
         updated_at=utcnow(),
     )
     return new_event("demand", kind, person_id, payload.model_dump(mode="json"))
@@ -124,8 +123,8 @@ def programme_body(base_id: str, **overrides: Any) -> dict[str, Any]:
         "occupation_code": "6-25-04-07",
         "skills": ["电子装配", "质检"],
         "capacity": 30,
-        "starts_on": (today() - timedelta(days=10)).isoformat(),
-        "ends_on": (today() + timedelta(days=20)).isoformat(),
+        "starts_on": (beijing_date() - timedelta(days=10)).isoformat(),
+        "ends_on": (beijing_date() + timedelta(days=20)).isoformat(),
         "order": {"employer_id": new_id(), "job_ids": [new_id()], "committed_hires": 20},
         **overrides,
     }
@@ -229,7 +228,8 @@ async def test_base_programme_enrolment_completion_and_event(platform: Platform)
     )
     assert completed.status_code == 200, completed.text
     assert (
-        completed.json()["status"] == "completed" and completed.json()["completed_on"] == today().isoformat()
+        completed.json()["status"] == "completed"
+        and completed.json()["completed_on"] == beijing_date().isoformat()
     )
     again = await platform.client.post(
         f"/v1/enrolments/{enrolment['id']}/complete", json={}, headers=base_token
@@ -260,7 +260,7 @@ async def test_base_programme_enrolment_completion_and_event(platform: Platform)
         occupation_code="6-25-04-07",
         skills=["电子装配", "质检"],
         certificate="电子设备装接工（五级）",
-        completed_on=today(),
+        completed_on=beijing_date(),
     )
     outbox = training_tables.outbox
     async with platform.runtime("training").sessions() as session:
@@ -274,7 +274,7 @@ async def test_base_programme_enrolment_completion_and_event(platform: Platform)
 async def test_validation_errors_name_the_field(platform: Platform) -> None:
     base = await new_base(platform)
     client = platform.client
-    start, end = today() - timedelta(days=1), today() + timedelta(days=30)
+    start, end = beijing_date() - timedelta(days=1), beijing_date() + timedelta(days=30)
     base_cases: list[tuple[dict[str, Any], str]] = [
         (base_body(kind="jiangsu", province_code=SHAANXI), "body.province_code"),
         (base_body(kind="origin", province_code=JIANGSU), "body.province_code"),
@@ -359,8 +359,8 @@ async def test_validation_errors_name_the_field(platform: Platform) -> None:
     complete = f"/v1/enrolments/{enrolment['id']}/complete"
     for body, field_name in [
         ({"certificate": "证" * 101}, "body.certificate"),
-        ({"completed_on": (today() + timedelta(days=1)).isoformat()}, "body.completed_on"),
-        ({"completed_on": (today() - timedelta(days=11)).isoformat()}, "body.completed_on"),
+        ({"completed_on": (beijing_date() + timedelta(days=1)).isoformat()}, "body.completed_on"),
+        ({"completed_on": (beijing_date() - timedelta(days=11)).isoformat()}, "body.completed_on"),
         ({"completed_on": "yesterday"}, "body.completed_on"),
     ]:
         response = await client.post(complete, json=body, headers=ADMIN)
@@ -437,8 +437,8 @@ async def test_one_enrolment_per_person_and_no_enrolment_after_the_end(platform:
     ended = await new_programme(
         platform,
         base["id"],
-        starts_on=(today() - timedelta(days=40)).isoformat(),
-        ends_on=(today() - timedelta(days=1)).isoformat(),
+        starts_on=(beijing_date() - timedelta(days=40)).isoformat(),
+        ends_on=(beijing_date() - timedelta(days=1)).isoformat(),
     )
     late = await enrol(platform, ended["id"], person_id)
     assert late.status_code == 409 and late.json()["type"].endswith("/programme-ended")
@@ -477,8 +477,10 @@ async def test_outcomes_count_placements_on_or_after_completion(platform: Platfo
     ids = {}
     for person in (placed_after, placed_before, not_completed):
         ids[person] = (await created(await enrol(platform, programme["id"], person)))["id"]
-    completed_on = today() - timedelta(days=3)
-    await place(platform, placed_before, today() - timedelta(days=8))  # a job before training: not counted
+    completed_on = beijing_date() - timedelta(days=3)
+    await place(
+        platform, placed_before, beijing_date() - timedelta(days=8)
+    )  # a job before training: not counted
     for person in (placed_after, placed_before):
         response = await platform.client.post(
             f"/v1/enrolments/{ids[person]}/complete",
@@ -486,8 +488,8 @@ async def test_outcomes_count_placements_on_or_after_completion(platform: Platfo
             headers=ADMIN,
         )
         assert response.status_code == 200, response.text
-    await place(platform, not_completed, today())  # placed, but never completed: not counted
-    placement = await place(platform, placed_after, today())
+    await place(platform, not_completed, beijing_date())  # placed, but never completed: not counted
+    placement = await place(platform, placed_after, beijing_date())
     assert await outcomes(platform, programme["id"]) == {
         "programme_id": programme["id"],
         "enrolled": 3,
@@ -496,10 +498,10 @@ async def test_outcomes_count_placements_on_or_after_completion(platform: Platfo
         "employment_rate": 0.5,
     }
     # The same placement again (redelivered under a new event id) changes nothing.
-    await place(platform, placed_after, today(), placement_id=placement)
+    await place(platform, placed_after, beijing_date(), placement_id=placement)
     assert (await outcomes(platform, programme["id"]))["employed_after"] == 1
     employed = await platform.client.get(f"/v1/enrolments/{ids[placed_after]}", headers=ADMIN)
-    assert employed.json()["employed_on"] == today().isoformat()
+    assert employed.json()["employed_on"] == beijing_date().isoformat()
 
     # A later job for the one placed before training counts: every placement is kept, not only the first.
     await place(platform, placed_before, completed_on)
@@ -510,13 +512,13 @@ async def test_outcomes_count_placements_on_or_after_completion(platform: Platfo
     await register_persons(platform, (early, station, SHAANXI))
     other = await new_programme(platform, base["id"])
     enrolment = await created(await enrol(platform, other["id"], early))
-    await place(platform, early, today())
+    await place(platform, early, beijing_date())
     done = await platform.client.post(
         f"/v1/enrolments/{enrolment['id']}/complete",
-        json={"completed_on": (today() - timedelta(days=1)).isoformat()},
+        json={"completed_on": (beijing_date() - timedelta(days=1)).isoformat()},
         headers=ADMIN,
     )
-    assert done.json()["employed_on"] == today().isoformat()
+    assert done.json()["employed_on"] == beijing_date().isoformat()
     assert await outcomes(platform, other["id"]) == {
         "programme_id": other["id"],
         "enrolled": 1,
@@ -556,7 +558,7 @@ async def test_person_updates_move_scope_and_erasure_anonymises(platform: Platfo
 
     done = await platform.client.post(f"{path}/complete", json={}, headers=ADMIN)
     assert done.status_code == 200
-    await place(platform, person_id, today())
+    await place(platform, person_id, beijing_date())
     before = await outcomes(platform, programme["id"])
     assert before["employed_after"] == 1
     waiting = await created(

@@ -14,11 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric
 
+from libs.db import beijing_date
 from libs.pii import PiiError, address_code_plausible, parse_resident_id
 from libs.reference import divisions
 from libs.reference.divisions import Division
 
-THIS_YEAR = date.today().year
+THIS_YEAR = beijing_date().year
 
 
 def number(code: str, born: date, serial: int = 123) -> str:
@@ -43,7 +44,7 @@ KNOWN_CODES = frozenset(divisions._table())
 @st.composite
 def birth_dates(draw: st.DrawFn, first: int, last: int) -> date:
     year = draw(st.integers(min_value=first, max_value=last))
-    return draw(st.dates(min_value=date(year, 1, 1), max_value=min(date(year, 12, 31), date.today())))
+    return draw(st.dates(min_value=date(year, 1, 1), max_value=min(date(year, 12, 31), beijing_date())))
 
 
 @given(row=st.sampled_from(ROWS), data=st.data())

@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from pydantic import ValidationError
 
 from eastwest.roster_upload import UploadError, upload_roster
+from libs.db import beijing_date
 from libs.pii import mask_id_number, mask_phone, parse_resident_id
 from libs.spreadsheet_cells import RowError
 from libs.spreadsheets import NOTES_SHEET_TITLE, SheetRow, read_table, write_table
@@ -353,7 +354,7 @@ def test_no_error_message_repeats_an_id_number_or_a_phone() -> None:
 
 def test_caller_consent_errors_raise_once() -> None:
     with pytest.raises(ValidationError):
-        parse_roster_rows([_row()], station_id=STATION, consent_at=datetime(2025, 1, 1), consent_scope=SCOPE)
+        parse_roster_rows([_row()], station_id=STATION, consent_at=datetime(2025, 1, 1), consent_scope=SCOPE)  # noqa: DTZ001 (the error under test)
     with pytest.raises(ValidationError):
         parse_roster_rows([_row()], station_id=STATION, consent_at=NOW, consent_scope="")
 
@@ -396,7 +397,7 @@ def test_template_parses_back_with_a_valid_example(fmt: str) -> None:
     assert person.categories == ["poverty_alleviated"]
     assert person.intention is not None
     assert person.intention.city_codes == ["3205", "3202"]
-    assert person.intention.available_from is not None and person.intention.available_from > date.today()
+    assert person.intention.available_from is not None and person.intention.available_from > beijing_date()
 
 
 def test_xlsx_template_keeps_personal_numbers_as_text_and_has_notes() -> None:

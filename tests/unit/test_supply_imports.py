@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
 
+from libs.db import beijing_date
 from libs.spreadsheet_cells import RowError
 from libs.spreadsheets import NOTES_SHEET_TITLE, SheetRow, read_table
 from services.supply.imports import REQUIRED_HEADERS, SUPPLY_COLUMNS, parse_supply_rows, supply_template
@@ -15,7 +16,7 @@ from services.supply.schemas import BenefitsIn as Benefits
 from services.supply.schemas import JobCreate
 
 EMPLOYER = "employer-1"
-SOON = date.today() + timedelta(days=30)
+SOON = beijing_date() + timedelta(days=30)
 
 
 def _row(number: int = 2, /, **cells: str) -> SheetRow:
@@ -297,7 +298,7 @@ def test_template_parses_back_with_a_valid_example(fmt: str) -> None:
         "6-25-04-07",
         "manufacturing",
     )
-    assert job.valid_until is not None and job.valid_until > date.today()
+    assert job.valid_until is not None and job.valid_until > beijing_date()
 
 
 def test_xlsx_template_marks_required_columns_and_has_notes() -> None:
