@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, DateTime, MetaData, TypeDecorator, and_, event, or_, true
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -21,6 +23,35 @@ NAMING_CONVENTION = {
 
 # Dates people write here (start dates, departures, completion) are Beijing dates; China has no daylight saving.
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+# SQLSTATEs of a PostgreSQL that is away or cannot take the work for a moment: connection exceptions (08...), a
+# server shutting down or starting (57P01-57P03), a standby that is read-only during a switchover (25006), no
+# connection slot left (53300).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "25006", "53300")
+_UNAVAILABLE_TEXTS = ("database is locked", "too many clients", "too many connections")
+
+
+def unavailable(error: BaseException) -> bool:
+    """The database away, failing over or too busy for a moment, through no fault of the request or event at
+    hand: an API answers 503 with Retry-After, a consumer pauses and retries the same event (never counted
+    towards dead-lettering). A bad statement or a broken constraint is not this."""
+    if isinstance(error, PoolTimeout | DisconnectionError):  # no pooled connection in time
+        return True
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        cause = error.orig
+        state = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+        if isinstance(state, str) and state.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        if any(text in str(cause).lower() for text in _UNAVAILABLE_TEXTS):
+            return True
+        return isinstance(cause, OSError | TimeoutError) or isinstance(
+            getattr(cause, "__cause__", None), OSError | TimeoutError
+        )
+    # refused or timed out while connecting, before SQLAlchemy had a DBAPI error to wrap
+    return isinstance(error, OSError | TimeoutError)
 
 
 def utcnow() -> datetime:

@@ -10,11 +10,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from libs.db import unavailable
 from libs.observability import get_logger
 
 log = get_logger("ew.api")
@@ -248,8 +247,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(problem, request)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if overloaded(exc):
-            log.warning("request.overloaded", path=request.url.path, error=type(exc).__name__)
+        if unavailable(exc):
+            log.warning("request.database_unavailable", path=request.url.path, error=type(exc).__name__)
             busy = Problem(503, "服务繁忙，请稍后重试", slug="overloaded", headers={"Retry-After": "2"})
             return problem_response(busy, request)
         log.error("request.unhandled", path=request.url.path, error=type(exc).__name__, exc_info=exc)
@@ -259,14 +258,3 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
-
-
-def overloaded(exc: Exception) -> bool:
-    """The database too busy to take the request (no pooled connection in time, SQLite's write lock held past
-    its busy timeout, PostgreSQL out of connections): a 503 to retry, not a server error."""
-    if isinstance(exc, SQLAlchemyTimeoutError):
-        return True
-    if isinstance(exc, OperationalError):
-        text = str(exc.orig).lower()
-        return "database is locked" in text or "too many clients" in text or "too many connections" in text
-    return False

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.aio import wait_event
-from libs.db import utcnow
+from libs.db import unavailable, utcnow
 from libs.events.bus import Bus, Stopped, unless_stopped
 from libs.events.envelope import CloudEvent
 from libs.observability import (
@@ -34,6 +34,11 @@ log = get_logger("ew.consumer")
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 AfterCommit = Callable[[CloudEvent], None]
+
+
+# While the database is away, the event in hand is tried again after these pauses (doubling).
+FIRST_PAUSE_SECONDS = 0.5
+LONGEST_PAUSE_SECONDS = 10.0
 
 
 def dead_letter_subject(consumer: str) -> str:
@@ -139,15 +144,9 @@ class EventConsumer:
             except (NatsTimeoutError, TimeoutError):
                 messages = []
             if messages:
-                for index, message in enumerate(messages):
-                    if self._stopping.is_set():
-                        await self._give_back(messages[index:])
-                        return
-                    self.handling = True
-                    try:
-                        await self._handle(message)
-                    finally:
-                        self.handling = False
+                await self._handle_batch(messages)
+                if self._stopping.is_set():
+                    return
                 last_progress = time.monotonic()
                 continue
             if time.monotonic() - last_progress > self.stall_check_seconds:
@@ -160,6 +159,37 @@ class EventConsumer:
                 if (info.num_pending or 0) > 0:
                     raise RuntimeError("consumer stalled with messages pending")
                 last_progress = time.monotonic()
+
+    async def _handle_batch(self, messages: list[Msg]) -> None:
+        """One message at a time. Those not finished yet are told "in progress" every third of `ack_wait`, so
+        JetStream hands none of them to another replica while this one is still busy with the batch (a slow
+        handler, a pause for the database)."""
+        waiting = list(messages)
+        keeper = asyncio.create_task(self._keep_in_progress(waiting), name=f"in-progress-{self.name}")
+        try:
+            while waiting:
+                if self._stopping.is_set():
+                    await self._give_back(waiting)
+                    return
+                self.handling = True
+                try:
+                    await self._handle(waiting[0])
+                finally:
+                    self.handling = False
+                waiting.pop(0)
+        except Stopped:  # stopped while paused for the database: the message in hand goes back too
+            await self._give_back(waiting)
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+
+    async def _keep_in_progress(self, waiting: list[Msg]) -> None:
+        while True:
+            await asyncio.sleep(self.ack_wait / 3)
+            for message in list(waiting):
+                with contextlib.suppress(Exception):
+                    await message.in_progress()
 
     async def _give_back(self, messages: list[Msg]) -> None:
         """Fetched but not started when the stop came: redelivered at once, to another replica if any."""
@@ -184,7 +214,9 @@ class EventConsumer:
             tracestate=cloud_event.tracestate,
         ) as span:
             try:
-                processed = await self._process(cloud_event)
+                processed = await self._process_when_the_database_answers(cloud_event)
+            except Stopped:
+                raise
             except Exception as error:
                 mark_failed(span, error)
                 delivered = message.metadata.num_delivered if message.metadata else 1
@@ -211,6 +243,33 @@ class EventConsumer:
             EVENTS_CONSUMED.labels(self.name, "processed" if processed else "duplicate").inc()
             if processed and self.after_commit is not None:
                 self.after_commit(cloud_event)
+
+    async def _process_when_the_database_answers(self, cloud_event: CloudEvent) -> bool:
+        """`_process`, paused and tried again for as long as the database is away (a failover, a restart, no
+        connection slot): that is no fault of the event, so it never counts towards dead-lettering, and the
+        event stays with this replica (in progress) instead of going round the others."""
+        pause = FIRST_PAUSE_SECONDS
+        while True:
+            try:
+                processed = await self._process(cloud_event)
+            except Exception as error:
+                if not unavailable(error):
+                    raise
+                EVENTS_CONSUMED.labels(self.name, "database_unavailable").inc()
+                log.warning(
+                    "consumer.paused_database_unavailable",
+                    consumer=self.name,
+                    event_id=cloud_event.id,
+                    retry_in_seconds=pause,
+                    error=f"{type(error).__name__}: {error}"[:300],
+                )
+                if await wait_event(self._stopping, pause):
+                    raise Stopped from error
+                pause = min(pause * 2, LONGEST_PAUSE_SECONDS)
+                continue
+            if pause > FIRST_PAUSE_SECONDS:
+                log.info("consumer.resumed", consumer=self.name, event_id=cloud_event.id)
+            return processed
 
     async def _process(self, cloud_event: CloudEvent) -> bool:
         """True when handled now, False when the inbox shows it was handled before."""

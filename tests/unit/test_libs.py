@@ -11,11 +11,20 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
+from sqlalchemy.exc import (
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+    ProgrammingError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from libs.api.idempotency import check_key, fingerprint
 from libs.api.pagination import decode_cursor, encode_cursor
 from libs.api.problems import Problem
 from libs.auth import Role, TokenKind, TokenVerifier, issue_token, verifier_from_settings
+from libs.db import unavailable
 from libs.events.envelope import nats_headers, new_event
 from libs.settings import Settings
 
@@ -159,16 +168,43 @@ def test_event_envelope_headers_carry_the_id_for_deduplication() -> None:
     assert event.source == "/eastwest/supply" and event.specversion == "1.0"
 
 
-def test_a_busy_database_is_503_not_500() -> None:
-    from sqlalchemy.exc import OperationalError
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
+class _PostgresError(Exception):
+    """What asyncpg's errors carry through SQLAlchemy: the SQLSTATE."""
 
-    from libs.api.problems import overloaded
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
 
-    assert overloaded(PoolTimeout("QueuePool limit of size 5 overflow 10 reached"))
-    assert overloaded(OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked")))
-    assert not overloaded(OperationalError("SELECT", {}, Exception("no such table: jobs")))
-    assert not overloaded(ValueError("database is locked"))
+
+@pytest.mark.parametrize(
+    ("error", "away"),
+    [
+        (PoolTimeout("QueuePool limit of size 5 overflow 10 reached"), True),
+        (OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked")), True),
+        (ConnectionRefusedError(111, "Connect call failed"), True),
+        (InterfaceError("SELECT 1", {}, ConnectionResetError("connection was closed")), True),
+        (
+            InternalError("UPDATE jobs", {}, _PostgresError("25006")),
+            True,
+        ),  # a read-only standby in a switchover
+        (
+            OperationalError("SELECT 1", {}, _PostgresError("57P01")),
+            True,
+        ),  # terminating: administrator command
+        (OperationalError("SELECT 1", {}, _PostgresError("08006")), True),  # connection failure
+        (OperationalError("SELECT 1", {}, _PostgresError("53300")), True),  # too many connections
+        (OperationalError("SELECT", {}, Exception("no such table: jobs")), False),
+        (
+            IntegrityError("INSERT", {}, _PostgresError("23505")),
+            False,
+        ),  # a broken constraint: the event's fault
+        (ProgrammingError("SELECT", {}, _PostgresError("42P01")), False),  # a bad statement: the code's fault
+        (ValueError("database is locked"), False),
+    ],
+)
+def test_database_unavailable_is_told_from_a_bad_request_or_event(error: Exception, away: bool) -> None:
+    """An API answers 503 + Retry-After (not 500), a consumer pauses and retries (never dead-letters)."""
+    assert unavailable(error) is away
 
 
 @pytest.mark.parametrize(
