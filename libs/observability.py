@@ -53,6 +53,11 @@ HTTP_LATENCY = Histogram(
 EVENTS_PUBLISHED = Counter("ew_events_published_total", "Events relayed from the outbox", ["service"])
 PUBLISH_ERRORS = Counter("ew_events_publish_errors_total", "Outbox publish failures", ["service"])
 OUTBOX_BACKLOG = Gauge("ew_outbox_backlog", "Outbox rows not yet acknowledged by JetStream", ["service"])
+OUTBOX_OLDEST_AGE = Gauge(
+    "ew_outbox_oldest_age_seconds",
+    "Age of the oldest outbox row not yet acknowledged (0 when none)",
+    ["service"],
+)
 EVENTS_CONSUMED = Counter("ew_events_consumed_total", "Events handled by consumers", ["consumer", "outcome"])
 CONSUMER_PENDING = Gauge("ew_consumer_pending", "Messages waiting for a consumer (lag)", ["consumer"])
 DEPENDENCY_UP = Gauge(

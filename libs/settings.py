@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     # NATS never takes it out (libs/api/readiness.py).
     readiness_grace_seconds: float = Field(default=30.0, ge=0)
 
+    # How often the outbox backlog, its oldest event's age and the consumers' lag are read for /metrics.
+    event_gauges_every_seconds: float = Field(default=15.0, gt=0)
     relay_batch_size: int = 256
     relay_idle_seconds: float = 0.5
     consumer_max_deliver: int = 5

@@ -23,6 +23,7 @@ from libs.auth import verifier_from_settings
 from libs.db import create_engine
 from libs.events.bus import Bus
 from libs.events.consumer import AfterCommit, EventConsumer, Handler
+from libs.events.gauges import watch_event_gauges
 from libs.events.outbox import wake_info
 from libs.events.relay import OutboxRelay
 from libs.events.tables import PlatformTables
@@ -145,6 +146,8 @@ class ServiceRuntime:
             idempotency_days=settings.idempotency_retention_days,
         )
         self.tasks.append(asyncio.create_task(housekeeping, name=f"housekeeping-{self.name}"))
+        gauges = watch_event_gauges(self.relay, self.consumers, settings.event_gauges_every_seconds)
+        self.tasks.append(asyncio.create_task(gauges, name=f"event-gauges-{self.name}"))
         for name, coroutine in (self.background() if self.background else {}).items():
             self.tasks.append(asyncio.create_task(coroutine, name=f"{name}-{self.name}"))
 

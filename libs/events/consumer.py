@@ -22,7 +22,6 @@ from libs.db import unavailable, utcnow
 from libs.events.bus import Bus, Stopped, unless_stopped
 from libs.events.envelope import CloudEvent
 from libs.observability import (
-    CONSUMER_PENDING,
     DEAD_LETTERS,
     EVENTS_CONSUMED,
     consuming,
@@ -36,6 +35,7 @@ Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 AfterCommit = Callable[[CloudEvent], None]
 
 
+OUTCOMES = ("processed", "duplicate", "error", "database_unavailable")
 # While the database is away, the event in hand is tried again after these pauses (doubling).
 FIRST_PAUSE_SECONDS = 0.5
 LONGEST_PAUSE_SECONDS = 10.0
@@ -83,6 +83,9 @@ class EventConsumer:
         self.duplicates = 0
         self.handling = False
         self._stopping = asyncio.Event()
+        DEAD_LETTERS.labels(name)  # at 0 from the start: increase() sees the first one
+        for outcome in OUTCOMES:
+            EVENTS_CONSUMED.labels(name, outcome)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -152,13 +155,15 @@ class EventConsumer:
             if time.monotonic() - last_progress > self.stall_check_seconds:
                 # nats.py pull subscriptions may silently stop after a server restart (#504): if the server
                 # holds undelivered messages for us and we got none, start over with a new subscription.
-                info = await unless_stopped(
-                    self.bus.js.consumer_info(self.bus.stream, self.name), self._stopping
-                )
-                CONSUMER_PENDING.labels(self.name).set(info.num_pending or 0)
-                if (info.num_pending or 0) > 0:
+                pending = await unless_stopped(self.pending(), self._stopping)
+                if pending > 0:
                     raise RuntimeError("consumer stalled with messages pending")
                 last_progress = time.monotonic()
+
+    async def pending(self) -> int:
+        """Messages in the stream this durable consumer has not yet been given: its lag."""
+        info = await self.bus.js.consumer_info(self.bus.stream, self.name)
+        return info.num_pending or 0
 
     async def _handle_batch(self, messages: list[Msg]) -> None:
         """One message at a time. Those not finished yet are told "in progress" every third of `ack_wait`, so

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from nats.js.api import PubAck
@@ -15,7 +16,7 @@ from libs.aio import wait_event
 from libs.db import utcnow
 from libs.events.bus import Bus, Stopped, unless_stopped
 from libs.events.envelope import nats_headers
-from libs.observability import EVENTS_PUBLISHED, OUTBOX_BACKLOG, PUBLISH_ERRORS, get_logger
+from libs.observability import EVENTS_PUBLISHED, PUBLISH_ERRORS, get_logger
 
 log = get_logger("ew.relay")
 
@@ -47,6 +48,11 @@ class OutboxRelay:
         self.duplicates = 0
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        for counter in (
+            EVENTS_PUBLISHED,
+            PUBLISH_ERRORS,
+        ):  # at 0 from the start: increase() sees the first one
+            counter.labels(service)
 
     def wake(self) -> None:
         self._wake.set()
@@ -93,8 +99,7 @@ class OutboxRelay:
         await wait_event(self._stopping, seconds)
 
     async def _idle(self) -> None:
-        if not await wait_event(self._wake, self.idle_seconds):
-            await self._update_backlog()
+        await wait_event(self._wake, self.idle_seconds)
         self._wake.clear()
 
     async def relay_once(self) -> int:
@@ -150,14 +155,16 @@ class OutboxRelay:
         await session.execute(update(self.outbox).where(self.outbox.c.seq.in_(seqs)).values(sent_at=utcnow()))
 
     async def backlog(self) -> int:
-        async with self.sessions() as session:
-            count = await session.scalar(
-                select(func.count()).select_from(self.outbox).where(self.outbox.c.sent_at.is_(None))
-            )
-        return int(count or 0)
+        return (await self.waiting())[0]
 
-    async def _update_backlog(self) -> None:
-        try:
-            OUTBOX_BACKLOG.labels(self.service).set(await self.backlog())
-        except Exception as error:  # a metric must never stop the relay
-            log.warning("relay.backlog_failed", service=self.service, error=str(error))
+    async def waiting(self) -> tuple[int, datetime | None]:
+        """Rows not yet acknowledged by JetStream, and when the oldest of them was committed."""
+        async with self.sessions() as session:
+            count, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(self.outbox.c.created_at)).where(
+                        self.outbox.c.sent_at.is_(None)
+                    )
+                )
+            ).one()
+        return int(count or 0), oldest
