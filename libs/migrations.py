@@ -3,40 +3,87 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
+from collections.abc import Iterable
+from enum import StrEnum
 from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData, pool
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from libs.db import create_engine, is_sqlite
+from libs.observability import get_logger
+
+log = get_logger("ew.migrations")
 
 
 def alembic_config(service: str, url: str) -> Config:
-    package = importlib.import_module(f"services.{service}")
-    assert package.__file__ is not None
     config = Config()
-    config.set_main_option("script_location", str(Path(package.__file__).parent / "migrations"))
+    config.set_main_option("script_location", _script_location(service))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
+def _script_location(service: str) -> str:
+    package = importlib.import_module(f"services.{service}")
+    assert package.__file__ is not None
+    return str(Path(package.__file__).parent / "migrations")
+
+
+@functools.cache
+def _scripts(service: str) -> ScriptDirectory:
+    config = Config()
+    config.set_main_option("script_location", _script_location(service))
+    return ScriptDirectory.from_config(config)
+
+
 async def upgrade(service: str, url: str, revision: str = "head") -> None:
-    """Migrate one service's database; runs inside the caller's event loop."""
+    """Migrate one service's database; runs inside the caller's event loop.
+
+    A database already at a revision this code does not know was migrated by a newer release: after a
+    rollback the older release's migration finds it so. That is a no-op, not an error (migrations only add,
+    so the older code still works on the newer schema), and the rollback completes."""
     engine: AsyncEngine = create_engine(url)
     config = alembic_config(service, url)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(_upgrade_on, config, revision)
+            await connection.run_sync(_upgrade_on, config, revision, service)
     finally:
         await engine.dispose()
 
 
-def _upgrade_on(connection: Connection, config: Config, revision: str) -> None:
+def _upgrade_on(connection: Connection, config: Config, revision: str, service: str) -> None:
+    newer = _unknown_revisions(service, MigrationContext.configure(connection).get_current_heads())
+    if newer:
+        log.warning("migrations.database_ahead", service=service, revisions=sorted(newer))
+        return
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
+
+
+def _unknown_revisions(service: str, revisions: Iterable[str]) -> set[str]:
+    known = {script.revision for script in _scripts(service).walk_revisions()}
+    return set(revisions) - known
+
+
+class SchemaState(StrEnum):
+    CURRENT = "current"  # at this code's head
+    NEWER = "newer"  # a later release's revision (after a rollback): fine, migrations only add
+    BEHIND = "behind"  # not migrated to this code's head (or not at all): this code would fail on it
+
+
+async def schema_state(service: str, engine: AsyncEngine) -> SchemaState:
+    """Where the service's database stands against this code's migrations."""
+    async with engine.connect() as connection:
+        heads = await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_heads())
+    if heads and _unknown_revisions(service, heads):
+        return SchemaState.NEWER
+    return SchemaState.CURRENT if set(heads) == set(_scripts(service).get_heads()) else SchemaState.BEHIND
 
 
 def revision(service: str, url: str, message: str) -> None:

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_http_server
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from libs import migrations
 from libs.api.docs import docs_router
 from libs.api.middleware import add_middleware
 from libs.api.openapi import describe_problems, operation_id
@@ -101,6 +102,7 @@ class ServiceRuntime:
     drain_seconds: float = 10.0
     flush_seconds: float = 5.0
     draining: bool = False
+    schema_ready: bool = False
 
     def consumer(
         self, name: str, subject: str, handler: Handler, after_commit: AfterCommit | None = None
@@ -123,7 +125,22 @@ class ServiceRuntime:
 
     async def readiness(self) -> Readiness:
         """Ready while it can serve (libs/api/readiness.py); the checks say what answers right now."""
-        return await readiness(self.name, self.probe, nats_up=self.bus.ready, draining=self.draining)
+        return await readiness(
+            self.name,
+            self.probe,
+            nats_up=self.bus.ready,
+            draining=self.draining,
+            schema_ready=await self._schema_ready(),
+        )
+
+    async def _schema_ready(self) -> bool:
+        """The database migrated to this code's head or past it (a newer release's schema after a rollback);
+        checked until it is once, since a schema does not go back while a pod runs."""
+        if not self.schema_ready:
+            with contextlib.suppress(Exception):  # the database away: the database check says so
+                state = await migrations.schema_state(self.name, self.probe.engine)
+                self.schema_ready = state is not migrations.SchemaState.BEHIND
+        return self.schema_ready
 
     def start(self) -> None:
         if self.settings.metrics_port is not None:

@@ -91,9 +91,13 @@ class DatabaseProbe:
         await self.engine.dispose()
 
 
-async def readiness(service: str, probe: DatabaseProbe, *, nats_up: bool, draining: bool) -> Readiness:
+async def readiness(
+    service: str, probe: DatabaseProbe, *, nats_up: bool, draining: bool, schema_ready: bool
+) -> Readiness:
+    """`schema`: the database is migrated to this code's head or past it; a pod of a new release whose
+    migration has not run is not ready (its queries would fail), while one of a rolled-back release is."""
     database_up, database_available = await probe.check()
     DEPENDENCY_UP.labels(service, "database").set(int(database_up))
     DEPENDENCY_UP.labels(service, "nats").set(int(nats_up))
-    checks = {"database": database_up, "nats": nats_up, "serving": not draining}
-    return Readiness(ready=database_available and not draining, checks=checks)
+    checks = {"database": database_up, "nats": nats_up, "schema": schema_ready, "serving": not draining}
+    return Readiness(ready=database_available and schema_ready and not draining, checks=checks)

@@ -86,6 +86,9 @@ def test_every_service_has_its_objects(target: str) -> None:
         (container,) = job["spec"]["template"]["spec"]["containers"]
         assert container["args"] == ["migrate", service]
         assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+        # gone some minutes after it finished: the next release (or a rollback) applies a Job of its own
+        # instead of meeting an immutable finished one
+        assert 0 < job["spec"]["ttlSecondsAfterFinished"] <= 3600
 
         database = named(items, "Database", f"eastwest-pg-{service}")
         assert database["spec"] == {

@@ -138,6 +138,7 @@ async def exercise_database_outage(proxy: TcpProxy, supply: httpx.AsyncClient, f
         return response.status_code == status and checks == {
             "database": database,
             "nats": True,
+            "schema": True,
             "serving": True,
         }
 
