@@ -56,6 +56,7 @@ def serve_service(
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=graceful_timeout,
+            timeout_keep_alive=settings.keep_alive_seconds,
             # One setting for both: uvicorn rewrites the client address only for the proxies we trust.
             forwarded_allow_ips=settings.forwarded_allow_ips or settings.trusted_proxies,
         ),

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     metrics_port: int | None = None
     # The proxies whose X-Forwarded-For is believed (libs/proxies.py): comma-separated addresses and CIDRs of
     # the gateway or the ingress controller's pods; loopback by default; "*" is refused.
+    # How long a service keeps an idle HTTP connection. Longer than any proxy in front keeps its idle upstream
+    # connections (nginx.conf: 30 s; ingress-nginx: 60 s by default), so the proxy always closes first and never
+    # sends a request on a connection the service is closing at that moment (the sporadic 502).
+    keep_alive_seconds: int = Field(default=75, ge=1)
     trusted_proxies: str = DEFAULT_TRUSTED_PROXIES
     # uvicorn's own setting (read by uvicorn, not by us; checked here): it rewrites the client address from
     # X-Forwarded-For for these peers, taking the LEFT-most entry when it is "*". Set it to trusted_proxies.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable
-from dataclasses import replace
 from typing import TypeVar
 
 import nats
@@ -144,11 +143,16 @@ async def ensure_stream(js: JetStreamContext, name: str, replicas: int = 1, max_
     except NotFoundError:
         await js.add_stream(config)
         return
+    # An existing stream keeps its settings: an operator's `nats stream edit` (replicas, age) must not be undone
+    # by the next pod that starts with older configuration. A difference is said, with the command to apply it.
     current = info.config
     if current.num_replicas != config.num_replicas or current.max_age != config.max_age:
-        # Settings changed since the stream was made (say, replicas 1 -> 3 on moving to the cluster).
-        try:
-            await js.update_stream(replace(current, num_replicas=replicas, max_age=config.max_age))
-            log.info("nats.stream_updated", stream=name, replicas=replicas, max_age_days=max_age_days)
-        except Exception as error:  # e.g. more replicas than servers: keep running on the stream as it is
-            log.warning("nats.stream_update_failed", stream=name, error=f"{type(error).__name__}: {error}")
+        log.warning(
+            "nats.stream_settings_differ",
+            stream=name,
+            replicas=current.num_replicas,
+            configured_replicas=replicas,
+            max_age_days=(current.max_age or 0) / 86400,
+            configured_max_age_days=max_age_days,
+            apply=f"nats stream edit {name} --replicas {replicas} --max-age {max_age_days:g}d -f",
+        )

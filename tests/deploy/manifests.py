@@ -219,3 +219,13 @@ def nginx_locations(text: str | None = None) -> list[tuple[str, str, str, str]]:
 def nginx_upstreams() -> set[str]:
     text = NGINX_CONF.read_text(encoding="utf-8")
     return set(re.findall(r"upstream\s+(\w+)\s*\{", text))
+
+
+def nginx_upstream_keepalive_seconds() -> dict[str, int]:
+    """Each upstream's `keepalive_timeout` in seconds (nginx's default, 60 s, where it sets none)."""
+    text = re.sub(r"#[^\n]*", "", NGINX_CONF.read_text(encoding="utf-8"))
+    found = {}
+    for name, body in re.findall(r"upstream\s+(\w+)\s*\{([^{}]*)\}", text):
+        timeout = re.search(r"keepalive_timeout\s+(\d+)s?\s*;", body)
+        found[name] = int(timeout.group(1)) if timeout else 60
+    return found

@@ -8,7 +8,15 @@ import re
 import pytest
 import yaml
 
-from tests.deploy.manifests import K8S, SERVICES, Manifest, nginx_locations, nginx_upstreams
+from libs.settings import Settings
+from tests.deploy.manifests import (
+    K8S,
+    SERVICES,
+    Manifest,
+    nginx_locations,
+    nginx_upstream_keepalive_seconds,
+    nginx_upstreams,
+)
 
 INGRESS_FILE = K8S / "base" / "ingress.yaml"
 
@@ -149,3 +157,16 @@ def test_three_ingresses_api_imports_and_sse() -> None:
         "eastwest-imports",
         "eastwest-sse",
     ]
+
+
+# ingress-nginx's `upstream-keepalive-timeout` when its ConfigMap sets none
+INGRESS_NGINX_UPSTREAM_KEEPALIVE_SECONDS = 60
+
+
+def test_the_proxies_close_idle_upstream_connections_before_the_services_do() -> None:
+    """A proxy that reuses an idle connection at the moment the service closes it answers 502: every proxy
+    in front must give up its idle connections first."""
+    service_side = Settings().keep_alive_seconds
+    for upstream, seconds in nginx_upstream_keepalive_seconds().items():
+        assert seconds < service_side, upstream
+    assert service_side > INGRESS_NGINX_UPSTREAM_KEEPALIVE_SECONDS
