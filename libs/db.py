@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import ColumnElement, DateTime, MetaData, TypeDecorator, and_, event, or_, true
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -92,17 +94,48 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """An engine tuned per backend: SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE write transactions."""
+@dataclass(frozen=True)
+class PoolSize:
+    """Connections one process keeps to its database (`size`) and may open beyond them in a burst
+    (`overflow`). On Kubernetes: times the HPA's maxReplicas, within what PgBouncer takes (deploy/README.md,
+    "Connection budget")."""
+
+    size: int = 10
+    overflow: int = 20
+
+
+def create_engine(
+    url: str, *, echo: bool = False, pool: PoolSize | None = None, pgbouncer: bool = False
+) -> AsyncEngine:
+    """An engine tuned per backend: SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE write transactions.
+
+    `pgbouncer`: the URL is a PgBouncer in transaction mode, where consecutive transactions may run on
+    different server connections: asyncpg must not keep prepared statements between them (SQLAlchemy's
+    documented recipe: no statement caches, a unique name for each prepared statement)."""
     # hide_parameters: a statement's parameters (names, encrypted fields) stay out of error messages, hence
     # out of logged tracebacks and of the exceptions recorded on spans.
     if is_sqlite(url):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, hide_parameters=True)
         _tune_sqlite(engine)
         return engine
+    pool = pool or PoolSize()
+    connect_args: dict[str, Any] = {}
+    if pgbouncer:
+        url = make_url(url).update_query_dict({"prepared_statement_cache_size": "0"}).render_as_string(False)
+        connect_args = {"statement_cache_size": 0, "prepared_statement_name_func": _statement_name}
     return create_async_engine(
-        url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+        url,
+        echo=echo,
+        pool_size=pool.size,
+        max_overflow=pool.overflow,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        connect_args=connect_args,
     )
+
+
+def _statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

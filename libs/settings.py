@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # Per-service URLs when several services share a process but not a database (EW_DATABASE_URLS as JSON).
     database_urls: dict[str, str] = {}
+    # PostgreSQL connections per process: kept, and opened beyond them in a burst. `database_pgbouncer`: the
+    # URL is a PgBouncer in transaction mode (Kubernetes: the CloudNativePG Pooler), so no prepared statement is
+    # kept between transactions.
+    database_pool_size: int = Field(default=10, ge=1)
+    database_max_overflow: int = Field(default=20, ge=0)
+    database_pgbouncer: bool = False
     nats_url: str = "nats://127.0.0.1:4222"
     stream_name: str = "EW"
     stream_replicas: int = 1

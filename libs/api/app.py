@@ -21,7 +21,7 @@ from libs.api.openapi import describe_problems, operation_id
 from libs.api.problems import install_problem_handlers
 from libs.api.readiness import DatabaseProbe, Readiness, readiness
 from libs.auth import verifier_from_settings
-from libs.db import create_engine
+from libs.db import PoolSize, create_engine
 from libs.events.bus import Bus
 from libs.events.consumer import AfterCommit, EventConsumer, Handler
 from libs.events.gauges import watch_event_gauges
@@ -237,7 +237,8 @@ class ServiceRuntime:
 
 def build_runtime(name: str, settings: Settings, tables: PlatformTables) -> ServiceRuntime:
     url = settings.database_url_for(name)
-    engine = create_engine(url)
+    pool = PoolSize(settings.database_pool_size, settings.database_max_overflow)
+    engine = create_engine(url, pool=pool, pgbouncer=settings.database_pgbouncer)
     bus = Bus(
         settings.nats_url,
         name=name,
