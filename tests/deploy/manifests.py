@@ -26,7 +26,15 @@ SERVICES = ("stations", "demand", "supply", "training", "matching", "feed", "bus
 
 # Custom resources (CloudNativePG, its Barman Cloud plugin, the Prometheus Operator): kubernetes-validate has
 # no schema for them and only warns.
-CUSTOM_KINDS = {"Cluster", "Database", "ObjectStore", "ScheduledBackup", "PodMonitor", "PrometheusRule"}
+CUSTOM_KINDS = {
+    "Cluster",
+    "Database",
+    "Pooler",
+    "ObjectStore",
+    "ScheduledBackup",
+    "PodMonitor",
+    "PrometheusRule",
+}
 
 # What the tests look at: the base files as they are (always), and the kustomize builds (where kubectl is).
 RAW_BASE = "base-files"

@@ -17,6 +17,7 @@ from tests.deploy.manifests import (
     CUSTOM_KINDS,
     K8S,
     RAW_BASE,
+    RENDERED,
     REPO,
     SERVICES,
     TARGETS,
@@ -169,7 +170,9 @@ def test_each_service_reaches_only_its_own_database(target: str) -> None:
         # $(DB_PASSWORD) is expanded only from variables defined before it
         assert names.index("DB_PASSWORD") < names.index("EW_DATABASE_URL")
         assert password["valueFrom"]["secretKeyRef"] == {"name": f"eastwest-db-{service}", "key": "password"}
-        assert url["value"] == f"postgresql+asyncpg://{service}:$(DB_PASSWORD)@eastwest-pg-rw:5432/{service}"
+        # servers through the Pooler, migration Jobs straight to the primary
+        host = "eastwest-pg-rw" if workload["kind"] == "Job" else "eastwest-pg-pooler-rw"
+        assert url["value"] == f"postgresql+asyncpg://{service}:$(DB_PASSWORD)@{host}:5432/{service}"
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -253,7 +256,10 @@ def test_network_policies_allow_nats_the_database_and_dns_only(target: str) -> N
                 },
             }
         ]
-        assert by_port.pop((5432,)) == [{"podSelector": {"matchLabels": {"cnpg.io/cluster": "eastwest-pg"}}}]
+        assert by_port.pop((5432,)) == [
+            {"podSelector": {"matchLabels": {"cnpg.io/cluster": "eastwest-pg"}}},
+            {"podSelector": {"matchLabels": {"cnpg.io/poolerName": "eastwest-pg-pooler-rw"}}},
+        ]
         dns = by_port.pop((53, 53))
         assert dns[0]["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
         if service == "feed":
@@ -401,3 +407,47 @@ def test_x_forwarded_for_is_believed_from_the_ingress_pods_only(target: str) -> 
     expected = "127.0.0.1" if target in (RAW_BASE, "base") else "10.244.0.0/16"
     assert values["EW_TRUSTED_PROXIES"] == expected
     assert "203.0.113.7" not in trusted
+
+
+# PostgreSQL's own reserve (superuser_reserved_connections) and CloudNativePG's: its instance manager, the
+# Pooler's authentication queries, replication checks and the monitoring queries.
+RESERVED_CONNECTIONS = 3 + 10
+
+
+@pytest.mark.parametrize("target", RENDERED)
+def test_the_connection_budget_fits_at_maximum_scale(target: str) -> None:
+    """Every HPA at maxReplicas, every pod's pool full: the pods' connections fit into what the PgBouncers
+    take, and what the PgBouncers and the migration Jobs open fits into PostgreSQL's max_connections."""
+    items = manifests(target)
+    values = settings(target)
+    assert values["EW_DATABASE_PGBOUNCER"] == "true"
+    per_pod = int(values["EW_DATABASE_POOL_SIZE"]) + int(values["EW_DATABASE_MAX_OVERFLOW"])
+    pods = sum(
+        named(items, "HorizontalPodAutoscaler", service)["spec"]["maxReplicas"] for service in SERVICES
+    )
+
+    pooler = named(items, "Pooler", "eastwest-pg-pooler-rw")["spec"]
+    assert pooler["cluster"]["name"] == "eastwest-pg" and pooler["pgbouncer"]["poolMode"] == "transaction"
+    bouncers = pooler["instances"]
+    parameters = pooler["pgbouncer"]["parameters"]
+    assert pods * per_pod <= bouncers * int(parameters["max_client_conn"])
+
+    per_database = int(parameters["default_pool_size"]) + int(parameters.get("reserve_pool_size", "0"))
+    migrations = len(SERVICES)  # one connection each, straight to the primary
+    worst = bouncers * per_database * len(SERVICES) + migrations + RESERVED_CONNECTIONS
+    cluster = named(items, "Cluster", "eastwest-pg")["spec"]
+    assert worst <= int(cluster["postgresql"]["parameters"]["max_connections"]), worst
+
+    for service in SERVICES:  # the servers go through the Pooler, the migrations straight to the primary
+        (server,) = named(items, "Deployment", service)["spec"]["template"]["spec"]["containers"]
+        (migration,) = named(items, "Job", f"{service}-migrate")["spec"]["template"]["spec"]["containers"]
+        url = {env["name"]: env.get("value") for env in server["env"]}["EW_DATABASE_URL"]
+        assert "@eastwest-pg-pooler-rw:5432/" in url, url
+        url = {env["name"]: env.get("value") for env in migration["env"]}["EW_DATABASE_URL"]
+        assert "@eastwest-pg-rw:5432/" in url, url
+
+
+def test_prod_postgres_has_guaranteed_resources() -> None:
+    """Requests equal to limits: the database is the last pod a node under memory pressure evicts."""
+    resources = named(manifests("overlays/prod"), "Cluster", "eastwest-pg")["spec"]["resources"]
+    assert resources["requests"] == resources["limits"]
