@@ -65,6 +65,10 @@ DEPENDENCY_UP = Gauge(
     "1 while a dependency answers (at the last readiness probe)",
     ["service", "dependency"],
 )
+MATCHING_INDEX_SIZE = Gauge("ew_matching_index_size", "What this process's ranking index holds", ["kind"])
+MATCHING_INDEX_AGE = Gauge(
+    "ew_matching_index_age_seconds", "Seconds since this process's ranking index last caught up", []
+)
 DEAD_LETTERS = Counter(
     "ew_events_dead_lettered_total", "Events moved to the dead-letter subject", ["consumer"]
 )

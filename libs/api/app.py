@@ -103,6 +103,8 @@ class ServiceRuntime:
     flush_seconds: float = 5.0
     draining: bool = False
     schema_ready: bool = False
+    # What a service must have loaded before it is ready, by name (matching: "index").
+    warm_checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
 
     def consumer(
         self, name: str, subject: str, handler: Handler, after_commit: AfterCommit | None = None
@@ -131,6 +133,7 @@ class ServiceRuntime:
             nats_up=self.bus.ready,
             draining=self.draining,
             schema_ready=await self._schema_ready(),
+            warm={name: check() for name, check in self.warm_checks.items()},
         )
 
     async def _schema_ready(self) -> bool:

@@ -92,12 +92,27 @@ class DatabaseProbe:
 
 
 async def readiness(
-    service: str, probe: DatabaseProbe, *, nats_up: bool, draining: bool, schema_ready: bool
+    service: str,
+    probe: DatabaseProbe,
+    *,
+    nats_up: bool,
+    draining: bool,
+    schema_ready: bool,
+    warm: dict[str, bool] | None = None,
 ) -> Readiness:
     """`schema`: the database is migrated to this code's head or past it; a pod of a new release whose
-    migration has not run is not ready (its queries would fail), while one of a rolled-back release is."""
+    migration has not run is not ready (its queries would fail), while one of a rolled-back release is.
+    `warm`: what the service must have loaded before it answers well (matching: its index)."""
+    warm = warm or {}
     database_up, database_available = await probe.check()
     DEPENDENCY_UP.labels(service, "database").set(int(database_up))
     DEPENDENCY_UP.labels(service, "nats").set(int(nats_up))
-    checks = {"database": database_up, "nats": nats_up, "schema": schema_ready, "serving": not draining}
-    return Readiness(ready=database_available and schema_ready and not draining, checks=checks)
+    checks = {
+        "database": database_up,
+        "nats": nats_up,
+        "schema": schema_ready,
+        "serving": not draining,
+        **warm,
+    }
+    ready = database_available and schema_ready and not draining and all(warm.values())
+    return Readiness(ready=ready, checks=checks)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from libs.api.app import create_service_app
+from libs.observability import MATCHING_INDEX_AGE, MATCHING_INDEX_SIZE
 from libs.settings import Settings
 from services.matching.api import router
 from services.matching.consumers import matching_consumers
@@ -27,4 +28,8 @@ def create_app(settings: Settings) -> FastAPI:
         background=lambda runtime: {"index": holder.run(runtime.sessions)},
     )
     app.state.index = holder
+    app.state.runtime.warm_checks["index"] = lambda: holder.warm  # not ready before the first full load
+    MATCHING_INDEX_SIZE.labels("jobs").set_function(lambda: holder.index.job_count)
+    MATCHING_INDEX_SIZE.labels("workers").set_function(lambda: holder.index.worker_count)
+    MATCHING_INDEX_AGE.set_function(holder.age_seconds)
     return app

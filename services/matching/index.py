@@ -7,14 +7,17 @@ tables: rows synced since the last look, with an overlap so a transaction that c
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.aio import wait_event
-from libs.db import beijing_date
+from libs.db import beijing_date, utcnow
 from libs.observability import get_logger
 from services.matching.features import JobFeatures, PriorityWeights, WorkerFeatures
 from services.matching.models import JobView, WorkerView
@@ -81,64 +84,126 @@ def worker_features(row: WorkerView) -> WorkerFeatures:
     )
 
 
+@dataclass
+class _Held:
+    """What the holder serves from: the index and what it knows of each row."""
+
+    index: MatchIndex
+    statuses: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)  # so the overlap re-reads cost nothing
+
+    def apply_jobs(self, jobs: Sequence[JobView], today: date) -> int:
+        """Open jobs upserted in one batch, closed ones removed; the number upserted."""
+        open_jobs: list[JobFeatures] = []
+        for job in jobs:
+            if self.versions.get(job.id) == job.version and job.status == "published":
+                continue
+            self.versions[job.id] = job.version
+            features = job_features(job, today)
+            if features.open:
+                open_jobs.append(features)
+            else:
+                self.index.remove_job(job.id)
+        self.index.upsert_jobs(open_jobs)
+        return len(open_jobs)
+
+    def apply_workers(self, workers: Sequence[WorkerView]) -> int:
+        current: list[WorkerFeatures] = []
+        for worker in workers:
+            marker = -1 if worker.erased else worker.version * 1000 + len(worker.trained_occupations)
+            if self.versions.get(worker.id) == marker:
+                continue
+            self.versions[worker.id] = marker
+            if worker.erased:
+                self.index.remove_worker(worker.id)
+                self.statuses.pop(worker.id, None)
+            else:
+                current.append(worker_features(worker))
+                self.statuses[worker.id] = str(worker.payload.get("status"))
+        self.index.upsert_workers(current)
+        return len(current)
+
+
 class IndexHolder:
-    """One MatchIndex and the watermark of what it has seen."""
+    """One MatchIndex and the watermark of what it has seen.
+
+    The first load builds a fresh index away from the event loop (rows read in pages, features and index in
+    a worker thread) and swaps it in at once: no request sees it half built, the loop keeps serving health
+    checks, and readiness (`warm`) waits for it. Later refreshes are small and run on the loop."""
 
     def __init__(self, weights: PriorityWeights | None = None) -> None:
-        self.index = MatchIndex(weights) if weights is not None else MatchIndex()
-        self.statuses: dict[str, str] = {}
-        self._versions: dict[str, int] = {}  # what the index holds, so the overlap re-reads cost nothing
+        self.weights = weights
+        self._held = _Held(self._new_index())
         self._jobs_seen = EPOCH
         self._workers_seen = EPOCH
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        self.warm = False
+        self.refreshed_at: float | None = None  # time.monotonic() of the last refresh that worked
+
+    @property
+    def index(self) -> MatchIndex:
+        return self._held.index
+
+    @property
+    def statuses(self) -> dict[str, str]:
+        return self._held.statuses
+
+    def age_seconds(self) -> float:
+        """Seconds since the index last caught up with the read models (0 before the first load)."""
+        return time.monotonic() - self.refreshed_at if self.refreshed_at is not None else 0.0
+
+    def _new_index(self) -> MatchIndex:
+        return MatchIndex(self.weights) if self.weights is not None else MatchIndex()
 
     def wake(self) -> None:
         self._wake.set()
 
     async def refresh(self, sessions: async_sessionmaker[AsyncSession]) -> int:
         async with self._lock:
-            today = beijing_date()
-            async with sessions() as session:
-                jobs = (
-                    await session.scalars(
-                        select(JobView).where(JobView.synced_at > self._jobs_seen - OVERLAP)
-                    )
-                ).all()
-                workers = (
-                    await session.scalars(
-                        select(WorkerView).where(WorkerView.synced_at > self._workers_seen - OVERLAP)
-                    )
-                ).all()
-            open_jobs: list[JobFeatures] = []
-            for job in jobs:
-                self._jobs_seen = max(self._jobs_seen, job.synced_at)
-                if self._versions.get(job.id) == job.version and job.status == "published":
-                    continue
-                self._versions[job.id] = job.version
-                features = job_features(job, today)
-                if features.open:
-                    open_jobs.append(features)
-                else:
-                    self.index.remove_job(job.id)
-            self.index.upsert_jobs(open_jobs)  # in one batch: a cold start loads every job at once
-            current: list[WorkerFeatures] = []
-            for worker in workers:
-                self._workers_seen = max(self._workers_seen, worker.synced_at)
-                marker = -1 if worker.erased else worker.version * 1000 + len(worker.trained_occupations)
-                if self._versions.get(worker.id) == marker:
-                    continue
-                self._versions[worker.id] = marker
-                if worker.erased:
-                    self.index.remove_worker(worker.id)
-                    self.statuses.pop(worker.id, None)
-                else:
-                    current.append(worker_features(worker))
-                    self.statuses[worker.id] = str(worker.payload.get("status"))
-            self.index.upsert_workers(current)
-            if len(open_jobs) + len(current) > 10_000:
-                self.index.maintain(snapshots=True)  # after a bulk load, not on the next request
-            return len(jobs) + len(workers)
+            count = await (self._catch_up(sessions) if self.warm else self._load(sessions))
+            self.warm = True
+            self.refreshed_at = time.monotonic()
+            return count
+
+    async def _load(self, sessions: async_sessionmaker[AsyncSession]) -> int:
+        started = utcnow()
+        held, today = _Held(self._new_index()), beijing_date()
+        jobs_seen = workers_seen = EPOCH
+        count = 0
+        async for jobs in _pages(sessions, JobView):
+            jobs_seen = max(jobs_seen, *(job.synced_at for job in jobs))
+            await asyncio.to_thread(held.apply_jobs, jobs, today)
+            count += len(jobs)
+        async for workers in _pages(sessions, WorkerView):
+            workers_seen = max(workers_seen, *(worker.synced_at for worker in workers))
+            await asyncio.to_thread(held.apply_workers, workers)
+            count += len(workers)
+        await asyncio.to_thread(held.index.maintain, snapshots=True)
+        self._held = held
+        # A row changed while the pages were read is read again by the next refresh.
+        self._jobs_seen, self._workers_seen = min(jobs_seen, started), min(workers_seen, started)
+        log.info("index.loaded", jobs=held.index.job_count, workers=held.index.worker_count, rows=count)
+        return count
+
+    async def _catch_up(self, sessions: async_sessionmaker[AsyncSession]) -> int:
+        async with sessions() as session:
+            jobs = (
+                await session.scalars(select(JobView).where(JobView.synced_at > self._jobs_seen - OVERLAP))
+            ).all()
+            workers = (
+                await session.scalars(
+                    select(WorkerView).where(WorkerView.synced_at > self._workers_seen - OVERLAP)
+                )
+            ).all()
+        for job in jobs:
+            self._jobs_seen = max(self._jobs_seen, job.synced_at)
+        for worker in workers:
+            self._workers_seen = max(self._workers_seen, worker.synced_at)
+        changed = self._held.apply_jobs(jobs, beijing_date()) + self._held.apply_workers(workers)
+        if changed > 10_000:
+            self._held.index.maintain(snapshots=True)  # after a bulk change, not on the next request
+        return len(jobs) + len(workers)
 
     async def run(self, sessions: async_sessionmaker[AsyncSession], every_seconds: float = 0.5) -> None:
         """Refresh after each local commit (woken) and at least every `every_seconds` (other replicas)."""
@@ -151,3 +216,26 @@ class IndexHolder:
                 log.warning("index.refresh_failed", error=str(error))
             await wait_event(self._wake, every_seconds)
             self._wake.clear()
+
+
+PAGE_ROWS = 5000
+
+Row = TypeVar("Row", JobView, WorkerView)
+
+
+async def _pages(
+    sessions: async_sessionmaker[AsyncSession], model: type[Row]
+) -> AsyncIterator[Sequence[Row]]:
+    """Every row of a read model, a page at a time in id order, each page in a short session of its own."""
+    after = ""
+    while True:
+        async with sessions() as session:
+            page = (
+                await session.scalars(
+                    select(model).where(model.id > after).order_by(model.id).limit(PAGE_ROWS)
+                )
+            ).all()
+        if not page:
+            return
+        yield page
+        after = page[-1].id

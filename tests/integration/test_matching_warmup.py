@@ -1,0 +1,94 @@
+"""A matching replica started on a large read model (production operations, item 4): not ready until its index
+is loaded, the event loop answering /healthz throughout the load (the index is built away from it), then ready
+with every row in the index and its size and age on /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import insert
+
+from eastwest.embedded import NatsServer
+from eastwest.services import FACTORIES
+from libs.db import create_engine
+from libs.events.contracts import Benefits, Intention, JobPayload, PersonPayload
+from services.matching.models import JobView, WorkerView
+from tests.harness import DatabaseFactory
+from tests.integration.test_replicas import private_nats, service_settings, serving
+
+__all__ = ["private_nats"]  # fixture
+
+JOBS, WORKERS = 2000, 10_000
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def job_row(index: int) -> dict[str, object]:
+    payload = JobPayload(
+        id=f"job-{index:06d}", version=1, status="published", employer_id="employer-1", employer_name="某公司",
+        employer_assistance_base=False, employer_caring=False, title=f"普工{index % 50}", description="流水线装配，长白班",
+        occupation_code="6-31-01-09", industry="manufacturing", city_code="3205", headcount=5, headcount_left=5,
+        salary_min=5000, salary_max=7000, age_min=None, age_max=50, education_min=None, skills=["装配"],
+        certificates_required=[], benefits=Benefits(dormitory=True), shift=None, valid_until=None,
+        public_welfare=False, contract_months=None, published_at=NOW, updated_at=NOW,
+    )  # fmt: skip
+    row = {"id": payload.id, "version": 1, "employer_id": "employer-1", "status": "published", "headcount": 5}
+    return {**row, "payload": payload.model_dump(mode="json"), "synced_at": NOW}
+
+
+def worker_row(index: int) -> dict[str, object]:
+    payload = PersonPayload(
+        id=f"person-{index:06d}", version=1, station_id="station-1", province_code="61", gender="male",
+        age=20 + index % 35, education=None, categories=["poverty_alleviated"], key_region=True, skills=["装配"],
+        certificates=[], intention=Intention(occupation_codes=[], keywords="普工", city_codes=["3205"], min_salary=4000),
+        status="seeking", status_since=date(2026, 1, 1), updated_at=NOW,
+    )  # fmt: skip
+    row = {"id": payload.id, "version": 1, "station_id": "station-1", "province_code": "61"}
+    return {**row, "payload": payload.model_dump(mode="json"), "synced_at": NOW}
+
+
+async def test_a_new_replica_is_ready_only_once_its_index_is_loaded(
+    databases: DatabaseFactory, private_nats: NatsServer, tmp_path: Path
+) -> None:
+    settings = await service_settings(databases, private_nats.url, tmp_path, ["matching"])
+    engine = create_engine(settings.database_urls["matching"])
+    async with engine.begin() as connection:
+        await connection.execute(insert(JobView), [job_row(index) for index in range(JOBS)])
+        for start in range(0, WORKERS, 2000):
+            await connection.execute(insert(WorkerView), [worker_row(i) for i in range(start, start + 2000)])
+    await engine.dispose()
+
+    app = FACTORIES["matching"](settings)
+    async with serving(app) as matching:
+        seen_not_ready = False
+        slowest_health = 0.0
+        deadline = time.monotonic() + 600  # a bound on a stuck load, not a timing assertion
+        while True:
+            started = time.monotonic()
+            health = await matching.get("/healthz")
+            slowest_health = max(slowest_health, time.monotonic() - started)
+            assert health.status_code == 200
+            ready = await matching.get("/readyz")
+            if ready.status_code == 200:
+                break
+            assert ready.json()["checks"]["index"] is False
+            seen_not_ready = True
+            assert time.monotonic() < deadline, "the index never became ready"
+            await asyncio.sleep(0.05)
+        holder = app.state.index
+        assert (
+            seen_not_ready or holder.index.job_count == JOBS
+        )  # a fast machine may load before the first look
+        assert (holder.index.job_count, holder.index.worker_count) == (JOBS, WORKERS)
+        metrics = (await matching.get("/metrics")).text
+        sizes = {
+            sample.labels["kind"]: sample.value
+            for family in text_string_to_metric_families(metrics)
+            for sample in family.samples
+            if sample.name == "ew_matching_index_size"
+        }
+        assert sizes == {"jobs": JOBS, "workers": WORKERS}
+        print(f"slowest /healthz during the load: {slowest_health:.3f} s; seen not ready: {seen_not_ready}")
