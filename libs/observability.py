@@ -69,6 +69,11 @@ MATCHING_INDEX_SIZE = Gauge("ew_matching_index_size", "What this process's ranki
 MATCHING_INDEX_AGE = Gauge(
     "ew_matching_index_age_seconds", "Seconds since this process's ranking index last caught up", []
 )
+MATCHING_INDEX_RECONCILED = Counter(
+    "ew_matching_index_reconciled_total",
+    "Rows the ranking index had missed, found by the full comparison",
+    [],
+)
 DEAD_LETTERS = Counter(
     "ew_events_dead_lettered_total", "Events moved to the dead-letter subject", ["consumer"]
 )

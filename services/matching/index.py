@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.aio import wait_event
 from libs.db import beijing_date, utcnow
-from libs.observability import get_logger
+from libs.observability import MATCHING_INDEX_RECONCILED, get_logger
 from services.matching.features import JobFeatures, PriorityWeights, WorkerFeatures
 from services.matching.models import JobView, WorkerView
 from services.matching.ranker import MatchIndex
@@ -205,11 +205,62 @@ class IndexHolder:
             self._held.index.maintain(snapshots=True)  # after a bulk change, not on the next request
         return len(jobs) + len(workers)
 
-    async def run(self, sessions: async_sessionmaker[AsyncSession], every_seconds: float = 0.5) -> None:
-        """Refresh after each local commit (woken) and at least every `every_seconds` (other replicas)."""
+    async def reconcile(self, sessions: async_sessionmaker[AsyncSession]) -> int:
+        """Every row whose version the index does not hold, applied now; how many there were.
+
+        The refresh follows `synced_at`, stamped by whichever replica wrote the row before it committed: a
+        transaction that commits later than the overlap allows, or a replica whose clock is behind, writes a
+        row the refresh never reads again. This full comparison of (id, version) finds such rows whatever the
+        commit order or the clocks, and `ew_matching_index_reconciled_total` counts them (0 when all is well)."""
+        async with self._lock:
+            if not self.warm:
+                return 0
+            held = self._held
+            async with sessions() as session:
+                job_versions = (await session.execute(select(JobView.id, JobView.version))).all()
+                worker_markers = (
+                    await session.execute(
+                        select(
+                            WorkerView.id,
+                            WorkerView.version,
+                            WorkerView.erased,
+                            WorkerView.trained_occupations,
+                        )
+                    )
+                ).all()
+                stale_jobs = [
+                    job_id for job_id, version in job_versions if held.versions.get(job_id) != version
+                ]
+                stale_workers = [
+                    worker_id
+                    for worker_id, version, erased, trained in worker_markers
+                    if held.versions.get(worker_id) != (-1 if erased else version * 1000 + len(trained))
+                ]
+                jobs = await _rows(session, JobView, stale_jobs)
+                workers = await _rows(session, WorkerView, stale_workers)
+            held.apply_jobs(jobs, beijing_date())
+            held.apply_workers(workers)
+            missed = len(jobs) + len(workers)
+            if missed:
+                MATCHING_INDEX_RECONCILED.inc(missed)
+                log.warning("index.reconciled", jobs=len(jobs), workers=len(workers))
+            return missed
+
+    async def run(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        every_seconds: float = 0.5,
+        reconcile_every_seconds: float = 60.0,
+    ) -> None:
+        """Refresh after each local commit (woken) and at least every `every_seconds` (other replicas); compare
+        in full every `reconcile_every_seconds`."""
+        last_reconcile = time.monotonic()
         while True:
             try:
                 await self.refresh(sessions)
+                if time.monotonic() - last_reconcile >= reconcile_every_seconds:
+                    last_reconcile = time.monotonic()
+                    await self.reconcile(sessions)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -239,3 +290,12 @@ async def _pages(
             return
         yield page
         after = page[-1].id
+
+
+async def _rows(session: AsyncSession, model: type[Row], ids: list[str]) -> list[Row]:
+    found: list[Row] = []
+    for start in range(0, len(ids), 500):  # within every database's limit on bound parameters
+        found.extend(
+            (await session.scalars(select(model).where(model.id.in_(ids[start : start + 500])))).all()
+        )
+    return found

@@ -10,12 +10,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import insert
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from eastwest.embedded import NatsServer
 from eastwest.services import FACTORIES
+from libs import migrations
 from libs.db import create_engine
 from libs.events.contracts import Benefits, Intention, JobPayload, PersonPayload
+from services.matching.index import IndexHolder
 from services.matching.models import JobView, WorkerView
 from tests.harness import DatabaseFactory
 from tests.integration.test_replicas import private_nats, service_settings, serving
@@ -92,3 +95,41 @@ async def test_a_new_replica_is_ready_only_once_its_index_is_loaded(
         }
         assert sizes == {"jobs": JOBS, "workers": WORKERS}
         print(f"slowest /healthz during the load: {slowest_health:.3f} s; seen not ready: {seen_not_ready}")
+
+
+async def test_a_change_the_refresh_cannot_see_is_found_by_the_full_comparison(
+    databases: DatabaseFactory,
+) -> None:
+    """A row stamped before the watermark (a transaction that committed late, a replica whose clock is behind)
+    is never read by the refresh; the full comparison of versions applies it and counts it."""
+    url = await databases.create("matching")
+    await migrations.upgrade("matching", url)
+    engine = create_engine(url)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    holder = IndexHolder()
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(insert(JobView), [job_row(index) for index in range(3)])
+            await connection.execute(insert(WorkerView), [worker_row(index) for index in range(3)])
+        await holder.refresh(sessions)
+        assert (holder.index.job_count, holder.index.worker_count) == (3, 3)
+        assert await holder.reconcile(sessions) == 0
+
+        stamped_long_ago = datetime(2026, 1, 1, tzinfo=UTC)
+        async with engine.begin() as connection:
+            await connection.execute(insert(JobView), [{**job_row(3), "synced_at": stamped_long_ago}])
+            employed = worker_row(1)
+            employed["payload"]["status"] = "employed"  # type: ignore[index]
+            await connection.execute(
+                update(WorkerView)
+                .where(WorkerView.id == employed["id"])
+                .values(version=2, payload=employed["payload"], synced_at=stamped_long_ago)
+            )
+        await holder.refresh(sessions)
+        assert not holder.index.has_job("job-000003") and holder.statuses["person-000001"] == "seeking"
+
+        assert await holder.reconcile(sessions) == 2
+        assert holder.index.has_job("job-000003") and holder.statuses["person-000001"] == "employed"
+        assert await holder.reconcile(sessions) == 0
+    finally:
+        await engine.dispose()
