@@ -65,6 +65,8 @@ DEPENDENCY_UP = Gauge(
     "1 while a dependency answers (at the last readiness probe)",
     ["service", "dependency"],
 )
+# Open SSE streams use no CPU: feed scales on this (k8s/base/feed/hpa.yaml), not on CPU alone.
+SSE_STREAMS = Gauge("ew_sse_streams_open", "Server-sent event streams open in this process", [])
 MATCHING_INDEX_SIZE = Gauge("ew_matching_index_size", "What this process's ranking index holds", ["kind"])
 MATCHING_INDEX_AGE = Gauge(
     "ew_matching_index_age_seconds", "Seconds since this process's ranking index last caught up", []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from libs.api.app import create_service_app
+from libs.observability import SSE_STREAMS
 from libs.settings import Settings
 from services.feed import live
 from services.feed.api import router
@@ -57,6 +58,7 @@ def create_app(settings: Settings, feed_settings: FeedSettings | None = None) ->
     app.state.feed_signal = signal
     pins = live.FeaturedPins()
     app.state.feed_hub = ChangeHub(runtime, signal, refreshers=[pins.refresh])
+    SSE_STREAMS.set_function(lambda: app.state.feed_hub.streams)
     app.state.featured_pins = pins
     app.state.feed_settings = feed
     app.state.demand_index = DemandIndex()

@@ -11,7 +11,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from eastwest.embedded import NatsServer
-from tests.harness import DatabaseFactory, Platform, eventually, make_settings, running_platform
+from tests.harness import ADMIN, DatabaseFactory, Platform, eventually, make_settings, running_platform
 from tests.integration.test_event_backbone import new_employer, post_job
 from tests.integration.test_replicas import private_nats
 
@@ -53,3 +53,24 @@ async def test_outbox_gauges_rise_while_nats_is_down_and_fall_after(
         await eventually(lambda: outbox(3, old=True), what="the waiting events and their age reported")
         await asyncio.to_thread(private_nats.start)
         await eventually(lambda: outbox(0, old=False), timeout=60, what="the outbox reported empty again")
+
+
+async def test_open_sse_streams_are_counted_for_the_autoscaler(platform: Platform) -> None:
+    """feed scales on its open streams (they use no CPU): the gauge follows a partner's stream open and shut."""
+
+    async def open_streams() -> float:
+        return (await samples(platform, "ew_sse_streams_open")).get("", -1)
+
+    assert await open_streams() == 0
+    async with platform.client.stream("GET", "/v1/feed/stream", headers=ADMIN) as response:
+        assert response.status_code == 200
+
+        async def counted() -> bool:
+            return await open_streams() == 1
+
+        await eventually(counted, what="the open stream counted")
+
+    async def closed() -> bool:
+        return await open_streams() == 0
+
+    await eventually(closed, what="the closed stream no longer counted")
