@@ -50,8 +50,11 @@ def test_prometheus_scrapes_the_metrics_port(target: str) -> None:
     if target != "overlays/prod":
         assert monitors == []  # only production brings the Prometheus Operator objects (k8s/monitoring)
         return
-    (monitor,) = monitors
-    assert [endpoint["port"] for endpoint in monitor["spec"]["podMetricsEndpoints"]] == ["metrics"]
+    by_name = {monitor["metadata"]["name"]: monitor for monitor in monitors}
+    assert set(by_name) == {"eastwest", "eastwest-pg"}  # the services, and CloudNativePG's exporter
+    for monitor in by_name.values():
+        assert [endpoint["port"] for endpoint in monitor["spec"]["podMetricsEndpoints"]] == ["metrics"]
+    assert by_name["eastwest-pg"]["spec"]["selector"]["matchLabels"]["cnpg.io/cluster"] == "eastwest-pg"
 
 
 def test_the_pod_monitor_file_scrapes_the_metrics_port() -> None:

@@ -14,9 +14,24 @@ from tests.deploy.manifests import K8S, REPO
 MONITORING = K8S / "monitoring"
 # The bus service (being written) exports this one; everything else is read from libs/observability.py.
 BUS_METRICS = {"ew_bookings_total": {"outcome"}}
-# Prometheus's own series and the target labels a PodMonitor adds.
-PROMETHEUS_SERIES = {"up"}
+# Prometheus's own series, and those of the parts the platform runs on, from their exporters: ingress-nginx's
+# controller, kube-state-metrics, the NATS chart's prometheus-nats-exporter, CloudNativePG and its Barman Cloud
+# plugin, the kubelet.
+PROMETHEUS_SERIES = {
+    "up",
+    "nginx_ingress_controller_requests",
+    "kube_deployment_status_replicas_available",
+    "gnatsd_varz_jetstream_stats_storage",
+    "gnatsd_varz_jetstream_config_max_storage",
+    "cnpg_pg_stat_archiver_seconds_since_last_archival",
+    "barman_cloud_cloudnative_pg_io_last_available_backup_timestamp",
+    "cnpg_pg_replication_lag",
+    "kubelet_volume_stats_available_bytes",
+    "kubelet_volume_stats_capacity_bytes",
+}
+# The target labels a PodMonitor adds, and the labels of those series the alerts use.
 TARGET_LABELS = {"namespace", "pod", "container", "job", "instance", "app_kubernetes_io_name", "le"}
+PLATFORM_LABELS = {"ingress", "status", "deployment", "persistentvolumeclaim"}
 
 
 def exported_metrics() -> dict[str, set[str]]:
@@ -62,6 +77,8 @@ def check_expr(expr: str, metrics: dict[str, set[str]]) -> list[str]:
         labels |= {label.strip() for label in group.split(",") if label.strip()}
     labels |= set(re.findall(r"[{,]\s*(\w+)\s*(?:=~|!~|!=|=)", without_strings))
     available = set().union(*(metrics.get(name, set()) for name in used)) | TARGET_LABELS
+    if others:
+        available |= PLATFORM_LABELS
     problems += [f"label {label} not on {sorted(used)}" for label in labels - available]
     return problems
 
