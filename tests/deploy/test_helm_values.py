@@ -197,6 +197,10 @@ def test_production_is_a_three_node_jetstream_cluster_on_volumes() -> None:
     # the store's limit leaves room on the volume (JetStream counts logical bytes)
     assert quantity(jetstream["fileStore"]["maxSize"]) < quantity(jetstream["fileStore"]["pvc"]["size"])
     assert values["podDisruptionBudget"]["enabled"] is True
+    # one server per node, and spread over zones: one zone's loss leaves the stream's quorum
+    spread = values["podTemplate"]["topologySpreadConstraints"]
+    assert spread["kubernetes.io/hostname"]["whenUnsatisfiable"] == "DoNotSchedule"
+    assert spread["topology.kubernetes.io/zone"]["maxSkew"] == 1
     # the stream gets one replica per server in production
     prod = config_literals(K8S / "overlays" / "prod" / "kustomization.yaml")
     assert int(prod["EW_STREAM_REPLICAS"]) == values["config"]["cluster"]["replicas"]

@@ -262,6 +262,7 @@ def test_network_policies_allow_nats_the_database_and_dns_only(target: str) -> N
         ]
         dns = by_port.pop((53, 53))
         assert dns[0]["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
+        assert dns[1] == {"ipBlock": {"cidr": "169.254.20.10/32"}}  # NodeLocal DNSCache
         if service == "feed":
             # webhooks: public addresses only
             (webhooks,) = by_port.pop((80, 443))
@@ -460,3 +461,26 @@ def test_prod_postgres_has_guaranteed_resources() -> None:
     """Requests equal to limits: the database is the last pod a node under memory pressure evicts."""
     resources = named(manifests("overlays/prod"), "Cluster", "eastwest-pg")["spec"]["resources"]
     assert resources["requests"] == resources["limits"]
+
+
+def _selects(policy: Manifest, labels: dict[str, str]) -> bool:
+    wanted = policy["spec"]["podSelector"].get("matchLabels", {})
+    return all(labels.get(key) == value for key, value in wanted.items())
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_the_namespace_denies_by_default_and_every_pod_has_its_policy(target: str) -> None:
+    items = manifests(target)
+    policies = of_kind(items, "NetworkPolicy")
+    deny = named(items, "NetworkPolicy", "default-deny")["spec"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    allowing = [policy for policy in policies if policy["metadata"]["name"] != "default-deny"]
+    for workload, _ in pod_templates(items):
+        labels = workload["spec"]["template"]["metadata"]["labels"]
+        assert any(_selects(policy, labels) for policy in allowing), workload["metadata"]["name"]
+    # CloudNativePG's pods (instances and PgBouncers): the services reach them on 5432
+    postgres = named(items, "NetworkPolicy", "eastwest-pg")["spec"]
+    assert postgres["podSelector"]["matchLabels"] == {"cnpg.io/cluster": "eastwest-pg"}
+    services = postgres["ingress"][0]
+    assert services["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "eastwest"}}}]
+    assert services["ports"] == [{"port": 5432, "protocol": "TCP"}]
