@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -98,17 +99,35 @@ class TokenVerifier:
         default_factory=lambda: {TokenKind.person: 24 * 3600, TokenKind.service: 3600}
     )
 
+    def _decode(self, token: str) -> dict[str, Any]:
+        """With the JWKS key the token names, or with each configured key in turn: during a rotation the old
+        and the new public key are both configured, and a token signed by either is good."""
+        keys = (
+            [self.jwks_client.get_signing_key_from_jwt(token).key]
+            if self.jwks_client
+            else list(self.key)
+            if isinstance(self.key, tuple)
+            else [self.key]
+        )
+        for index, key in enumerate(keys):
+            try:
+                decoded: dict[str, Any] = jwt.decode(
+                    token,
+                    key,
+                    algorithms=self.algorithms,
+                    audience=self.audience,
+                    issuer=self.issuer,
+                    options={"require": ["exp", "sub", "iat"]},
+                )
+                return decoded
+            except jwt.InvalidSignatureError:
+                if index == len(keys) - 1:
+                    raise
+        raise jwt.InvalidSignatureError("no key")
+
     def verify(self, token: str) -> Principal:
         try:
-            key = self.jwks_client.get_signing_key_from_jwt(token).key if self.jwks_client else self.key
-            payload = jwt.decode(
-                token,
-                key,
-                algorithms=self.algorithms,
-                audience=self.audience,
-                issuer=self.issuer,
-                options={"require": ["exp", "sub", "iat"]},
-            )
+            payload = self._decode(token)
             claims = Claims.model_validate(payload)
         except jwt.ExpiredSignatureError as error:
             raise _unauthorized("令牌已过期") from error
@@ -195,6 +214,14 @@ def require_role(caller: Principal, *roles: Role) -> None:
         raise Problem(403, f"角色 {caller.role} 无权执行此操作")
 
 
+_PEM = re.compile(r"-----BEGIN [A-Z ]+-----.+?-----END [A-Z ]+-----", re.DOTALL)
+
+
+def public_keys(text: str) -> tuple[str, ...]:
+    """Every PEM key in `EW_JWT_PUBLIC_KEY`: the old and the new one, one after the other, during a rotation."""
+    return tuple(_PEM.findall(text)) or (text,)
+
+
 def verifier_from_settings(settings: Settings) -> TokenVerifier:
     """Production: a public key or JWKS (asymmetric algorithms only); development: the shared secret."""
     audience, issuer = settings.jwt_audience, settings.jwt_issuer
@@ -206,7 +233,7 @@ def verifier_from_settings(settings: Settings) -> TokenVerifier:
         algorithms = [alg for alg in settings.jwt_algorithms if not alg.startswith("HS")] or ["RS256"]
         jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
         return TokenVerifier(
-            settings.jwt_public_key,
+            public_keys(settings.jwt_public_key) if settings.jwt_public_key else None,
             algorithms,
             audience,
             issuer,

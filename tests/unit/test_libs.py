@@ -140,6 +140,36 @@ def test_production_verifier_uses_the_public_key_only() -> None:
         verifier.verify(jwt.encode(claims, "x" * 32, algorithm="HS256"))
 
 
+def test_a_rotation_trusts_the_old_and_the_new_public_key_at_once() -> None:
+    """EW_JWT_PUBLIC_KEY with two PEM keys: tokens signed by either verify while the identity provider switches;
+    one signed by a third key, or with the keys as an HMAC secret, does not."""
+    old, new, stranger = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(3))
+    pem = "".join(
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+        for key in (old, new)
+    )
+    verifier = verifier_from_settings(Settings(jwt_public_key=pem, jwt_algorithms=["RS256"]))
+    now = int(time.time())
+    claims = {
+        "sub": "ops",
+        "role": "admin",
+        "iat": now,
+        "exp": now + 60,
+        "aud": "eastwest",
+        "iss": "eastwest",
+    }
+    for key in (old, new):
+        assert verifier.verify(jwt.encode(claims, key, algorithm="RS256")).sub == "ops"
+    with pytest.raises(Problem):
+        verifier.verify(jwt.encode(claims, stranger, algorithm="RS256"))
+    with pytest.raises(Problem):
+        verifier.verify(
+            jwt.encode({**claims, "exp": now - 10}, new, algorithm="RS256")
+        )  # expired: not retried
+
+
 def test_development_verifier_needs_a_secret() -> None:
     with pytest.raises(RuntimeError):
         verifier_from_settings(Settings())
