@@ -29,8 +29,8 @@ BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 # SQLSTATEs of a PostgreSQL that is away or cannot take the work for a moment: connection exceptions (08...), a
 # server shutting down or starting (57P01-57P03), a standby that is read-only during a switchover (25006), no
-# connection slot left (53300).
-_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "25006", "53300")
+# connection slot left (53300), a password just rotated and this pod not yet restarted (28P01, 28000).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "25006", "53300", "28P01", "28000")
 _UNAVAILABLE_TEXTS = ("database is locked", "too many clients", "too many connections")
 
 

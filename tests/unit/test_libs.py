@@ -223,6 +223,10 @@ class _PostgresError(Exception):
         ),  # terminating: administrator command
         (OperationalError("SELECT 1", {}, _PostgresError("08006")), True),  # connection failure
         (OperationalError("SELECT 1", {}, _PostgresError("53300")), True),  # too many connections
+        (
+            InterfaceError("connect", {}, _PostgresError("28P01")),
+            True,
+        ),  # a password rotated, pod not restarted
         (OperationalError("SELECT", {}, Exception("no such table: jobs")), False),
         (
             IntegrityError("INSERT", {}, _PostgresError("23505")),
