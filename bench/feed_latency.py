@@ -748,8 +748,9 @@ async def delete_ew_stream(nats_url: str) -> None:
     """A fresh stream and no durable consumers for each platform (as the tests' clean_stream fixture)."""
     client = await connect(nats_url, "bench-clean")
     try:
-        with contextlib.suppress(NotFoundError):
-            await client.jetstream(timeout=5).delete_stream(EW_STREAM)
+        for stream in (EW_STREAM, f"{EW_STREAM}_DLQ"):
+            with contextlib.suppress(NotFoundError):
+                await client.jetstream(timeout=5).delete_stream(stream)
     finally:
         await asyncio.wait_for(client.close(), 10)
 

@@ -65,8 +65,9 @@ def databases(database_backend: str, tmp_path: Path, request: pytest.FixtureRequ
 async def clean_stream(nats_server: NatsServer) -> AsyncIterator[None]:
     """Each test starts with no stream and no durable consumers (tests run one after another)."""
     connection = await nats.connect(nats_server.url)
-    with contextlib.suppress(NotFoundError):
-        await connection.jetstream().delete_stream("EW")
+    for stream in ("EW", "EW_DLQ"):
+        with contextlib.suppress(NotFoundError):
+            await connection.jetstream().delete_stream(stream)
     await connection.close()
     yield
 

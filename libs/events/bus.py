@@ -127,32 +127,61 @@ class Bus:
             await self.nc.close()
 
 
-async def ensure_stream(js: JetStreamContext, name: str, replicas: int = 1, max_age_days: float = 14) -> None:
-    """One stream `EW` on `ew.>`, file storage, messages kept `max_age_days`; `Nats-Msg-Id` de-duplication
-    within two minutes (the inbox tables cover later redeliveries)."""
-    config = StreamConfig(
-        name=name,
-        subjects=["ew.>"],
-        storage=StorageType.FILE,
-        num_replicas=replicas,
-        duplicate_window=120.0,
-        max_age=max_age_days * 86400,
+async def ensure_stream(
+    js: JetStreamContext,
+    name: str,
+    replicas: int = 1,
+    max_age_days: float = 14,
+    *,
+    dead_letter_max_age_days: float = 90,
+    dead_letter_max_bytes: int = 1 << 30,
+) -> None:
+    """The stream `name` on `ew.>`, file storage, messages kept `max_age_days`; `Nats-Msg-Id` de-duplication
+    within two minutes (the inbox tables cover later redeliveries). Beside it `<name>_DLQ` on `dlq.ew.>`, the
+    dead letters: kept longer (someone must look at each) and bounded in size, apart from the events' age and
+    space. An existing stream keeps its settings: an operator's `nats stream edit` (replicas, age) must not be
+    undone by the next pod that starts with older configuration; a difference is said, with the command."""
+    await _ensure_one(
+        js,
+        StreamConfig(
+            name=name,
+            subjects=["ew.>"],
+            storage=StorageType.FILE,
+            num_replicas=replicas,
+            duplicate_window=120.0,
+            max_age=max_age_days * 86400,
+        ),
     )
+    await _ensure_one(
+        js,
+        StreamConfig(
+            name=f"{name}_DLQ",
+            subjects=["dlq.ew.>"],
+            storage=StorageType.FILE,
+            num_replicas=replicas,
+            max_age=dead_letter_max_age_days * 86400,
+            max_bytes=dead_letter_max_bytes,
+        ),
+    )
+
+
+async def _ensure_one(js: JetStreamContext, config: StreamConfig) -> None:
+    name = config.name
+    assert name is not None
     try:
         info = await js.stream_info(name)
     except NotFoundError:
         await js.add_stream(config)
         return
-    # An existing stream keeps its settings: an operator's `nats stream edit` (replicas, age) must not be undone
-    # by the next pod that starts with older configuration. A difference is said, with the command to apply it.
     current = info.config
     if current.num_replicas != config.num_replicas or current.max_age != config.max_age:
+        replicas, days = config.num_replicas, (config.max_age or 0) / 86400
         log.warning(
             "nats.stream_settings_differ",
             stream=name,
             replicas=current.num_replicas,
             configured_replicas=replicas,
             max_age_days=(current.max_age or 0) / 86400,
-            configured_max_age_days=max_age_days,
-            apply=f"nats stream edit {name} --replicas {replicas} --max-age {max_age_days:g}d -f",
+            configured_max_age_days=days,
+            apply=f"nats stream edit {name} --replicas {replicas} --max-age {days:g}d -f",
         )

@@ -42,7 +42,8 @@ LONGEST_PAUSE_SECONDS = 10.0
 
 
 def dead_letter_subject(consumer: str) -> str:
-    return f"ew.dlq.{consumer}"
+    """In the dead-letter stream (`<stream>_DLQ`, outside `ew.>`): kept longer than the events, apart from them."""
+    return f"dlq.ew.{consumer}"
 
 
 class EventConsumer:

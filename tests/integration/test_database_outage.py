@@ -97,7 +97,8 @@ async def _feed_page(feed: httpx.AsyncClient) -> httpx.Response:
 async def _dead_letters(nats_url: str, stream: str, consumer: str) -> int:
     connection = await nats.connect(nats_url)
     try:
-        info = await connection.jetstream().stream_info(stream, subjects_filter=dead_letter_subject(consumer))
+        subject = dead_letter_subject(consumer)
+        info = await connection.jetstream().stream_info(f"{stream}_DLQ", subjects_filter=subject)
         return sum((info.state.subjects or {}).values())
     finally:
         await connection.close()

@@ -201,12 +201,14 @@ async def test_poison_events_go_to_the_dead_letter_subject(
         await js.publish("ew.supply.job.updated", b"not json at all", headers={"Nats-Msg-Id": "p2"})
 
         async def dead_lettered() -> bool:
-            info = await js.stream_info("EW", subjects_filter="ew.dlq.>")
+            info = await js.stream_info("EW_DLQ", subjects_filter="dlq.ew.>")
             # each consumer of job events dead-letters both (feed, matching, demand); feed's are checked here
-            return (info.state.subjects or {}).get("ew.dlq.feed-jobs") == 2
+            return (info.state.subjects or {}).get("dlq.ew.feed-jobs") == 2
 
         await eventually(dead_lettered, what="both poison events dead-lettered")
-        last = await js.get_last_msg("EW", "ew.dlq.feed-jobs")
+        last = await js.get_last_msg("EW_DLQ", "dlq.ew.feed-jobs")
+        dead_letters = await js.stream_info("EW_DLQ")  # a stream of their own: longer kept, bounded in size
+        assert dead_letters.config.max_age == 90 * 86400 and dead_letters.config.max_bytes == 1 << 30
         assert last.headers is not None and "ew-dead-letter-reason" in last.headers
         # the consumer goes on with good events
         employer_id = await new_employer(platform)
@@ -218,7 +220,7 @@ async def test_poison_events_go_to_the_dead_letter_subject(
         await eventually(good_one_listed, what="a good event after the poison ones")
 
 
-async def test_an_existing_stream_keeps_its_settings(nats_server: NatsServer) -> None:
+async def test_an_existing_stream_keeps_its_settings(nats_server: NatsServer, clean_stream: None) -> None:
     """A stream an operator edited (say to three replicas on the cluster) is not set back by a pod that starts
     with other configuration: the difference is logged, the stream kept as it is."""
     client = await nats.connect(nats_server.url)
@@ -231,5 +233,6 @@ async def test_an_existing_stream_keeps_its_settings(nats_server: NatsServer) ->
         assert info.config.max_age == 3600.0 and info.config.subjects == [f"ewsettings.{name}.>"]
         assert info.config.num_replicas == 1
         await js.delete_stream(name)
+        await js.delete_stream(f"{name}_DLQ")  # its dead letters' stream, made beside it
     finally:
         await client.close()

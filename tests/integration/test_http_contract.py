@@ -248,8 +248,9 @@ async def platform(
     folder = tmp_path_factory.mktemp(f"contract-{backend}")
     settings = await make_settings(DatabaseFactory(backend, folder, admin_url), nats_server.url, folder)
     connection = await nats.connect(nats_server.url)
-    with contextlib.suppress(NotFoundError):
-        await connection.jetstream().delete_stream(settings.stream_name)
+    for stream in (settings.stream_name, f"{settings.stream_name}_DLQ"):
+        with contextlib.suppress(NotFoundError):
+            await connection.jetstream().delete_stream(stream)
     await connection.close()
     async with running_platform(settings) as running:
         yield running
