@@ -60,6 +60,9 @@ OUTBOX_OLDEST_AGE = Gauge(
 )
 EVENTS_CONSUMED = Counter("ew_events_consumed_total", "Events handled by consumers", ["consumer", "outcome"])
 CONSUMER_PENDING = Gauge("ew_consumer_pending", "Messages waiting for a consumer (lag)", ["consumer"])
+EVENT_LOOP_LAG = Gauge(
+    "ew_event_loop_lag_seconds", "How late the event loop ran a 1 s timer, worst of the last minute", []
+)
 DEPENDENCY_UP = Gauge(
     "ew_dependency_up",
     "1 while a dependency answers (at the last readiness probe)",

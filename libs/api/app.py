@@ -19,7 +19,7 @@ from libs.api.docs import docs_router
 from libs.api.middleware import add_middleware
 from libs.api.openapi import describe_problems, operation_id
 from libs.api.problems import install_problem_handlers
-from libs.api.readiness import DatabaseProbe, Readiness, readiness
+from libs.api.readiness import DatabaseProbe, LoopLag, Readiness, liveness, readiness
 from libs.auth import verifier_from_settings
 from libs.db import PoolSize, create_engine
 from libs.events.bus import Bus
@@ -103,6 +103,7 @@ class ServiceRuntime:
     flush_seconds: float = 5.0
     draining: bool = False
     schema_ready: bool = False
+    loop_lag: LoopLag = field(default_factory=LoopLag)
     # What a service must have loaded before it is ready, by name (matching: "index").
     warm_checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
 
@@ -166,6 +167,7 @@ class ServiceRuntime:
             idempotency_days=settings.idempotency_retention_days,
         )
         self.tasks.append(asyncio.create_task(housekeeping, name=f"housekeeping-{self.name}"))
+        self.tasks.append(asyncio.create_task(self.loop_lag.run(), name=f"loop-lag-{self.name}"))
         gauges = watch_event_gauges(self.relay, self.consumers, settings.event_gauges_every_seconds)
         self.tasks.append(asyncio.create_task(gauges, name=f"event-gauges-{self.name}"))
         for name, coroutine in (self.background() if self.background else {}).items():
@@ -347,8 +349,9 @@ def health_router(*, public_metrics: bool = True) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz(request: Request) -> JSONResponse:
+        runtime: ServiceRuntime = request.app.state.runtime
+        return liveness(runtime.loop_lag)
 
     @router.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:

@@ -18,12 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from libs.db import is_sqlite
-from libs.observability import DEPENDENCY_UP
+from libs.observability import DEPENDENCY_UP, EVENT_LOOP_LAG
 
 PING_SECONDS = 2.0
 
@@ -116,3 +117,40 @@ async def readiness(
     }
     ready = database_available and schema_ready and not draining and all(warm.values())
     return Readiness(ready=ready, checks=checks)
+
+
+@dataclass
+class LoopLag:
+    """How late the event loop runs a timer: the measure of a loop that CPU work or a blocking call holds.
+
+    Liveness asks this rather than only whether the process answers: a loop held for a minute answers the
+    probe in between and would pass a plain ping, while a loop that is merely busy serving stays well under the
+    limit. `/healthz` answers 503 once the worst lag of the last minute passes `limit_seconds`."""
+
+    limit_seconds: float = 30.0
+    tick_seconds: float = 1.0
+    window: list[tuple[float, float]] = field(default_factory=list)  # (when, lag)
+
+    def worst(self, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        self.window = [(when, lag) for when, lag in self.window if now - when <= 60]
+        return max((lag for _, lag in self.window), default=0.0)
+
+    def healthy(self) -> bool:
+        return self.worst() <= self.limit_seconds
+
+    async def run(self) -> None:
+        while True:
+            started = time.monotonic()
+            await asyncio.sleep(self.tick_seconds)
+            lag = max(0.0, time.monotonic() - started - self.tick_seconds)
+            self.window.append((time.monotonic(), lag))
+            EVENT_LOOP_LAG.set(self.worst())
+
+
+def liveness(lag: LoopLag) -> JSONResponse:
+    """/healthz: 200 while the loop keeps its timers within the limit, with the worst lag of the last minute."""
+    worst = round(lag.worst(), 3)
+    if lag.healthy():
+        return JSONResponse({"status": "ok", "loop_lag_seconds": worst})
+    return JSONResponse({"status": "event loop held", "loop_lag_seconds": worst}, status_code=503)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import Query, Request
@@ -188,7 +189,7 @@ async def allocations(
 
     filtered = {person: [m for m in matches if keep(m)] for person, matches in top.items()}
     capacity = {job_id: int(job["headcount_left"]) for job_id, job in jobs.items()}
-    result = allocate(filtered, capacity)
+    result = await asyncio.to_thread(allocate, filtered, capacity)  # CPU-bound: the loop keeps serving
     return AllocationOut(
         assignments=[
             Assignment(person_id=m.person_id, job_id=m.job_id, score=round(m.score, 4))

@@ -36,3 +36,30 @@ def test_no_grace_means_out_at_the_first_failure() -> None:
     outage = SustainedOutage(grace_seconds=0)
     outage.observe(True, now=0)
     assert not outage.observe(False, now=0)
+
+
+async def test_a_held_event_loop_is_measured_and_fails_liveness() -> None:
+    """A loop held by CPU work or a blocking call runs its timers late by as long as it is held."""
+    import asyncio
+    import time
+
+    from libs.api.readiness import LoopLag
+
+    lag = LoopLag(limit_seconds=0.1, tick_seconds=0.01)
+    monitor = asyncio.create_task(lag.run())
+    try:
+        await asyncio.sleep(0.05)
+        time.sleep(0.3)  # noqa: ASYNC251 (the point: a loop held by a blocking call)
+        await asyncio.sleep(0.05)
+        assert lag.worst() >= 0.25
+        assert not lag.healthy()
+    finally:
+        monitor.cancel()
+
+
+def test_the_lag_window_forgets_after_a_minute() -> None:
+    from libs.api.readiness import LoopLag
+
+    lag = LoopLag(limit_seconds=5, window=[(0.0, 40.0), (30.0, 1.0)])
+    assert lag.worst(now=59.0) == 40.0
+    assert lag.worst(now=61.0) == 1.0
