@@ -87,7 +87,8 @@ class Settings(BaseSettings):
 
     # Readiness: a pod leaves its Service only once its database has been unreachable this long in a row;
     # NATS never takes it out (libs/api/readiness.py).
-    readiness_grace_seconds: float = Field(default=30.0, ge=0)
+    # 90 s: a CloudNativePG switchover (10-60 s) keeps every pod in rotation, answering 503 + Retry-After itself.
+    readiness_grace_seconds: float = Field(default=90.0, ge=0)
 
     # How often the outbox backlog, its oldest event's age and the consumers' lag are read for /metrics.
     event_gauges_every_seconds: float = Field(default=15.0, gt=0)

@@ -138,12 +138,15 @@ class ServiceRuntime:
         )
 
     async def _schema_ready(self) -> bool:
-        """The database migrated to this code's head or past it (a newer release's schema after a rollback);
-        checked until it is once, since a schema does not go back while a pod runs."""
+        """False only while the database is known to be behind this code's head; at the head or past it (a
+        newer release's schema after a rollback) it is true, and stays so: a schema does not go back while a
+        pod runs. A database that cannot be asked is the database check's business (and its grace)."""
         if not self.schema_ready:
-            with contextlib.suppress(Exception):  # the database away: the database check says so
+            try:
                 state = await migrations.schema_state(self.name, self.probe.engine)
-                self.schema_ready = state is not migrations.SchemaState.BEHIND
+            except Exception:
+                return True
+            self.schema_ready = state is not migrations.SchemaState.BEHIND
         return self.schema_ready
 
     def start(self) -> None:

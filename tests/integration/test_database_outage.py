@@ -1,7 +1,8 @@
 """A database failover loses no event (production operations, item 5). Feed reaches its PostgreSQL through a
 TCP proxy that the test cuts while supply keeps posting jobs: feed's consumer pauses and tries the same event
 again instead of counting the failures towards dead-lettering, feed's API answers 503 with Retry-After
-meanwhile, and once the database is back every job reaches the feed exactly once with nothing dead-lettered.
+meanwhile while staying in rotation, and once the database is back every job reaches the feed exactly once with
+nothing dead-lettered.
 
 The outage lasts EW_TEST_DATABASE_OUTAGE_SECONDS (8 by default, against 2 deliveries before dead-lettering: the
 code before this change dead-lettered within about 1 s); a CloudNativePG switchover takes 10-60 s, and the same
@@ -67,6 +68,7 @@ async def test_jobs_posted_while_feeds_database_is_away_all_arrive_and_none_is_d
             posted = await post(5)
             await eventually(lambda: _handled(consumer, 5), what="the first jobs in the feed")
 
+            assert (await feed.get("/readyz")).status_code == 200  # as the kubelet's probe sees it, every 5 s
             await proxy.cut()
             posted += await post(20)  # supply's own database is fine: it takes every job
             answer = await _feed_page(feed)
@@ -74,6 +76,10 @@ async def test_jobs_posted_while_feeds_database_is_away_all_arrive_and_none_is_d
             assert answer.headers["retry-after"].isdigit()
             assert answer.headers["content-type"] == "application/problem+json"
             await asyncio.sleep(OUTAGE_SECONDS)
+            # still in rotation at the end of the outage (shorter than the readiness grace, 90 s): the pod
+            # answers 503 with Retry-After itself rather than leaving its Service empty
+            ready = await feed.get("/readyz")
+            assert ready.status_code == 200 and ready.json()["checks"]["database"] is False, ready.text
             await proxy.restore()
 
             await eventually(lambda: _handled(consumer, 25), timeout=60, what="every job in the feed")
