@@ -23,7 +23,7 @@ from eastwest.services import FACTORIES
 from libs.events.consumer import dead_letter_subject
 from tests.factories import employer_body, job_body
 from tests.harness import ADMIN, DatabaseFactory, eventually
-from tests.integration.test_graceful_shutdown import TcpProxy
+from tests.integration.test_graceful_shutdown import behind_a_proxy
 from tests.integration.test_replicas import postgres, private_nats, runtime_of, service_settings, serving
 
 __all__ = ["postgres", "private_nats"]  # fixtures
@@ -36,17 +36,7 @@ async def test_jobs_posted_while_feeds_database_is_away_all_arrive_and_none_is_d
     postgres: DatabaseFactory, private_nats: NatsServer, tmp_path: Path
 ) -> None:
     settings = await service_settings(postgres, private_nats.url, tmp_path, ["supply", "feed"])
-    proxy = TcpProxy(settings.database_urls["feed"])
-    await proxy.restore()
-    settings = settings.model_copy(
-        update={
-            "database_urls": {
-                **settings.database_urls,
-                "feed": proxy.url_for(settings.database_urls["feed"]),
-            },
-            "consumer_max_deliver": 2,
-        }
-    )
+    settings, proxy = await behind_a_proxy(settings, "feed", consumer_max_deliver=2)
     supply_app, feed_app = FACTORIES["supply"](settings), FACTORIES["feed"](settings)
     try:
         async with serving(supply_app) as supply, serving(feed_app) as feed:

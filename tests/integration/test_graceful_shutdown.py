@@ -25,6 +25,7 @@ from eastwest.services import FACTORIES
 from libs import migrations
 from libs.events.contracts import PLACEMENT_CONFIRMED
 from libs.events.envelope import nats_headers, new_event
+from libs.settings import Settings
 from tests.factories import employer_body, job_body
 from tests.harness import (
     ADMIN,
@@ -103,6 +104,14 @@ class TcpProxy:
             self._writers.discard(writer)
 
 
+async def behind_a_proxy(settings: Settings, service: str, **overrides: Any) -> tuple[Settings, TcpProxy]:
+    """The settings with `service`'s database reached through a TCP proxy the test can cut, and the proxy."""
+    proxy = TcpProxy(settings.database_urls[service])
+    await proxy.restore()
+    urls = {**settings.database_urls, service: proxy.url_for(settings.database_urls[service])}
+    return settings.model_copy(update={"database_urls": urls, **overrides}), proxy
+
+
 @pytest.mark.postgres
 async def test_database_unreachable_turns_readiness_false_after_the_grace_then_true(
     postgres: DatabaseFactory, private_nats: NatsServer, tmp_path: Path
@@ -112,17 +121,7 @@ async def test_database_unreachable_turns_readiness_false_after_the_grace_then_t
     is back, and a job posted then reaches the feed. PostgreSQL only: a SQLite file is opened by the service
     process itself and cannot become unreachable while it runs (and file permissions do not stop root)."""
     settings = await service_settings(postgres, private_nats.url, tmp_path, ["supply", "feed"])
-    settings = settings.model_copy(update={"readiness_grace_seconds": GRACE_SECONDS})
-    proxy = TcpProxy(settings.database_urls["supply"])
-    await proxy.restore()
-    settings = settings.model_copy(
-        update={
-            "database_urls": {
-                **settings.database_urls,
-                "supply": proxy.url_for(settings.database_urls["supply"]),
-            }
-        }
-    )
+    settings, proxy = await behind_a_proxy(settings, "supply", readiness_grace_seconds=GRACE_SECONDS)
     supply_app, feed_app = FACTORIES["supply"](settings), FACTORIES["feed"](settings)
     try:
         async with serving(supply_app) as supply, serving(feed_app):
