@@ -154,6 +154,23 @@ async def gather_with_progress(awaitables: Iterable[Awaitable[T]], *, stall: flo
     return [task.result() for task in tasks]
 
 
+async def reaches(
+    count: Callable[[], Awaitable[int]], target: int, *, stall: float = 60.0, what: str = "count"
+) -> None:
+    """Wait until `count()` reaches `target`, however long that takes on a busy machine, as long as it keeps
+    growing: fails only after `stall` seconds without progress."""
+    last, since = -1, time.monotonic()
+    while True:
+        current = await count()
+        if current >= target:
+            return
+        if current != last:
+            last, since = current, time.monotonic()
+        elif time.monotonic() - since > stall:
+            raise AssertionError(f"{what}: stuck at {current} of {target} for {stall:g}s")
+        await asyncio.sleep(0.2)
+
+
 async def make_settings(
     databases: DatabaseFactory, nats_url: str, tmp_path: Path, **overrides: Any
 ) -> Settings:
