@@ -38,7 +38,7 @@ async def on_person_event(session: AsyncSession, event: CloudEvent) -> None:
 async def on_training_event(session: AsyncSession, event: CloudEvent) -> None:
     if event.type == TRAINING_COMPLETED:
         completed = TrainingCompleted.model_validate(event.data)
-        await service.add_training(session, completed.person_id, completed.occupation_code, completed.skills)
+        await service.add_training(session, completed)
 
 
 async def on_livesignup_matched(session: AsyncSession, event: CloudEvent) -> None:

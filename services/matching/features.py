@@ -1,8 +1,8 @@
 """What the ranker sees of a job and of a worker, what it answers, and the weights it answers with.
 
-Pure data: the service turns `JobPayload` / `PersonPayload` (+ completed trainings) into these (see
-`job_features` and `worker_features`), and the ranker never sees anything that identifies a person: a worker is a
-random id plus the features below.
+Pure data: `job_features` and `worker_features` are the one mapping from the event payloads (`JobPayload`,
+`PersonPayload` plus completed trainings) to these, used by the index and by the tests alike. The ranker never sees
+anything that identifies a person: a worker is a random id plus the features below.
 """
 
 from __future__ import annotations
@@ -124,8 +124,9 @@ class ScoreWeights:
     min_reason_weight: float = 0.005  # smaller factors still count in the score but are not listed
 
 
-def job_features(job: JobPayload) -> JobFeatures:
-    """A published job as the ranker sees it; any other status (flagged, closed) is not open."""
+def job_features(job: JobPayload, today: date) -> JobFeatures:
+    """A job as the ranker sees it. Open means someone can still be hired for it on `today` (a Beijing date):
+    published (not flagged or closed), with headcount left, and not past its `valid_until`."""
     return JobFeatures(
         id=job.id,
         title=job.title,
@@ -143,7 +144,9 @@ def job_features(job: JobPayload) -> JobFeatures:
         headcount_left=job.headcount_left,
         employer_assistance_base=job.employer_assistance_base,
         valid_until=job.valid_until,
-        open=job.status == "published",
+        open=job.status == "published"
+        and job.headcount_left > 0
+        and (job.valid_until is None or job.valid_until >= today),
     )
 
 
@@ -153,7 +156,9 @@ def worker_features(
     trained_skills: tuple[str, ...] = (),
     trained_certificates: tuple[str, ...] = (),
 ) -> WorkerFeatures:
-    """A worker as the ranker sees it, with what their completed trainings (`training.completed`) added."""
+    """A worker as the ranker sees it, with what their completed trainings (`training.completed`) added: the
+    occupation trained for, its skills and the certificate it gave. The unemployment clock (for the long-unemployed
+    boost) runs from `status_since` for a worker seeking work as for one who lost it: both are without work."""
     intention = person.intention
     return WorkerFeatures(
         id=person.id,

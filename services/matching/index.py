@@ -11,15 +11,22 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.aio import wait_event
 from libs.db import beijing_date, utcnow
+from libs.events.contracts import JobPayload, PersonPayload
 from libs.observability import MATCHING_INDEX_RECONCILED, get_logger
-from services.matching.features import JobFeatures, PriorityWeights, WorkerFeatures
+from services.matching.features import (
+    JobFeatures,
+    PriorityWeights,
+    WorkerFeatures,
+    job_features,
+    worker_features,
+)
 from services.matching.models import JobView, WorkerView
 from services.matching.ranker import MatchIndex
 
@@ -28,60 +35,27 @@ OVERLAP = timedelta(seconds=5)
 EPOCH = datetime(2000, 1, 1).astimezone()
 
 
-def job_features(row: JobView, today: date) -> JobFeatures:
-    job: dict[str, Any] = row.payload
-    benefits = job.get("benefits") or {}
-    valid_until = date.fromisoformat(job["valid_until"]) if job.get("valid_until") else None
-    headcount_left = int(job.get("headcount_left", 0))
-    return JobFeatures(
-        id=row.id,
-        title=job["title"],
-        description=job.get("description") or "",
-        skills=tuple(job.get("skills") or ()),
-        occupation_code=job.get("occupation_code"),
-        city_code=job["city_code"],
-        salary_min=int(job["salary_min"]),
-        salary_max=int(job["salary_max"]),
-        age_min=job.get("age_min"),
-        age_max=job.get("age_max"),
-        certificates_required=tuple(job.get("certificates_required") or ()),
-        dormitory=bool(benefits.get("dormitory")),
-        meals=bool(benefits.get("meals")),
-        headcount_left=headcount_left,
-        employer_assistance_base=bool(job.get("employer_assistance_base")),
-        valid_until=valid_until,
-        open=row.status == "published"
-        and headcount_left > 0
-        and (valid_until is None or valid_until >= today),
-    )
+def _job(row: JobView, today: date) -> JobFeatures:
+    """The stored payload, read back as the contract it was written from; the row's status wins (a closed job's
+    tombstone keeps its last published payload)."""
+    return job_features(JobPayload.model_validate({**row.payload, "status": row.status}), today)
 
 
-def worker_features(row: WorkerView) -> WorkerFeatures:
-    person: dict[str, Any] = row.payload
-    intention = person.get("intention") or {}
-    status = person.get("status")
-    return WorkerFeatures(
-        id=row.id,
-        age=int(person["age"]),
-        gender=person["gender"],
-        education=person.get("education"),
-        categories=tuple(person.get("categories") or ()),
-        key_region=bool(person.get("key_region")),
-        skills=tuple({*(person.get("skills") or ()), *row.trained_skills}),
-        certificates=tuple(person.get("certificates") or ()),
-        occupation_codes=tuple(intention.get("occupation_codes") or ()),
-        keywords=intention.get("keywords") or "",
-        city_codes=tuple(intention.get("city_codes") or ()),
-        min_salary=intention.get("min_salary"),
-        needs_dormitory=bool(intention.get("needs_dormitory")),
-        available_from=date.fromisoformat(intention["available_from"])
-        if intention.get("available_from")
-        else None,
+def _worker(row: WorkerView) -> tuple[WorkerFeatures, str]:
+    """A worker's features and their employment status."""
+    person = PersonPayload.model_validate(row.payload)
+    features = worker_features(
+        person,
         trained_occupations=tuple(row.trained_occupations),
-        unemployed_since=date.fromisoformat(person["status_since"]) if status == "unemployed" else None,
-        province_code=row.province_code,
-        station_id=row.station_id,
+        trained_skills=tuple(row.trained_skills),
+        trained_certificates=tuple(row.trained_certificates),
     )
+    return features, person.status
+
+
+def worker_marker(version: int, trainings: int, erased: bool) -> tuple[int, int]:
+    """What says a worker row changed: its version and how many trainings it has taken in (erased: (-1, 0))."""
+    return (-1, 0) if erased else (version, trainings)
 
 
 @dataclass
@@ -90,16 +64,16 @@ class _Held:
 
     index: MatchIndex
     statuses: dict[str, str] = field(default_factory=dict)
-    versions: dict[str, int] = field(default_factory=dict)  # so the overlap re-reads cost nothing
+    versions: dict[str, tuple[int, int]] = field(default_factory=dict)  # so the overlap re-reads cost nothing
 
     def apply_jobs(self, jobs: Sequence[JobView], today: date) -> int:
         """Open jobs upserted in one batch, closed ones removed; the number upserted."""
         open_jobs: list[JobFeatures] = []
         for job in jobs:
-            if self.versions.get(job.id) == job.version and job.status == "published":
+            if self.versions.get(job.id) == (job.version, 0) and job.status == "published":
                 continue
-            self.versions[job.id] = job.version
-            features = job_features(job, today)
+            self.versions[job.id] = (job.version, 0)
+            features = _job(job, today)
             if features.open:
                 open_jobs.append(features)
             else:
@@ -110,7 +84,7 @@ class _Held:
     def apply_workers(self, workers: Sequence[WorkerView]) -> int:
         current: list[WorkerFeatures] = []
         for worker in workers:
-            marker = -1 if worker.erased else worker.version * 1000 + len(worker.trained_occupations)
+            marker = worker_marker(worker.version, worker.trainings, worker.erased)
             if self.versions.get(worker.id) == marker:
                 continue
             self.versions[worker.id] = marker
@@ -118,8 +92,9 @@ class _Held:
                 self.index.remove_worker(worker.id)
                 self.statuses.pop(worker.id, None)
             else:
-                current.append(worker_features(worker))
-                self.statuses[worker.id] = str(worker.payload.get("status"))
+                features, status = _worker(worker)
+                current.append(features)
+                self.statuses[worker.id] = status
         self.index.upsert_workers(current)
         return len(current)
 
@@ -224,17 +199,17 @@ class IndexHolder:
                             WorkerView.id,
                             WorkerView.version,
                             WorkerView.erased,
-                            WorkerView.trained_occupations,
+                            WorkerView.trainings,
                         )
                     )
                 ).all()
                 stale_jobs = [
-                    job_id for job_id, version in job_versions if held.versions.get(job_id) != version
+                    job_id for job_id, version in job_versions if held.versions.get(job_id) != (version, 0)
                 ]
                 stale_workers = [
                     worker_id
-                    for worker_id, version, erased, trained in worker_markers
-                    if held.versions.get(worker_id) != (-1 if erased else version * 1000 + len(trained))
+                    for worker_id, version, erased, trainings in worker_markers
+                    if held.versions.get(worker_id) != worker_marker(version, trainings, erased)
                 ]
                 jobs = await _rows(session, JobView, stale_jobs)
                 workers = await _rows(session, WorkerView, stale_workers)

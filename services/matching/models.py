@@ -36,7 +36,7 @@ class JobView(Base):
 
 class WorkerView(Base):
     """A worker as demand last described them (`payload` is the PersonPayload: no name, ID number or phone),
-    plus the occupations they were trained for."""
+    plus what their completed trainings gave them and how many there were (`trainings`)."""
 
     __tablename__ = "workers"
     __table_args__ = (Index("ix_workers_synced", "synced_at"),)
@@ -48,6 +48,8 @@ class WorkerView(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     trained_occupations: Mapped[list[str]] = mapped_column(JSON, default=list)
     trained_skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    trained_certificates: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    trainings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     erased: Mapped[bool] = mapped_column(Boolean, default=False)
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -30,6 +30,7 @@ from libs.events.contracts import (
     PersonPayload,
     PlacementConfirmed,
     PlacementEnded,
+    TrainingCompleted,
 )
 from libs.events.envelope import new_event
 from libs.events.outbox import add_event
@@ -117,7 +118,14 @@ async def apply_worker(session: AsyncSession, person: PersonPayload) -> None:
     if row is not None and (row.version >= person.version or row.erased):
         return
     if row is None:
-        row = WorkerView(id=person.id, trained_occupations=[], trained_skills=[], erased=False)
+        row = WorkerView(
+            id=person.id,
+            trained_occupations=[],
+            trained_skills=[],
+            trained_certificates=[],
+            trainings=0,
+            erased=False,
+        )
         session.add(row)
     row.version = person.version
     row.station_id = person.station_id
@@ -138,24 +146,29 @@ async def erase_worker(session: AsyncSession, person_id: str) -> None:
             province_code="",
             trained_occupations=[],
             trained_skills=[],
+            trained_certificates=[],
+            trainings=0,
         )
         session.add(row)
     row.erased = True
     row.payload = {}
     row.trained_occupations = []
     row.trained_skills = []
+    row.trained_certificates = []
     row.synced_at = utcnow()
     await session.flush()
 
 
-async def add_training(
-    session: AsyncSession, person_id: str, occupation_code: str, skills: list[str]
-) -> None:
-    row = await session.get(WorkerView, person_id)
+async def add_training(session: AsyncSession, completed: TrainingCompleted) -> None:
+    """What a completed training gave the worker: its occupation, skills and certificate."""
+    row = await session.get(WorkerView, completed.person_id)
     if row is None or row.erased:
         return
-    row.trained_occupations = sorted({*row.trained_occupations, occupation_code})
-    row.trained_skills = sorted({*row.trained_skills, *skills})
+    row.trained_occupations = sorted({*row.trained_occupations, completed.occupation_code})
+    row.trained_skills = sorted({*row.trained_skills, *completed.skills})
+    if completed.certificate:
+        row.trained_certificates = sorted({*row.trained_certificates, completed.certificate})
+    row.trainings += 1
     row.synced_at = utcnow()
     await session.flush()
 

@@ -32,6 +32,7 @@ from libs.events.contracts import (
     TrainingCompleted,
 )
 from libs.events.envelope import CloudEvent, new_event
+from services.matching.models import WorkerView
 from services.training.models import Enrolment, ErasedPerson, Person, Placement, Programme
 from services.training.models import platform as training_tables
 from tests.harness import ADMIN, PUBLIC, Platform, auth, eventually
@@ -266,6 +267,15 @@ async def test_base_programme_enrolment_completion_and_event(platform: Platform)
     async with platform.runtime("training").sessions() as session:
         events = await session.scalar(select(func.count()).select_from(outbox))
     assert events == 1  # the refused second completion wrote nothing
+
+    async def in_matching() -> bool:  # what the training gave, where the ranker reads it
+        async with platform.runtime("matching").sessions() as session:
+            row = await session.get(WorkerView, person_id)
+        return (
+            row is not None and row.trainings == 1 and row.trained_certificates == ["电子设备装接工（五级）"]
+        )
+
+    await eventually(in_matching, what="the training's certificate in matching's read model")
 
 
 # --- validation ---------------------------------------------------------------------------------------------

@@ -413,10 +413,10 @@ def test_features_from_event_payloads() -> None:
         education_min=None, skills=["电焊"], certificates_required=["焊工证"], benefits=Benefits(dormitory=True),
         shift=None, valid_until=None, public_welfare=False, contract_months=None, published_at=now, updated_at=now,
     )  # fmt: skip
-    features = job_features(payload)
+    features = job_features(payload, TODAY)
     assert features.open and features.dormitory and features.employer_assistance_base
     assert features.description == "" and features.certificates_required == ("焊工证",)
-    assert not job_features(payload.model_copy(update={"status": "closed"})).open
+    assert not job_features(payload.model_copy(update={"status": "closed"}), TODAY).open
     person = PersonPayload(
         id="p", version=1, station_id="s", province_code="61", gender="female", age=40, education=None,
         categories=["poverty_alleviated"], key_region=True, skills=["做饭"], certificates=[],
