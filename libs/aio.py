@@ -20,3 +20,15 @@ async def wait_event(event: asyncio.Event, seconds: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+class Pulse:
+    """Wakes everyone waiting at once each time something happened (a consumer committed an event, say);
+    a waiter takes `current` before it looks, so a beat between its look and its wait is not missed."""
+
+    def __init__(self) -> None:
+        self.current = asyncio.Event()
+
+    def beat(self) -> None:
+        self.current.set()
+        self.current = asyncio.Event()

@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_http_s
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs import migrations
+from libs.aio import Pulse
 from libs.api.docs import docs_router
 from libs.api.middleware import add_middleware
 from libs.api.openapi import describe_problems, operation_id
@@ -24,6 +25,7 @@ from libs.auth import verifier_from_settings
 from libs.db import PoolSize, create_engine
 from libs.events.bus import Bus
 from libs.events.consumer import AfterCommit, EventConsumer, Handler
+from libs.events.envelope import CloudEvent
 from libs.events.gauges import watch_event_gauges
 from libs.events.outbox import wake_info
 from libs.events.relay import OutboxRelay
@@ -106,11 +108,19 @@ class ServiceRuntime:
     loop_lag: LoopLag = field(default_factory=LoopLag)
     # What a service must have loaded before it is ready, by name (matching: "index").
     warm_checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
+    # Beats after every event this replica's consumers commit: requests waiting to read their own writes wake.
+    handled: Pulse = field(default_factory=Pulse)
 
     def consumer(
         self, name: str, subject: str, handler: Handler, after_commit: AfterCommit | None = None
     ) -> EventConsumer:
         """A durable consumer of this service: its sessions, its inbox, its NATS link, the configured retries."""
+
+        def committed(event: CloudEvent) -> None:
+            if after_commit is not None:
+                after_commit(event)
+            self.handled.beat()
+
         return EventConsumer(
             name=name,
             subjects=[subject],
@@ -119,7 +129,7 @@ class ServiceRuntime:
             inbox=self.tables.inbox,
             bus=self.bus,
             max_deliver=self.settings.consumer_max_deliver,
-            after_commit=after_commit,
+            after_commit=committed,
         )
 
     def begin_drain(self) -> None:

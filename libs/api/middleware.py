@@ -11,6 +11,7 @@ from typing import Any
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from libs.api.consistency import ConsistencyTokenMiddleware
 from libs.api.problems import PROBLEM_JSON, Problem
 from libs.observability import HTTP_LATENCY, HTTP_REQUESTS, get_logger, request_id_var
 
@@ -196,6 +197,7 @@ class SecurityHeadersMiddleware:
 
 
 def add_middleware(app: Any, service: str, max_body_bytes: int, max_upload_bytes: int) -> None:
+    app.add_middleware(ConsistencyTokenMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes)
     app.add_middleware(RequestContextMiddleware, service=service)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -14,6 +14,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.api.app import session_dependency
+from libs.api.consistency import consistency_token
 from libs.api.idempotency import Outcome, check_key, fingerprint, run_once
 from libs.api.openapi import BEARER
 from libs.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
@@ -107,8 +108,15 @@ Caller = Annotated[Principal, Depends(bearer_caller)]
 
 
 def service_router(tag: str) -> APIRouter:
-    """Every service's public routes: under /v1, content types checked, problem responses documented."""
-    return APIRouter(prefix="/v1", tags=[tag], route_class=CheckedRoute, responses=PROBLEM_RESPONSES)
+    """Every service's public routes: under /v1, content types checked, problem responses documented, and a
+    consistency token honoured (libs/api/consistency.py)."""
+    return APIRouter(
+        prefix="/v1",
+        tags=[tag],
+        route_class=CheckedRoute,
+        responses=PROBLEM_RESPONSES,
+        dependencies=[Depends(consistency_token)],
+    )
 
 
 def time_id_cursor(cursor: str | None) -> tuple[datetime, str] | None:

@@ -166,6 +166,11 @@ class EventConsumer:
         info = await self.bus.js.consumer_info(self.bus.stream, self.name)
         return info.num_pending or 0
 
+    async def backlog(self) -> int:
+        """Messages not yet handled: not yet given to any replica, or given and not yet acknowledged."""
+        info = await self.bus.js.consumer_info(self.bus.stream, self.name)
+        return (info.num_pending or 0) + (info.num_ack_pending or 0)
+
     async def _handle_batch(self, messages: list[Msg]) -> None:
         """One message at a time. Those not finished yet are told "in progress" every third of `ack_wait`, so
         JetStream hands none of them to another replica while this one is still busy with the batch (a slow

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from libs.db import utcnow
+from libs.events import written
 from libs.events.envelope import CloudEvent
 
 WAKE_KEY = "outbox_wake"
@@ -28,6 +29,7 @@ async def add_event(session: AsyncSession, outbox: Table, cloud_event: CloudEven
         )
     )
     session.info[_DIRTY_KEY] = True
+    written.record(cloud_event.type, cloud_event.id)
 
 
 def wake_info(wake: Callable[[], None]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from fastapi import Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.api.consistency import await_read_model
 from libs.api.pagination import Page
 from libs.api.routing import (
     DEFAULT_LIMIT,
@@ -30,8 +31,8 @@ from libs.db import BEIJING
 from services.bus import manifest, repository, service
 from services.bus.contacts import passenger_contacts_of
 from services.bus.models import Booking as BookingRow
+from services.bus.models import Passenger, platform
 from services.bus.models import Trip as TripRow
-from services.bus.models import platform
 from services.bus.schemas import (
     Booking,
     BookingCreate,
@@ -206,7 +207,8 @@ async def create_booking(
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """201 with a confirmed seat, 202 waitlisted when the trip is full. Retry with the same Idempotency-Key:
-    the answer is replayed, never a second booking."""
+    the answer is replayed, never a second booking. A worker registered a moment ago is waited for."""
+    await await_read_model(request, Passenger, data.person_id, "bus-persons", field="body.person_id")
 
     async def create() -> tuple[int, dict[str, object]]:
         booking = await service.create_booking(session, caller, trip_id, data)

@@ -9,6 +9,7 @@ from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
+from libs.api.consistency import await_read_model
 from libs.api.pagination import Page
 from libs.api.problems import FieldError, Problem
 from libs.api.routing import (
@@ -221,6 +222,9 @@ async def application_view(session: Session, application: Application) -> Applic
 async def submit_application(
     request: Request, data: ApplicationIn, session: Session, caller: Caller, key: IdempotencyKey = None
 ) -> JSONResponse:
+    await await_read_model(request, WorkerView, data.person_id, "matching-persons", field="body.person_id")
+    await await_read_model(request, JobView, data.job_id, "matching-jobs", field="body.job_id")
+
     async def create() -> tuple[int, dict[str, object]]:
         application = await service.submit_application(session, caller, data)
         return 201, (await application_view(session, application)).model_dump(mode="json")

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
+from libs.api.consistency import await_read_model
 from libs.api.pagination import Page
 from libs.api.routing import (
     DEFAULT_LIMIT,
@@ -22,8 +23,8 @@ from libs.api.routing import (
 )
 from services.training import service
 from services.training.models import Enrolment as EnrolmentRow
+from services.training.models import Person, platform
 from services.training.models import Programme as ProgrammeRow
-from services.training.models import platform
 from services.training.schemas import (
     Completion,
     Enrolment,
@@ -161,6 +162,8 @@ async def enrol(
     caller: Caller,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
+    await await_read_model(request, Person, data.person_id, "training-persons", field="body.person_id")
+
     async def create() -> tuple[int, dict[str, object]]:
         enrolment = await service.enrol(session, caller, programme_id, data)
         return 201, enrolment_view(enrolment).model_dump(mode="json")
