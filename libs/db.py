@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session, SessionTransaction
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -154,6 +155,29 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_AFTER_COMMIT = "ew_after_commit"
+
+
+def after_commit(session: AsyncSession, effect: Callable[[], None]) -> None:
+    """Run `effect` once the session's transaction commits (waking streams, an index); never if it rolls back.
+
+    A state change and what it sets off in memory stay in step wherever the commit happens: at the request
+    boundary, in a consumer, in a background job."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(effect)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for effect in session.info.pop(_AFTER_COMMIT, []):
+        effect()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_commit(session: Session, _previous_transaction: SessionTransaction) -> None:
+    if not session.in_transaction():
+        session.info.pop(_AFTER_COMMIT, None)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

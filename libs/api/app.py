@@ -384,10 +384,19 @@ def health_router(*, public_metrics: bool = True) -> APIRouter:
 
 
 async def session_dependency(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's unit of work; routes commit explicitly, anything uncommitted is rolled back."""
+    """The request's unit of work: committed once by the route boundary (`commit_request`, called by
+    `libs.api.routing.ServiceRoute`), anything uncommitted rolled back when the request ends."""
     runtime: ServiceRuntime = request.app.state.runtime
     async with runtime.sessions() as session:
+        request.state.unit_of_work = session
         yield session
+
+
+async def commit_request(request: Request) -> None:
+    """Commit the request's session, if it opened one."""
+    session: AsyncSession | None = getattr(request.state, "unit_of_work", None)
+    if session is not None and session.in_transaction():
+        await session.commit()
 
 
 def runtime_of(request: Request) -> ServiceRuntime:

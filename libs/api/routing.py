@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.api.app import session_dependency
+from libs.api.app import commit_request, session_dependency
 from libs.api.consistency import consistency_token
 from libs.api.idempotency import Outcome, check_key, fingerprint, run_once
 from libs.api.openapi import BEARER
@@ -28,8 +28,13 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 __all__ = ["DEFAULT_LIMIT", "Cursor", "IdempotencyKey", "Limit"]
 
 
-class CheckedRoute(APIRoute):
-    """415 unless the body is what the route reads: JSON for a model, multipart/form-data for an upload."""
+class ServiceRoute(APIRoute):
+    """The request boundary of every service route.
+
+    - 415 unless the body is what the route reads: JSON for a model, multipart/form-data for an upload.
+    - The unit of work: the request's `Session` commits here, once, when the route has answered below 400 and
+      before the answer leaves; routes and the service layer never commit. A raised error, or an answer of
+      400 and above, leaves the session to roll back."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -50,7 +55,10 @@ class CheckedRoute(APIRoute):
             if not acceptable:
                 expected = "multipart/form-data" if wants_form else "application/json"
                 raise Problem(415, f"此接口的请求体必须是 {expected}", expected=expected)
-            return await handler(request)
+            response = await handler(request)
+            if response.status_code < 400:
+                await commit_request(request)
+            return response
 
         return checked
 
@@ -113,7 +121,7 @@ def service_router(tag: str) -> APIRouter:
     return APIRouter(
         prefix="/v1",
         tags=[tag],
-        route_class=CheckedRoute,
+        route_class=ServiceRoute,
         responses=PROBLEM_RESPONSES,
         dependencies=[Depends(consistency_token)],
     )
@@ -150,13 +158,12 @@ async def idempotent_create(
     create: Callable[[], Awaitable[Outcome]],
     body: bytes | None = None,
 ) -> JSONResponse:
-    """Run a create once per Idempotency-Key, commit, and answer; a replay carries `Idempotent-Replayed`."""
+    """Run a create once per Idempotency-Key and answer; a replay carries `Idempotent-Replayed`."""
     key = check_key(key)
     raw = body if body is not None else await request.body()
     scope = f"{caller.sub}:{request.method}:{request.url.path}"
     (status, payload), replayed = await run_once(
         session, table, scope=scope, key=key, request_hash=fingerprint(raw), create=create
     )
-    await session.commit()
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     return JSONResponse(payload, status_code=status, headers=headers)

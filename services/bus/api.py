@@ -133,7 +133,6 @@ async def cancel_trip(trip_id: str, session: Session, caller: Caller, data: Trip
     wait for a trip (`unserved`) when there is none; each gets an event."""
     trip = await service.cancel_trip(session, caller, trip_id, (data or TripCancel()).reason)
     view = await trip_view(session, trip)
-    await session.commit()
     return view
 
 
@@ -253,5 +252,4 @@ async def cancel_booking(booking_id: str, session: Session, caller: Caller) -> B
     """Frees the seat for the first on the waitlist; cancelling again changes nothing."""
     booking = await service.cancel_booking(session, caller, booking_id)
     view = await booking_view(session, booking)
-    await session.commit()
     return view

@@ -33,6 +33,7 @@ from libs.events.contracts import (
 )
 from libs.events.envelope import new_event
 from libs.events.outbox import add_event
+from libs.events.projection import Projection
 from services.bus import repository, seats
 from services.bus.models import Booking, Passenger, Placement, Station, Trip, platform
 from services.bus.schemas import DEFAULT_TRIP_HOURS, BookingCreate, TripCreate
@@ -234,47 +235,38 @@ async def list_bookings(
 # --- read models (consumers) --------------------------------------------------------------------------------
 
 
+STATIONS = Projection[StationPayload, Station](
+    Station,
+    lambda station: {
+        "name": station.name,
+        "province_code": station.province_code,
+        "county_code": station.county_code,
+        "active": station.active,
+    },
+)
+# Only what scope needs: no name, ID number or phone.
+PASSENGERS = Projection[PersonPayload, Passenger](
+    Passenger,
+    lambda person: {"station_id": person.station_id, "province_code": person.province_code},
+    erasable=True,
+)
+
+
 async def apply_station(session: AsyncSession, station: StationPayload) -> None:
-    row = await repository.get_station(session, station.id)
-    if row is not None and row.version >= station.version:
-        return
-    if row is None:
-        row = Station(id=station.id)
-        session.add(row)
-    row.version = station.version
-    row.name = station.name
-    row.province_code = station.province_code
-    row.county_code = station.county_code
-    row.active = station.active
-    await session.flush()
+    await STATIONS.apply(session, station)
 
 
 async def apply_person(session: AsyncSession, person: PersonPayload) -> None:
-    """Keep the newest version; an erased worker never comes back, whatever arrives late."""
-    row = await repository.get_passenger(session, person.id)
-    if row is not None and (row.erased or row.version >= person.version):
-        return
-    if row is None:
-        row = Passenger(id=person.id, erased=False)
-        session.add(row)
-    row.version = person.version
-    row.station_id = person.station_id
-    row.province_code = person.province_code
-    await session.flush()
+    await PASSENGERS.apply(session, person)
 
 
 async def erase_person(session: AsyncSession, erased: PersonErased) -> None:
     """The worker's bookings are cancelled (their seats go to the waitlist); only the id stays, as erased."""
     for booking in await repository.active_for_person(session, erased.id):
         await seats.cancel(session, booking, "person_erased")
-    row = await repository.get_passenger(session, erased.id)
-    if row is None:
-        session.add(
-            Passenger(id=erased.id, version=0, station_id=erased.station_id, province_code="00", erased=True)
-        )
-    else:
-        row.erased = True
-    await session.flush()
+    await PASSENGERS.erase(
+        session, erased.id, unseen={"station_id": erased.station_id, "province_code": "00"}
+    )
 
 
 async def record_placement(session: AsyncSession, event: PlacementConfirmed) -> None:

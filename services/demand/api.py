@@ -109,14 +109,12 @@ async def update_person(
 ) -> Person:
     person = await service.update_person(session, vault, caller, person_id, patch)
     view = service.person_view(vault, person)
-    await session.commit()
     return view
 
 
 @router.delete("/persons/{person_id}", status_code=204)
 async def erase_person(person_id: str, session: Session, caller: Caller) -> Response:
     await service.erase_person(session, caller, person_id)
-    await session.commit()
     return Response(status_code=204)
 
 
@@ -127,7 +125,6 @@ async def change_status(
     person = await service.person_in_scope(session, caller, person_id, for_update=True)
     await service.change_status(session, vault, person, change, source="station")
     history = await repository.status_history(session, person.id)
-    await session.commit()
     return StatusChangeOut.model_validate(history[-1], from_attributes=True)
 
 
@@ -170,7 +167,6 @@ async def list_warnings(
 async def resolve_warning(warning_id: str, session: Session, caller: Caller) -> Warning:
     warning = await service.resolve_warning(session, caller, warning_id)
     view = Warning.model_validate(warning, from_attributes=True)
-    await session.commit()
     return view
 
 
@@ -279,7 +275,6 @@ async def live_signup(data: leads.LiveSignupIn, session: Session, vault: Vault) 
     """Public (the live-stream board posts here, no token): 202 报名已提交, the same for everyone. A registered
     worker's application follows; anyone else becomes a lead on the station's call-back list."""
     answer = await leads.sign_up(session, vault, data)
-    await session.commit()
     return answer
 
 
@@ -309,14 +304,12 @@ async def update_lead(
 ) -> leads.LeadOut:
     lead = await leads.set_lead_status(session, caller, lead_id, patch)
     [view] = await leads.lead_views(session, vault, [lead])
-    await session.commit()
     return view
 
 
 @router.delete("/leads/{lead_id}", status_code=204)
 async def delete_lead(lead_id: str, session: Session, caller: Caller) -> Response:
     await leads.delete_lead(session, caller, lead_id)
-    await session.commit()
     return Response(status_code=204)
 
 
@@ -324,5 +317,4 @@ async def delete_lead(lead_id: str, session: Session, caller: Caller) -> Respons
 async def lead_phone(lead_id: str, session: Session, caller: Caller, vault: Vault) -> JSONResponse:
     """The number to call back, for the lead's own station; not cached, and the reveal is logged."""
     phone = await leads.reveal_phone(session, vault, caller, lead_id)
-    await session.commit()
     return JSONResponse(phone.model_dump(), headers={"Cache-Control": "no-store"})

@@ -26,7 +26,7 @@ from services.demand.service import apply_station, change_status
 
 async def on_station_event(session: AsyncSession, event: CloudEvent) -> None:
     station = StationPayload.model_validate(event.data)
-    await apply_station(session, station.id, station.version, station.model_dump())
+    await apply_station(session, station)
 
 
 def placement_handler(vault: PiiVault) -> Handler:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from libs.api.app import runtime_of
 from libs.api.problems import Problem
-from libs.api.routing import CheckedRoute, Session
+from libs.api.routing import ServiceRoute, Session
 from libs.api.schemas import RequestModel
 from libs.pii import PiiVault
 from services.demand import repository
@@ -40,7 +40,7 @@ def internal_caller(request: Request) -> None:
 router = APIRouter(
     prefix="/internal/v1",
     include_in_schema=False,
-    route_class=CheckedRoute,
+    route_class=ServiceRoute,
     dependencies=[Depends(internal_caller)],
 )
 

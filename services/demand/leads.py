@@ -77,6 +77,7 @@ from libs.events.contracts import (
 )
 from libs.events.envelope import CloudEvent, new_event
 from libs.events.outbox import add_event
+from libs.events.projection import Projection
 from libs.observability import get_logger
 from libs.pii import PiiError, PiiVault, mask_phone, normalise_phone
 from libs.proxies import request_client
@@ -563,20 +564,23 @@ async def convert_leads(session: AsyncSession, vault: PiiVault, person_id: str) 
     return converted
 
 
+# Which jobs a live-stream sign-up can still apply to.
+LIVE_JOBS = Projection[JobPayload, LiveJob](
+    LiveJob,
+    lambda job: {
+        "open": job.status == "published",
+        "headcount_left": job.headcount_left,
+        "title": job.title[:100],
+        "employer_name": job.employer_name[:200],
+        "city_code": job.city_code,
+    },
+)
+
+
 async def apply_job(session: AsyncSession, event_type: str, job: JobPayload) -> None:
-    row = await session.get(LiveJob, job.id)
-    if row is not None and row.version >= job.version:
-        return
-    if row is None:
-        row = LiveJob(id=job.id)
-        session.add(row)
-    row.version = job.version
-    row.open = job.status == "published" and event_type != JOB_CLOSED
-    row.headcount_left = job.headcount_left
-    row.title = job.title[:100]
-    row.employer_name = job.employer_name[:200]
-    row.city_code = job.city_code
-    await session.flush()
+    await LIVE_JOBS.apply(
+        session, job.model_copy(update={"status": "closed"}) if event_type == JOB_CLOSED else job
+    )
 
 
 def _person_handler(vault: PiiVault) -> Handler:

@@ -26,10 +26,12 @@ from libs.events.contracts import (
     Intention,
     PersonErased,
     PersonPayload,
+    StationPayload,
     WarningPayload,
 )
 from libs.events.envelope import new_event
 from libs.events.outbox import add_event
+from libs.events.projection import Projection
 from libs.pii import PiiVault, mask_id_number, mask_phone, parse_resident_id
 from services.demand import repository
 from services.demand.models import EarlyWarning, Person, Station, StatusChange, platform
@@ -371,14 +373,16 @@ async def erase_person(session: AsyncSession, caller: Principal, person_id: str)
 # --- station read model -------------------------------------------------------------------------------------
 
 
-async def apply_station(session: AsyncSession, station_id: str, version: int, fields: dict[str, Any]) -> None:
-    station = await repository.get_station(session, station_id)
-    if station is not None and station.version >= version:
-        return
-    if station is None:
-        station = Station(id=station_id)
-        session.add(station)
-    station.version = version
-    for name in ("name", "province_code", "partner_city_code", "active"):
-        setattr(station, name, fields[name])
-    await session.flush()
+STATIONS = Projection[StationPayload, Station](
+    Station,
+    lambda station: {
+        "name": station.name,
+        "province_code": station.province_code,
+        "partner_city_code": station.partner_city_code,
+        "active": station.active,
+    },
+)
+
+
+async def apply_station(session: AsyncSession, station: StationPayload) -> None:
+    await STATIONS.apply(session, station)

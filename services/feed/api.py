@@ -257,9 +257,9 @@ async def read_snapshot(
 ) -> Response:
     """Immutable: a strong ETag per version and format, cached for a year."""
     snapshot = await repository.get_snapshot(session, version)
-    # End the request's transaction: the content is read in batches of its own (on SQLite every
-    # transaction holds the write lock, so an open one here would block those reads).
-    await session.commit()
+    # End the request's read (the row stays loaded): the content is read in batches of sessions of its own,
+    # and on SQLite every transaction holds the write lock, so an open one here would block those reads.
+    await session.close()
     if snapshot is None:
         raise not_found("快照")
     if snapshot.pruned_at is not None:
@@ -539,7 +539,6 @@ async def delete_subscription(subscription_id: str, session: Session, caller: Ca
     """Stops deliveries at once; the subscription's delivery log goes with it."""
     subscription = await webhooks.subscription_in_scope(session, caller, subscription_id)
     await repository.delete_subscription(session, subscription.id)
-    await session.commit()
     return Response(status_code=204)
 
 

@@ -29,12 +29,11 @@ async def publish_now(
     """One snapshot in its own transaction, retried when a concurrent publisher took the same number."""
     for attempt in range(1, PUBLISH_TRIES + 1):
         try:
-            async with sessions() as session:
+            async with sessions.begin() as session:
                 await repository.consistent_reads(session)
                 snapshot = await snapshots.publish_snapshot(
                     session, now=utcnow(), trigger=trigger, slot=slot, keep=keep
                 )
-                await session.commit()
                 return snapshot
         except (IntegrityError, DBAPIError) as error:
             if attempt == PUBLISH_TRIES or not _is_conflict(error):
@@ -85,11 +84,10 @@ async def run_expiry(
     while True:
         try:
             while True:
-                async with sessions() as session:
+                async with sessions.begin() as session:
                     expired = await service.expire_jobs(session, now=utcnow(), limit=EXPIRY_BATCH)
                     for change in expired:
                         await webhooks.enqueue_deliveries(session, change)
-                    await session.commit()
                 if expired:
                     log.info("feed.jobs_expired", jobs=len(expired))
                     changed()
@@ -159,19 +157,17 @@ class DeliveryWorker:
     async def deliver_due(self, client: httpx.AsyncClient) -> int:
         now = utcnow()
         lease = now + timedelta(seconds=self.settings.webhook_lease_seconds)
-        async with self.sessions() as session:
+        async with self.sessions.begin() as session:
             rows = await repository.claim_due_deliveries(
                 session, now=now, lease_until=lease, limit=self.settings.webhook_concurrency
             )
-            await session.commit()
         if not rows:
             return 0
         results = await asyncio.gather(*(self._send(client, row) for row in rows))
-        async with self.sessions() as session:
+        async with self.sessions.begin() as session:
             finished = utcnow()
             for row, result in zip(rows, results, strict=True):
                 await webhooks.record_attempt(session, row.id, result, self.settings, finished)
-            await session.commit()
         return len(rows)
 
     async def _send(self, client: httpx.AsyncClient, row: Any) -> webhooks.Outcome:

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db import utcnow
 from libs.events.contracts import PersonPayload
+from libs.events.projection import Projection
 from services.feed import repository
 from services.feed.models import DemandWorker
 
@@ -261,28 +262,31 @@ def _fit_fields(row: DemandWorker) -> tuple[Any, ...]:
     )
 
 
+# What the demand figures count of a worker: no identity, only what fits them to jobs.
+WORKERS = Projection[PersonPayload, DemandWorker](
+    DemandWorker,
+    lambda person: {
+        "province_code": person.province_code,
+        "status": person.status,
+        "city_codes": sorted(set(person.intention.city_codes)),
+        "occupation_codes": sorted(set(person.intention.occupation_codes)),
+        "min_salary": person.intention.min_salary,
+        "needs_dormitory": person.intention.needs_dormitory,
+        "age": person.age,
+        "gender": person.gender,
+        "updated_at": utcnow(),
+    },
+    erasable=True,
+)
+
+
 async def apply_person(session: AsyncSession, person: PersonPayload) -> None:
     """Versions make this order-proof; the province's revision moves only when something a count reads did."""
-    row = await repository.get_worker(session, person.id)
-    if row is not None and (row.erased or row.version >= person.version):
-        return
-    before = _fit_fields(row) if row is not None else None
-    now = utcnow()
-    if row is None:
-        row = DemandWorker(id=person.id, erased=False)
-        session.add(row)
-    row.version = person.version
-    row.province_code = person.province_code
-    row.status = person.status
-    row.city_codes = sorted(set(person.intention.city_codes))
-    row.occupation_codes = sorted(set(person.intention.occupation_codes))
-    row.min_salary = person.intention.min_salary
-    row.needs_dormitory = person.intention.needs_dormitory
-    row.age = person.age
-    row.gender = person.gender
-    row.updated_at = now
-    await session.flush()
-    if before != _fit_fields(row):
+    known = await repository.get_worker(session, person.id)
+    before = _fit_fields(known) if known is not None else None
+    row = await WORKERS.apply(session, person)
+    if row is not None and before != _fit_fields(row):
+        now = utcnow()
         for province in {person.province_code, *([before[0]] if before else [])}:
             await repository.bump_demand_revision(session, province, now)
 
@@ -291,18 +295,20 @@ async def erase_person(session: AsyncSession, person_id: str) -> None:
     """A tombstone with nothing but the id (a later, older event cannot bring the worker back)."""
     row = await repository.get_worker(session, person_id)
     now = utcnow()
-    if row is None:
-        row = DemandWorker(id=person_id, version=0, province_code="")
-        session.add(row)
-    elif not row.erased and row.province_code:
+    if row is not None and not row.erased and row.province_code:
         await repository.bump_demand_revision(session, row.province_code, now)
-    row.erased = True
-    row.status = "erased"
-    row.city_codes = []
-    row.occupation_codes = []
-    row.min_salary = None
-    row.needs_dormitory = False
-    row.age = None
-    row.gender = None
-    row.updated_at = now
-    await session.flush()
+    await WORKERS.erase(
+        session,
+        person_id,
+        unseen={"province_code": ""},
+        cleared={
+            "status": "erased",
+            "city_codes": [],
+            "occupation_codes": [],
+            "min_salary": None,
+            "needs_dormitory": False,
+            "age": None,
+            "gender": None,
+            "updated_at": now,
+        },
+    )

@@ -42,10 +42,10 @@ from starlette.applications import Starlette
 
 from libs.api.app import ServiceRuntime
 from libs.api.problems import FieldError, Problem
-from libs.api.routing import PROBLEM_RESPONSES, SSE_RESPONSES, Caller, CheckedRoute, Session
+from libs.api.routing import PROBLEM_RESPONSES, SSE_RESPONSES, Caller, ServiceRoute, Session
 from libs.api.schemas import RequestModel, example
 from libs.auth import Principal, Role, require_role
-from libs.db import beijing_date, utcnow
+from libs.db import after_commit, beijing_date, utcnow
 from libs.events.consumer import EventConsumer, Handler
 from libs.events.contracts import (
     APPLICATION_SUBMITTED,
@@ -61,6 +61,7 @@ from libs.events.contracts import (
     StationPayload,
 )
 from libs.events.envelope import CloudEvent
+from libs.events.projection import Projection
 from libs.reference.regions import JIANGSU_CITIES, PROVINCES
 from services.feed import repository
 from services.feed.live_models import LiveStation, LiveStream
@@ -102,7 +103,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     yield
 
 
-router = APIRouter(tags=["live"], route_class=CheckedRoute, responses=PROBLEM_RESPONSES, lifespan=_lifespan)
+router = APIRouter(tags=["live"], route_class=ServiceRoute, responses=PROBLEM_RESPONSES, lifespan=_lifespan)
 
 
 # --- the contract -------------------------------------------------------------------------------------------
@@ -351,7 +352,6 @@ async def live_page(
     """The board; the page reads `province_code`, `stream_id` and `city_code` from its own address."""
     if stream_id is not None:
         await bump(session, stream_id, views=1)
-        await session.commit()
     return FileResponse(STATIC / "live.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
 
 
@@ -474,9 +474,8 @@ async def _set_featured(
     stream.featured_at = now if job_id else None
     stream.featured_version += 1
     stream.updated_at = now
-    await session.commit()
     signal: ChangeSignal = request.app.state.feed_signal
-    signal.notify()
+    after_commit(session, signal.notify)
     return Featured(stream_id=stream_id, job_id=job_id, featured_at=stream.featured_at)
 
 
@@ -503,19 +502,14 @@ async def stream_stats(stream_id: StreamPath, session: Session, caller: Host) ->
 # --- consumers: stations for the form, counts for attribution ----------------------------------------------
 
 
+STATIONS = Projection[StationPayload, LiveStation](
+    LiveStation,
+    lambda station: {"name": station.name, "province_code": station.province_code, "active": station.active},
+)
+
+
 async def on_station_event(session: AsyncSession, event: CloudEvent) -> None:
-    station = StationPayload.model_validate(event.data)
-    row = await session.get(LiveStation, station.id)
-    if row is not None and row.version >= station.version:
-        return
-    if row is None:
-        row = LiveStation(id=station.id)
-        session.add(row)
-    row.version = station.version
-    row.name = station.name
-    row.province_code = station.province_code
-    row.active = station.active
-    await session.flush()
+    await STATIONS.apply(session, StationPayload.model_validate(event.data))
 
 
 async def on_signup_event(session: AsyncSession, event: CloudEvent) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.aio import wait_event
 from libs.db import beijing_date, utcnow
 from libs.events.contracts import JOB_CLOSED, JobPayload
+from libs.events.projection import Projection
 from services.feed import repository
 from services.feed.models import FeedChange, FeedJob
 from services.feed.schemas import FeedItem, Removal
@@ -60,19 +61,38 @@ def listed_until(job: Dated, lifetime_days: int) -> date:
     return beijing_date(job.published_at or job.updated_at) + timedelta(days=lifetime_days)
 
 
+# The feed's own copy of each job: what the filters and the change log read (the versions decide, libs says how).
+FEED_JOBS = Projection[JobPayload, FeedJob](
+    FeedJob, lambda job: {}, key="job_id", new={"listed_seq": 0, "listed": False}
+)
+
+
 async def apply_job_event(
     session: AsyncSession, event_type: str, job: JobPayload, *, lifetime_days: int
 ) -> FeedChange | None:
     """Versions make this order-proof: an older event than what the feed holds changes nothing. A job past
     its last day is not (re-)listed by an update that leaves that day as it is."""
-    row = await repository.get_job(session, job.id)
-    if row is not None and row.version >= job.version:
+    row = await FEED_JOBS.stale_row(session, job.id, job.version)
+    if row is None:
         return None
     now = utcnow()
     until = listed_until(job, lifetime_days)
     visible = job.status == "published" and event_type != JOB_CLOSED and until >= beijing_date(now)
-    was_listed = row is not None and row.listed
+    was_listed = bool(row.listed)
     item = FeedItem.model_validate({**job.model_dump(), "listed_until": until}).model_dump(mode="json")
+    row.version = job.version
+    row.listed = visible
+    row.city_code = job.city_code
+    row.occupation_code = job.occupation_code
+    row.industry = job.industry
+    row.valid_until = job.valid_until
+    row.listed_until = until
+    row.salary_max = job.salary_max
+    row.dormitory = job.benefits.dormitory
+    row.age_min = job.age_min
+    row.age_max = job.age_max
+    row.payload = item
+    row.updated_at = now
     change: FeedChange | None = None
     if visible or was_listed:
         kind = (UPDATED if was_listed else PUBLISHED) if visible else CLOSED
@@ -87,24 +107,8 @@ async def apply_job_event(
         )
         session.add(change)
         await session.flush()
-    if row is None:
-        row = FeedJob(job_id=job.id, listed_seq=0)
-        session.add(row)
-    row.version = job.version
-    row.listed = visible
-    if change is not None and change.kind == PUBLISHED:
-        row.listed_seq = change.seq
-    row.city_code = job.city_code
-    row.occupation_code = job.occupation_code
-    row.industry = job.industry
-    row.valid_until = job.valid_until
-    row.listed_until = until
-    row.salary_max = job.salary_max
-    row.dormitory = job.benefits.dormitory
-    row.age_min = job.age_min
-    row.age_max = job.age_max
-    row.payload = item
-    row.updated_at = now
+        if kind == PUBLISHED:
+            row.listed_seq = change.seq
     await session.flush()
     return change
 

@@ -278,7 +278,6 @@ async def _step(
 ) -> ApplicationOut:
     application, _ = await service.transition(session, caller, application_id, action, place)
     view = await application_view(session, application)
-    await session.commit()
     return view
 
 
@@ -312,5 +311,4 @@ async def get_placement(placement_id: str, session: Session, caller: Caller) -> 
 async def end_placement(placement_id: str, data: EndIn, session: Session, caller: Caller) -> PlacementOut:
     placement = await service.end_placement(session, caller, placement_id, data)
     view = PlacementOut.model_validate(placement, from_attributes=True)
-    await session.commit()
     return view

@@ -34,6 +34,7 @@ from libs.events.contracts import (
 )
 from libs.events.envelope import new_event
 from libs.events.outbox import add_event
+from libs.events.projection import Projection
 from services.matching.models import Application, JobView, Placement, WorkerView, platform
 from services.matching.schemas import ApplicationIn, EndIn, PlaceIn
 
@@ -97,66 +98,52 @@ async def job_in_scope(session: AsyncSession, caller: Principal, job_id: str) ->
 # --- read models --------------------------------------------------------------------------------------------
 
 
+JOBS = Projection[JobPayload, JobView](
+    JobView,
+    lambda job: {
+        "employer_id": job.employer_id,
+        "status": job.status,
+        "headcount": job.headcount,
+        "payload": job.model_dump(mode="json"),
+        "synced_at": utcnow(),
+    },
+)
+# What the ranker needs of a worker: no name, ID number or phone (PersonPayload carries none).
+WORKERS = Projection[PersonPayload, WorkerView](
+    WorkerView,
+    lambda person: {
+        "station_id": person.station_id,
+        "province_code": person.province_code,
+        "payload": person.model_dump(mode="json"),
+        "synced_at": utcnow(),
+    },
+    erasable=True,
+    new={"trained_occupations": [], "trained_skills": [], "trained_certificates": [], "trainings": 0},
+)
+
+
 async def apply_job(session: AsyncSession, job: JobPayload, closed: bool) -> None:
-    row = await session.get(JobView, job.id)
-    if row is not None and row.version >= job.version:
-        return
-    if row is None:
-        row = JobView(id=job.id)
-        session.add(row)
-    row.version = job.version
-    row.employer_id = job.employer_id
-    row.status = "closed" if closed else job.status
-    row.headcount = job.headcount
-    row.payload = job.model_dump(mode="json")
-    row.synced_at = utcnow()
-    await session.flush()
+    await JOBS.apply(session, job.model_copy(update={"status": "closed"}) if closed else job)
 
 
 async def apply_worker(session: AsyncSession, person: PersonPayload) -> None:
-    row = await session.get(WorkerView, person.id)
-    if row is not None and (row.version >= person.version or row.erased):
-        return
-    if row is None:
-        row = WorkerView(
-            id=person.id,
-            trained_occupations=[],
-            trained_skills=[],
-            trained_certificates=[],
-            trainings=0,
-            erased=False,
-        )
-        session.add(row)
-    row.version = person.version
-    row.station_id = person.station_id
-    row.province_code = person.province_code
-    row.payload = person.model_dump(mode="json")
-    row.synced_at = utcnow()
-    await session.flush()
+    await WORKERS.apply(session, person)
 
 
 async def erase_worker(session: AsyncSession, person_id: str) -> None:
     """Keep a tombstone (so a late event cannot bring the worker back) and nothing else."""
-    row = await session.get(WorkerView, person_id)
-    if row is None:
-        row = WorkerView(
-            id=person_id,
-            version=0,
-            station_id="",
-            province_code="",
-            trained_occupations=[],
-            trained_skills=[],
-            trained_certificates=[],
-            trainings=0,
-        )
-        session.add(row)
-    row.erased = True
-    row.payload = {}
-    row.trained_occupations = []
-    row.trained_skills = []
-    row.trained_certificates = []
-    row.synced_at = utcnow()
-    await session.flush()
+    await WORKERS.erase(
+        session,
+        person_id,
+        unseen={"station_id": "", "province_code": ""},
+        cleared={
+            "payload": {},
+            "trained_occupations": [],
+            "trained_skills": [],
+            "trained_certificates": [],
+            "synced_at": utcnow(),
+        },
+    )
 
 
 async def add_training(session: AsyncSession, completed: TrainingCompleted) -> None:

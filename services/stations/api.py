@@ -95,5 +95,4 @@ async def get_station(station_id: str, session: Session, caller: Caller) -> Stat
 async def update_station(station_id: str, patch: StationPatch, session: Session, caller: Editor) -> Station:
     station = await service.update_station(session, caller, station_id, patch)
     view = station_view(station)
-    await session.commit()
     return view

@@ -138,7 +138,6 @@ async def get_job(job_id: str, session: Session, caller: Caller) -> Job:
 async def update_job(job_id: str, patch: JobPatch, session: Session, caller: Caller) -> Job:
     job = await service.update_job(session, caller, job_id, patch)
     view = job_view(job)
-    await session.commit()
     return view
 
 
@@ -146,7 +145,6 @@ async def update_job(job_id: str, patch: JobPatch, session: Session, caller: Cal
 async def close_job(job_id: str, session: Session, caller: Caller) -> Job:
     job = await service.close_job(session, caller, job_id)
     view = job_view(job)
-    await session.commit()
     return view
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -128,9 +128,32 @@ def job_payload(job: Job) -> JobPayload:
     )
 
 
-async def _emit(session: AsyncSession, event_type: str, job: Job) -> None:
-    data = job_payload(job).model_dump(mode="json")
-    await add_event(session, platform.outbox, new_event(SERVICE, event_type, job.id, data))
+def job_event(before: str | None, after: str) -> str | None:
+    """What readers hear of a job going from status `before` (None: new) to `after`, said once for every change:
+    a job published or changed while published, one that closes, and one flagged that readers had (they drop
+    it); nothing of a job they never had."""
+    if after == "closed":
+        return JOB_CLOSED if before != "closed" else None
+    if after == "published":
+        return JOB_UPDATED if before == "published" else JOB_PUBLISHED
+    return JOB_UPDATED if before == "published" else None
+
+
+def _publish_or_flag(job: Job, now: datetime) -> None:
+    """A posting with compliance issues is flagged (never reaches readers), any other is published."""
+    job.compliance = _compliance(job, now.date())
+    job.status = "flagged" if job.compliance else "published"
+    if job.status == "published" and job.published_at is None:
+        job.published_at = now
+
+
+async def _changed(session: AsyncSession, job: Job, before: str | None) -> None:
+    """Every change of a job ends here: written, and its event (if any) in the same transaction."""
+    await session.flush()
+    event_type = job_event(before, job.status)
+    if event_type is not None:
+        data = job_payload(job).model_dump(mode="json")
+        await add_event(session, platform.outbox, new_event(SERVICE, event_type, job.id, data))
 
 
 async def create_job(
@@ -152,14 +175,9 @@ async def create_job(
         updated_at=now,
         **(defaults | fields),
     )
-    job.compliance = _compliance(job, now.date())
-    job.status = "flagged" if job.compliance else "published"
-    if job.status == "published":
-        job.published_at = now
+    _publish_or_flag(job, now)
     session.add(job)
-    await session.flush()
-    if job.status == "published":
-        await _emit(session, JOB_PUBLISHED, job)
+    await _changed(session, job, None)
     return job
 
 
@@ -195,21 +213,14 @@ async def update_job(session: AsyncSession, caller: Principal, job_id: str, patc
         )
     if not changes:
         return job
-    was_published = job.status == "published"
+    before = job.status
     for name, value in changes.items():
         setattr(job, name, value)
     now = utcnow()
     job.updated_at = now
     job.version += 1
-    job.compliance = _compliance(job, now.date())
-    job.status = "flagged" if job.compliance else "published"
-    if job.status == "published" and job.published_at is None:
-        job.published_at = now
-    await session.flush()
-    if job.status == "published":
-        await _emit(session, JOB_UPDATED if was_published else JOB_PUBLISHED, job)
-    elif was_published:
-        await _emit(session, JOB_UPDATED, job)  # now flagged: readers drop it
+    _publish_or_flag(job, now)
+    await _changed(session, job, before)
     return job
 
 
@@ -230,13 +241,12 @@ async def close_job(session: AsyncSession, caller: Principal, job_id: str) -> Jo
         raise not_found("岗位")
     if job.status == "closed":
         return job
-    now = utcnow()
+    before, now = job.status, utcnow()
     job.status = "closed"
     job.closed_at = now
     job.updated_at = now
     job.version += 1
-    await session.flush()
-    await _emit(session, JOB_CLOSED, job)
+    await _changed(session, job, before)
     return job
 
 
@@ -300,16 +310,11 @@ async def record_placement(session: AsyncSession, job_id: str, delta: int) -> No
     filled = min(max(job.filled + delta, 0), job.headcount)
     if filled == job.filled:
         return
-    now = utcnow()
+    before, now = job.status, utcnow()
     job.filled = filled
     job.version += 1
     job.updated_at = now
     if job.status == "published" and filled == job.headcount:
         job.status = "closed"
         job.closed_at = now
-        await session.flush()
-        await _emit(session, JOB_CLOSED, job)
-        return
-    await session.flush()
-    if job.status == "published":
-        await _emit(session, JOB_UPDATED, job)
+    await _changed(session, job, before)

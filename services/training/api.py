@@ -206,5 +206,4 @@ async def complete_enrolment(
 ) -> Enrolment:
     enrolment = await service.complete(session, caller, enrolment_id, data or Completion())
     view = enrolment_view(enrolment)
-    await session.commit()
     return view

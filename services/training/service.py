@@ -29,6 +29,7 @@ from libs.events.contracts import (
 )
 from libs.events.envelope import new_event
 from libs.events.outbox import add_event
+from libs.events.projection import Projection
 from services.training import repository
 from services.training.models import (
     Enrolment,
@@ -338,21 +339,21 @@ async def complete(
 # --- read models (consumers) --------------------------------------------------------------------------------
 
 
+PERSONS = Projection[PersonPayload, Person](
+    Person,
+    lambda person: {
+        "station_id": person.station_id,
+        "province_code": person.province_code,
+        "updated_at": utcnow(),
+    },
+)
+
+
 async def apply_person(session: AsyncSession, person: PersonPayload) -> None:
-    """Keep the newest version; an erased id never comes back, whatever arrives late."""
+    """An erased person's row is deleted and their id kept apart (`ErasedPerson`): it never comes back."""
     if await repository.is_erased(session, person.id):
         return
-    row = await repository.get_person(session, person.id)
-    if row is not None and row.version >= person.version:
-        return
-    if row is None:
-        row = Person(id=person.id)
-        session.add(row)
-    row.version = person.version
-    row.station_id = person.station_id
-    row.province_code = person.province_code
-    row.updated_at = utcnow()
-    await session.flush()
+    await PERSONS.apply(session, person)
 
 
 async def erase_person(session: AsyncSession, erased: PersonErased) -> None:
