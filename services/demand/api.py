@@ -26,7 +26,7 @@ from libs.api.routing import (
     upload_example,
 )
 from libs.pii import PiiVault
-from services.demand import leads, lists, repository, service
+from services.demand import lists, repository, service
 from services.demand.models import platform
 from services.demand.roster import roster_template
 from services.demand.schemas import (
@@ -259,62 +259,3 @@ async def export_demand_list(
         media_type=SPREADSHEET_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="demand-list-{list_id}.{format}"'},
     )
-
-
-# --- live-stream sign-ups and leads (services/demand/leads.py) ----------------------------------------------
-
-
-@router.post(
-    "/live-signups",
-    status_code=202,
-    response_model=leads.LiveSignupOut,
-    responses={429: {}},
-    dependencies=[Depends(leads.signup_rate_limit)],
-)
-async def live_signup(data: leads.LiveSignupIn, session: Session, vault: Vault) -> leads.LiveSignupOut:
-    """Public (the live-stream board posts here, no token): 202 报名已提交, the same for everyone. A registered
-    worker's application follows; anyone else becomes a lead on the station's call-back list."""
-    answer = await leads.sign_up(session, vault, data)
-    return answer
-
-
-@router.get("/leads", response_model=Page[leads.LeadOut])
-async def list_leads(
-    session: Session,
-    caller: Caller,
-    vault: Vault,
-    station_id: Id | None = None,
-    status: leads.LeadStatus | None = None,
-    cursor: Cursor = None,
-    limit: Limit = DEFAULT_LIMIT,
-) -> Page[leads.LeadOut]:
-    rows = list(
-        await leads.list_leads(
-            session, caller, station_id=station_id, status=status, after=time_id_cursor(cursor), limit=limit
-        )
-    )
-    return Page(
-        items=await leads.lead_views(session, vault, rows), next_cursor=next_time_id_cursor(rows, limit)
-    )
-
-
-@router.patch("/leads/{lead_id}", response_model=leads.LeadOut)
-async def update_lead(
-    lead_id: str, patch: leads.LeadPatch, session: Session, caller: Caller, vault: Vault
-) -> leads.LeadOut:
-    lead = await leads.set_lead_status(session, caller, lead_id, patch)
-    [view] = await leads.lead_views(session, vault, [lead])
-    return view
-
-
-@router.delete("/leads/{lead_id}", status_code=204)
-async def delete_lead(lead_id: str, session: Session, caller: Caller) -> Response:
-    await leads.delete_lead(session, caller, lead_id)
-    return Response(status_code=204)
-
-
-@router.get("/leads/{lead_id}/phone", response_model=leads.LeadPhone)
-async def lead_phone(lead_id: str, session: Session, caller: Caller, vault: Vault) -> JSONResponse:
-    """The number to call back, for the lead's own station; not cached, and the reveal is logged."""
-    phone = await leads.reveal_phone(session, vault, caller, lead_id)
-    return JSONResponse(phone.model_dump(), headers={"Cache-Control": "no-store"})

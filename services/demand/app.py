@@ -10,6 +10,7 @@ from libs.settings import Settings
 from services.demand.api import router
 from services.demand.consumers import demand_consumers
 from services.demand.contacts import router as contacts_router
+from services.demand.leads.api import router as leads_router
 from services.demand.models import platform
 
 NAME = "demand"
@@ -29,7 +30,7 @@ def create_app(settings: Settings) -> FastAPI:
         description="务工人员（个人信息加密存储、脱敏返回）、就业状态与预警、花名册导入导出。",
         settings=settings,
         tables=platform,
-        routers=[router, contacts_router],
+        routers=[router, leads_router, contacts_router],
         consumers=lambda runtime: demand_consumers(runtime, vault),
     )
     app.state.vault = vault

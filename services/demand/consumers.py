@@ -19,7 +19,7 @@ from libs.events.contracts import (
 from libs.events.envelope import CloudEvent
 from libs.pii import PiiVault
 from services.demand import repository
-from services.demand.leads import live_consumers
+from services.demand.leads.consumers import live_consumers
 from services.demand.schemas import StatusChangeIn
 from services.demand.service import apply_station, change_status
 

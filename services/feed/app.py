@@ -7,11 +7,13 @@ from fastapi import FastAPI
 from libs.api.app import create_service_app
 from libs.observability import SSE_STREAMS
 from libs.settings import Settings
-from services.feed import live
 from services.feed.api import router
 from services.feed.background import DeliveryWorker, run_expiry, run_schedule
 from services.feed.consumers import feed_consumers
 from services.feed.editions import DemandIndex
+from services.feed.live.api import router as live_router
+from services.feed.live.consumers import live_consumers
+from services.feed.live.service import FeaturedPins
 from services.feed.models import platform
 from services.feed.service import ChangeSignal
 from services.feed.settings import FeedSettings, feed_settings_from_environment
@@ -42,10 +44,11 @@ def create_app(settings: Settings, feed_settings: FeedSettings | None = None) ->
         ),
         settings=settings,
         tables=platform,
-        routers=[router, live.router],
-        consumers=lambda runtime: feed_consumers(
-            runtime, signal, lambda: holder[0].wake(), feed.posting_lifetime_days
-        ),
+        routers=[router, live_router],
+        consumers=lambda runtime: [
+            *feed_consumers(runtime, signal, lambda: holder[0].wake(), feed.posting_lifetime_days),
+            *live_consumers(runtime),
+        ],
         background=lambda runtime: {
             "snapshots": run_schedule(runtime.sessions, feed),
             "expiry": run_expiry(runtime.sessions, feed, changed),
@@ -56,7 +59,7 @@ def create_app(settings: Settings, feed_settings: FeedSettings | None = None) ->
     runtime = app.state.runtime
     holder.append(DeliveryWorker(runtime.sessions, feed))
     app.state.feed_signal = signal
-    pins = live.FeaturedPins()
+    pins = FeaturedPins()
     app.state.feed_hub = ChangeHub(runtime, signal, refreshers=[pins.refresh])
     SSE_STREAMS.set_function(lambda: app.state.feed_hub.streams)
     app.state.featured_pins = pins

@@ -204,4 +204,4 @@ class DeliveryAttempt(Base):
     duration_ms: Mapped[int] = mapped_column(Integer)
 
 
-from services.feed import live_models  # noqa: E402, F401  (the live board's tables)
+from services.feed.live import models as live_models  # noqa: E402, F401  (the live board's tables)

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.aio import wait_event
 from libs.db import beijing_date, utcnow
-from libs.events.contracts import JobPayload, PersonPayload
 from libs.observability import MATCHING_INDEX_RECONCILED, get_logger
 from services.matching.features import (
     JobFeatures,
@@ -36,14 +35,12 @@ EPOCH = datetime(2000, 1, 1).astimezone()
 
 
 def _job(row: JobView, today: date) -> JobFeatures:
-    """The stored payload, read back as the contract it was written from; the row's status wins (a closed job's
-    tombstone keeps its last published payload)."""
-    return job_features(JobPayload.model_validate({**row.payload, "status": row.status}), today)
+    return job_features(row.job(), today)
 
 
 def _worker(row: WorkerView) -> tuple[WorkerFeatures, str]:
     """A worker's features and their employment status."""
-    person = PersonPayload.model_validate(row.payload)
+    person = row.person()
     features = worker_features(
         person,
         trained_occupations=tuple(row.trained_occupations),

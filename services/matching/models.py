@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from libs.db import UTCDateTime, new_metadata
+from libs.events.contracts import JobPayload, PersonPayload
 from libs.events.tables import platform_tables
 
 
@@ -33,6 +34,11 @@ class JobView(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    def job(self) -> JobPayload:
+        """The stored payload as the contract it was written from; the row's status wins (a closed job's
+        tombstone keeps its last published payload)."""
+        return JobPayload.model_validate({**self.payload, "status": self.status})
+
 
 class WorkerView(Base):
     """A worker as demand last described them (`payload` is the PersonPayload: no name, ID number or phone),
@@ -52,6 +58,10 @@ class WorkerView(Base):
     trainings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     erased: Mapped[bool] = mapped_column(Boolean, default=False)
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def person(self) -> PersonPayload:
+        """The stored payload as the contract it was written from (not for an erased worker: it holds none)."""
+        return PersonPayload.model_validate(self.payload)
 
 
 class Application(Base):

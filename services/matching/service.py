@@ -8,10 +8,11 @@ Anything out of scope answers 404.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,8 +36,26 @@ from libs.events.contracts import (
 from libs.events.envelope import new_event
 from libs.events.outbox import add_event
 from libs.events.projection import Projection
+from services.matching import repository
+from services.matching.allocation import allocate
+from services.matching.features import Match
+from services.matching.index import IndexHolder
 from services.matching.models import Application, JobView, Placement, WorkerView, platform
-from services.matching.schemas import ApplicationIn, EndIn, PlaceIn
+from services.matching.schemas import (
+    AllocationOut,
+    AllocationRequest,
+    AllocationStats,
+    ApplicationIn,
+    ApplicationOut,
+    Assignment,
+    Candidate,
+    Candidates,
+    EndIn,
+    JobRecommendation,
+    PlaceIn,
+    ReasonOut,
+    Recommendations,
+)
 
 SERVICE = "matching"
 TRANSITIONS = {  # action: (from statuses, to status, side)
@@ -70,7 +89,7 @@ def acts_for_employer(caller: Principal, employer_id: str) -> bool:
 async def worker_in_scope(
     session: AsyncSession, caller: Principal, person_id: str, field: str | None = None
 ) -> WorkerView:
-    worker = await session.get(WorkerView, person_id)
+    worker = await repository.get_worker(session, person_id)
     if (
         worker is None
         or worker.erased
@@ -85,7 +104,7 @@ async def worker_in_scope(
 
 async def job_in_scope(session: AsyncSession, caller: Principal, job_id: str) -> JobView:
     """Recruiters see their own jobs; the worker's side sees published ones."""
-    job = await session.get(JobView, job_id)
+    job = await repository.get_job(session, job_id)
     visible = job is not None and (
         acts_for_employer(caller, job.employer_id)
         or (caller.role in (Role.partner, Role.station) and job.status == "published")
@@ -148,7 +167,7 @@ async def erase_worker(session: AsyncSession, person_id: str) -> None:
 
 async def add_training(session: AsyncSession, completed: TrainingCompleted) -> None:
     """What a completed training gave the worker: its occupation, skills and certificate."""
-    row = await session.get(WorkerView, completed.person_id)
+    row = await repository.get_worker(session, completed.person_id)
     if row is None or row.erased:
         return
     row.trained_occupations = sorted({*row.trained_occupations, completed.occupation_code})
@@ -158,6 +177,151 @@ async def add_training(session: AsyncSession, completed: TrainingCompleted) -> N
     row.trainings += 1
     row.synced_at = utcnow()
     await session.flush()
+
+
+# --- ranking ------------------------------------------------------------------------------------------------
+
+# Statuses in which a worker is looking for work (or finishing a training) and may be matched.
+AVAILABLE = frozenset({"seeking", "unemployed", "training"})
+
+
+def reasons(match: Match) -> list[ReasonOut]:
+    return [ReasonOut(code=r.code, label=r.label, weight=round(r.weight, 4)) for r in match.reasons]
+
+
+async def recommend(
+    session: AsyncSession, holder: IndexHolder, caller: Principal, person_id: str, limit: int
+) -> Recommendations:
+    """A worker's best jobs, with the reasons, for those who act for the worker."""
+    worker = await worker_in_scope(session, caller, person_id)
+    index = holder.index
+    matches = index.recommend(worker.id, limit, beijing_date()) if index.has_worker(worker.id) else []
+    jobs = {
+        job_id: row.job()
+        for job_id, row in (await repository.jobs_by_id(session, [m.job_id for m in matches])).items()
+    }
+    items = [
+        JobRecommendation(
+            job_id=m.job_id,
+            score=round(m.score, 4),
+            reasons=reasons(m),
+            title=jobs[m.job_id].title,
+            employer_name=jobs[m.job_id].employer_name,
+            city_code=jobs[m.job_id].city_code,
+            salary_min=jobs[m.job_id].salary_min,
+            salary_max=jobs[m.job_id].salary_max,
+            headcount_left=jobs[m.job_id].headcount_left,
+        )
+        for m in matches
+        if m.job_id in jobs
+    ]
+    return Recommendations(person_id=worker.id, items=items)
+
+
+async def candidates(
+    session: AsyncSession, holder: IndexHolder, caller: Principal, job_id: str, limit: int
+) -> Candidates:
+    """Recruiters see every fitting worker of their job (as random ids); stations and provinces their own."""
+    job = await job_in_scope(session, caller, job_id)
+    index = holder.index
+    pool = index.candidates(job.id, limit * 4, beijing_date()) if index.has_job(job.id) else []
+    workers = await repository.workers_by_id(session, [m.person_id for m in pool])
+    items: list[Candidate] = []
+    for match in pool:
+        worker = workers.get(match.person_id)
+        if worker is None or worker.erased or holder.statuses.get(worker.id) not in AVAILABLE:
+            continue
+        if caller.role in (Role.partner, Role.station) and not acts_for_worker(
+            caller, worker.station_id, worker.province_code
+        ):
+            continue
+        items.append(
+            Candidate(
+                person_id=worker.id,
+                score=round(match.score, 4),
+                reasons=reasons(match),
+                station_id=worker.station_id,
+                province_code=worker.province_code,
+            )
+        )
+        if len(items) == limit:
+            break
+    return Candidates(job_id=job.id, items=items)
+
+
+async def workers_to_allocate(
+    session: AsyncSession, caller: Principal, data: AllocationRequest
+) -> list[WorkerView]:
+    """The available workers of the station or province asked for, within the caller's scope (404 outside)."""
+    if data.province_code is not None and not (
+        caller.is_admin or (caller.role is Role.partner and data.province_code in caller.provinces)
+    ):
+        raise Problem(
+            404,
+            "省份不在您的权限范围内",
+            errors=[FieldError("body.province_code", "not_found", "省份不在您的权限范围内")],
+        )
+    workers = [
+        w
+        for w in await repository.workers_of(
+            session, station_id=data.station_id, province_code=data.province_code
+        )
+        if acts_for_worker(caller, w.station_id, w.province_code) and w.person().status in AVAILABLE
+    ]
+    if (
+        data.station_id is not None
+        and not workers
+        and not caller.is_admin
+        and not (caller.role is Role.station and caller.station_id == data.station_id)
+    ):
+        raise Problem(404, "联络站不存在或不在您的权限范围内")
+    return workers
+
+
+async def allocate_workers(
+    session: AsyncSession, holder: IndexHolder, caller: Principal, data: AllocationRequest
+) -> AllocationOut:
+    """Assign a station's or a province's available workers within every job's remaining headcount."""
+    workers = await workers_to_allocate(session, caller, data)
+    index = holder.index
+    top = index.top_k([w.id for w in workers if index.has_worker(w.id)], data.top_k, beijing_date())
+    wanted = data.job_filter
+    jobs = {
+        job_id: row.job()
+        for job_id, row in (
+            await repository.jobs_by_id(session, {m.job_id for ms in top.values() for m in ms})
+        ).items()
+    }
+
+    def keep(match: Match) -> bool:
+        job = jobs.get(match.job_id)
+        return job is not None and all(
+            (
+                wanted.city_code is None or job.city_code == wanted.city_code,
+                wanted.occupation_code is None or job.occupation_code == wanted.occupation_code,
+                wanted.employer_id is None or job.employer_id == wanted.employer_id,
+            )
+        )
+
+    filtered = {person: [m for m in matches if keep(m)] for person, matches in top.items()}
+    capacity = {job_id: job.headcount_left for job_id, job in jobs.items()}
+    result = await asyncio.to_thread(allocate, filtered, capacity)  # CPU-bound: the loop keeps serving
+    return AllocationOut(
+        assignments=[
+            Assignment(person_id=m.person_id, job_id=m.job_id, score=round(m.score, 4))
+            for m in result.assignments
+        ],
+        unassigned=sorted({w.id for w in workers} - {m.person_id for m in result.assignments}),
+        stats=AllocationStats(
+            workers=len(workers),
+            jobs=len({m.job_id for ms in filtered.values() for m in ms}),
+            total_score=round(result.total_score, 4),
+            naive_total_score=round(result.naive_total_score, 4),
+            fit_given_up=round(result.fit_given_up, 4),
+            oversubscribed_jobs_naive=result.oversubscribed_jobs_naive,
+            oversubscribed_jobs=result.oversubscribed_jobs,
+        ),
+    )
 
 
 # --- pipeline -----------------------------------------------------------------------------------------------
@@ -185,18 +349,14 @@ async def submit_application(session: AsyncSession, caller: Principal, data: App
     if not (caller.is_admin or caller.role in (Role.partner, Role.station)):
         raise Problem(403, "只有联络站、合作省份或管理员可以代务工人员报名")
     worker = await worker_in_scope(session, caller, data.person_id, "body.person_id")
-    job = await session.get(JobView, data.job_id)
+    job = await repository.get_job(session, data.job_id)
     if job is None or job.status != "published":
         raise Problem(
             404, "岗位不存在或已关闭", errors=[FieldError("body.job_id", "not_found", "岗位不存在或已关闭")]
         )
-    if int(job.payload.get("headcount_left", 0)) <= 0:
+    if job.job().headcount_left <= 0:
         raise Problem(409, "岗位已招满", errors=[FieldError("body.job_id", "filled", "岗位已招满")])
-    existing = (
-        await session.scalars(
-            select(Application).where(Application.person_id == worker.id, Application.job_id == job.id)
-        )
-    ).first()
+    existing = await repository.application_for(session, worker.id, job.id)
     if existing is not None:
         raise Problem(
             409,
@@ -239,17 +399,13 @@ async def apply_from_livestream(
     name): an application with channel `livestream`, attributed to the stream. Idempotent: a worker who
     already applied for the job keeps that application. A closed or filled job, or an erased worker, gets
     none (the board only offers open jobs, so that is a race lost, not an error worth retrying)."""
-    worker = await session.get(WorkerView, person_id)
-    job = await session.get(JobView, job_id)
+    worker = await repository.get_worker(session, person_id)
+    job = await repository.get_job(session, job_id)
     if worker is None or job is None:
         raise NotYetKnown(f"worker known: {worker is not None}, job known: {job is not None}")
-    if worker.erased or job.status != "published" or int(job.payload.get("headcount_left", 0)) <= 0:
+    if worker.erased or job.status != "published" or job.job().headcount_left <= 0:
         return None
-    existing = (
-        await session.scalars(
-            select(Application).where(Application.person_id == worker.id, Application.job_id == job.id)
-        )
-    ).first()
+    existing = await repository.application_for(session, worker.id, job.id)
     if existing is not None:
         return existing
     now = utcnow()
@@ -275,10 +431,7 @@ async def apply_from_livestream(
 async def application_in_scope(
     session: AsyncSession, caller: Principal, application_id: str, *, for_update: bool = False
 ) -> Application:
-    query = select(Application).where(Application.id == application_id)
-    if for_update:
-        query = query.with_for_update()
-    application = (await session.scalars(query)).first()
+    application = await repository.get_application(session, application_id, for_update=for_update)
     if application is None or not (
         acts_for_employer(caller, application.employer_id)
         or acts_for_worker(caller, application.station_id, application.province_code)
@@ -323,15 +476,10 @@ async def transition(
 
 
 async def _place(session: AsyncSession, application: Application, place: PlaceIn) -> Placement:
-    job = await session.get(JobView, application.job_id, with_for_update=True)
+    job = await repository.get_job(session, application.job_id, for_update=True)
     if job is None or job.status != "published":
         raise Problem(409, "岗位已关闭，不能再录用")
-    active = await session.scalar(
-        select(func.count())
-        .select_from(Placement)
-        .where(Placement.job_id == job.id, Placement.status == "active")
-    )
-    if int(active or 0) >= job.headcount:
+    if await repository.active_placements(session, job.id) >= job.headcount:
         raise Problem(409, "岗位招聘人数已满", slug="headcount-filled")
     if place.start_date < beijing_date().replace(year=beijing_date().year - 1):
         raise validation_problem("body.start_date", "too_early", "到岗日期过早")
@@ -359,7 +507,7 @@ async def _place(session: AsyncSession, application: Application, place: PlaceIn
         employer_id=job.employer_id,
         station_id=placement.station_id,
         province_code=placement.province_code,
-        city_code=str(job.payload.get("city_code")),
+        city_code=job.job().city_code,
         needs_transport=placement.needs_transport,
         stream_id=application.stream_id,
     )
@@ -370,9 +518,7 @@ async def _place(session: AsyncSession, application: Application, place: PlaceIn
 async def end_placement(
     session: AsyncSession, caller: Principal, placement_id: str, data: EndIn
 ) -> Placement:
-    placement = (
-        await session.scalars(select(Placement).where(Placement.id == placement_id).with_for_update())
-    ).first()
+    placement = await repository.get_placement(session, placement_id, for_update=True)
     if placement is None or not (
         acts_for_employer(caller, placement.employer_id)
         or acts_for_worker(caller, placement.station_id, placement.province_code)
@@ -397,14 +543,27 @@ async def end_placement(
     return placement
 
 
-async def placement_of(session: AsyncSession, application_id: str) -> Placement | None:
-    return (
-        await session.scalars(select(Placement).where(Placement.application_id == application_id))
-    ).first()
+def application_scope(caller: Principal) -> ColumnElement[bool]:
+    """The applications a caller may list: an employer's, a station's, a province's, or all of them (admin)."""
+    if caller.role is Role.recruiter:
+        return Application.employer_id == caller.employer_id
+    if caller.role is Role.station:
+        return Application.station_id == caller.station_id
+    if caller.role is Role.partner:
+        return Application.province_code.in_(caller.provinces)
+    if caller.is_admin:
+        return true()
+    raise Problem(403, f"角色 {caller.role} 无权查看报名")
+
+
+async def application_view(session: AsyncSession, application: Application) -> ApplicationOut:
+    placement = await repository.placement_of(session, application.id)
+    data: dict[str, Any] = {c.key: getattr(application, c.key) for c in Application.__table__.columns}
+    return ApplicationOut.model_validate({**data, "placement_id": placement.id if placement else None})
 
 
 async def placement_in_scope(session: AsyncSession, caller: Principal, placement_id: str) -> Placement:
-    placement = await session.get(Placement, placement_id)
+    placement = await repository.get_placement(session, placement_id)
     if placement is None or not (
         acts_for_employer(caller, placement.employer_id)
         or acts_for_worker(caller, placement.station_id, placement.province_code)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from services.demand.leads import LIVE_SIGNUP_CONSENT, RECEIVED_MESSAGE
+from services.demand.leads.schemas import LIVE_SIGNUP_CONSENT, RECEIVED_MESSAGE
 from services.demand.models import LiveJob
 from tests.browser.conftest import BOUND_MS
 from tests.factories import person_body

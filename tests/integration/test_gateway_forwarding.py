@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from eastwest.embedded import NatsServer, free_port
-from services.demand.leads import TokenBucket
+from services.demand.leads.api import TokenBucket
 from tests.harness import DatabaseFactory, Platform, eventually, make_settings, running_platform
 from tests.integration.test_live_board import signup
 

@@ -17,11 +17,12 @@ import pytest
 from sqlalchemy import func, select
 
 from libs.db import beijing_date
-from services.demand.leads import LIVE_SIGNUP_CONSENT, RECEIVED_MESSAGE, TokenBucket
+from services.demand.leads.api import TokenBucket
+from services.demand.leads.schemas import LIVE_SIGNUP_CONSENT, RECEIVED_MESSAGE
 from services.demand.models import Lead, LiveJob
 from services.demand.models import platform as demand_tables
 from services.feed import streaming
-from services.feed.live_models import LiveStation
+from services.feed.live.models import LiveStation
 from tests.factories import employer_body, job_body, person_body
 from tests.harness import ADMIN, PUBLIC, Platform, auth, eventually
 from tests.integration.test_demand import new_station

@@ -185,8 +185,8 @@ def example_models() -> list[type[BaseModel]]:
         importlib.import_module(name)
         for name in (
             *(f"services.{service}.schemas" for service in FACTORIES),
-            "services.demand.leads",
-            "services.feed.live",
+            "services.demand.leads.schemas",
+            "services.feed.live.schemas",
         )
     ]
     found = {
