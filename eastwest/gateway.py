@@ -12,11 +12,12 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
-from libs.api.app import ServiceRuntime, metrics_response
+from libs.api.app import metrics_response
 from libs.api.middleware import SecurityHeadersMiddleware
 from libs.api.openapi import merge_documents
 from libs.api.problems import install_problem_handlers
 from libs.api.readiness import liveness
+from libs.runtime import ServiceRuntime
 
 MERGED_OPENAPI_URL = "/openapi.json"
 

@@ -21,8 +21,8 @@ from eastwest.gateway import Gateway, create_gateway
 from eastwest.instance import forget_instance, record_instance
 from eastwest.services import FACTORIES, create_apps
 from libs import migrations
-from libs.api.app import ServiceRuntime
 from libs.observability import configure_logging, get_logger
+from libs.runtime import ServiceRuntime
 from libs.settings import Settings
 
 console = Console(stderr=True, soft_wrap=True)

@@ -22,8 +22,8 @@ from eastwest.gateway import Gateway, create_gateway
 from eastwest.running import gateway_server
 from eastwest.services import FACTORIES
 from libs import migrations
-from libs.api.app import ServiceRuntime
 from libs.auth import Role, issue_token
+from libs.runtime import ServiceRuntime
 from libs.settings import Settings
 
 

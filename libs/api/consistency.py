@@ -32,7 +32,7 @@ from libs.events import written
 from libs.observability import get_logger
 
 if TYPE_CHECKING:
-    from libs.api.app import ServiceRuntime
+    from libs.runtime import ServiceRuntime
 
 log = get_logger("ew.consistency")
 TOKEN_HEADER = "Ew-Consistency-Token"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from libs.api.app import create_service_app
+from libs.runtime import build_runtime
 from libs.settings import Settings
 from services.bus.api import router
 from services.bus.consumers import bus_consumers
@@ -15,14 +16,13 @@ NAME = "bus"
 
 
 def create_app(settings: Settings) -> FastAPI:
+    runtime = build_runtime(NAME, settings, platform)
     app = create_service_app(
-        name=NAME,
+        runtime,
         title="eastwest bus · 就业帮扶直通车",
         description="直通车班次、座位预订与候补（绝不超售）、录用后自动订座、乘车名单（CSV、xlsx、打印页）。",
-        settings=settings,
-        tables=platform,
         routers=[router],
-        consumers=bus_consumers,
+        consumers=bus_consumers(runtime),
     )
     # Manifests read passenger contacts from demand; the composition root swaps in an in-process client
     # when demand runs in the same process.

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from libs.api.app import create_service_app
 from libs.pii import vault_from_settings
+from libs.runtime import build_runtime
 from libs.settings import Settings
 from services.demand.api import router
 from services.demand.consumers import demand_consumers
@@ -24,14 +25,13 @@ def create_app(settings: Settings) -> FastAPI:
         settings.pii_active_key,
         settings.pii_hash_key.get_secret_value(),
     )
+    runtime = build_runtime(NAME, settings, platform)
     app = create_service_app(
-        name=NAME,
+        runtime,
         title="eastwest demand · 就业需求清单",
         description="务工人员（个人信息加密存储、脱敏返回）、就业状态与预警、花名册导入导出。",
-        settings=settings,
-        tables=platform,
         routers=[router, leads_router, contacts_router],
-        consumers=lambda runtime: demand_consumers(runtime, vault),
+        consumers=demand_consumers(runtime, vault),
     )
     app.state.vault = vault
     return app

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.api.app import ServiceRuntime
 from libs.db import beijing_date
 from libs.events.consumer import EventConsumer, Handler
 from libs.events.contracts import (
@@ -18,6 +17,7 @@ from libs.events.contracts import (
 )
 from libs.events.envelope import CloudEvent
 from libs.pii import PiiVault
+from libs.runtime import ServiceRuntime
 from services.demand import repository
 from services.demand.leads.consumers import live_consumers
 from services.demand.schemas import StatusChangeIn

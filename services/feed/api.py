@@ -14,7 +14,6 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from libs.api.app import ServiceRuntime
 from libs.api.etag import not_modified, strong_etag
 from libs.api.pagination import Page, decode_cursor, encode_cursor
 from libs.api.problems import FieldError, Problem, not_found, validation_problem
@@ -35,6 +34,7 @@ from libs.api.routing import (
 from libs.auth import Role, require_role
 from libs.db import beijing_date, utcnow
 from libs.reference.regions import is_province_code
+from libs.runtime import ServiceRuntime
 from services.feed import repository, webhooks
 from services.feed.background import publish_now
 from services.feed.editions import DemandIndex

@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.api.app import ServiceRuntime
 from libs.events.consumer import EventConsumer, Handler
 from libs.events.contracts import (
     JOB_EVENTS,
@@ -17,6 +16,7 @@ from libs.events.contracts import (
     PersonPayload,
 )
 from libs.events.envelope import CloudEvent
+from libs.runtime import ServiceRuntime
 from services.feed import editions, webhooks
 from services.feed.service import ChangeSignal, apply_job_event
 from services.feed.settings import FeedSettings

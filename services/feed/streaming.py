@@ -19,8 +19,8 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import ServerSentEvent
 
-from libs.api.app import ServiceRuntime
 from libs.api.problems import validation_problem
+from libs.runtime import ServiceRuntime
 from services.feed import repository
 from services.feed.models import FeedChange
 from services.feed.service import ChangeSignal

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from libs.api.app import create_service_app
 from libs.observability import MATCHING_INDEX_AGE, MATCHING_INDEX_SIZE
+from libs.runtime import build_runtime
 from libs.settings import Settings
 from services.matching.api import router
 from services.matching.consumers import matching_consumers
@@ -17,18 +18,17 @@ NAME = "matching"
 
 def create_app(settings: Settings) -> FastAPI:
     holder = IndexHolder()
+    runtime = build_runtime(NAME, settings, platform)
     app = create_service_app(
-        name=NAME,
+        runtime,
         title="eastwest matching · 人岗匹配",
         description="人岗双向推荐（附理由）、按招聘人数的分配、报名到录用的流程。",
-        settings=settings,
-        tables=platform,
         routers=[router],
-        consumers=lambda runtime: matching_consumers(runtime, holder),
-        background=lambda runtime: {"index": holder.run(runtime.sessions)},
+        consumers=matching_consumers(runtime, holder),
+        background=lambda: {"index": holder.run(runtime.sessions)},
     )
     app.state.index = holder
-    app.state.runtime.warm_checks["index"] = lambda: holder.warm  # not ready before the first full load
+    runtime.warm_checks["index"] = lambda: holder.warm  # not ready before the first full load
     MATCHING_INDEX_SIZE.labels("jobs").set_function(lambda: holder.index.job_count)
     MATCHING_INDEX_SIZE.labels("workers").set_function(lambda: holder.index.worker_count)
     MATCHING_INDEX_AGE.set_function(holder.age_seconds)

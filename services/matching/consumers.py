@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.api.app import ServiceRuntime
 from libs.events.consumer import EventConsumer, Handler
 from libs.events.contracts import (
     JOB_CLOSED,
@@ -20,6 +19,7 @@ from libs.events.contracts import (
     TrainingCompleted,
 )
 from libs.events.envelope import CloudEvent
+from libs.runtime import ServiceRuntime
 from services.matching import service
 from services.matching.index import IndexHolder
 

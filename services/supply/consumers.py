@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.api.app import ServiceRuntime
 from libs.events.consumer import EventConsumer
 from libs.events.contracts import PLACEMENT_CONFIRMED, PLACEMENT_ENDED, PLACEMENT_EVENTS
 from libs.events.envelope import CloudEvent
+from libs.runtime import ServiceRuntime
 from services.supply.service import record_placement
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from libs.api.app import create_service_app
+from libs.runtime import build_runtime
 from libs.settings import Settings
 from services.training.api import router
 from services.training.consumers import training_consumers
@@ -14,12 +15,11 @@ NAME = "training"
 
 
 def create_app(settings: Settings) -> FastAPI:
+    runtime = build_runtime(NAME, settings, platform)
     return create_service_app(
-        name=NAME,
+        runtime,
         title="eastwest training · 就业培训",
         description="培训基地、订单式培训班、报名与结业，以及培训后就业率（结业后上岗人数 / 结业人数）。",
-        settings=settings,
-        tables=platform,
         routers=[router],
-        consumers=training_consumers,
+        consumers=training_consumers(runtime),
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.api.app import ServiceRuntime
 from libs.events.consumer import EventConsumer, Handler
 from libs.events.contracts import (
     PERSON_ERASED,
@@ -19,6 +18,7 @@ from libs.events.contracts import (
     PlacementConfirmed,
 )
 from libs.events.envelope import CloudEvent
+from libs.runtime import ServiceRuntime
 from services.training import service
 
 PERSON_STATE = {PERSON_REGISTERED, PERSON_UPDATED, PERSON_STATUS_CHANGED}

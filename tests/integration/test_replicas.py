@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from eastwest.embedded import NatsServer, free_port
 from eastwest.services import FACTORIES
 from libs import migrations
-from libs.api.app import ServiceRuntime
 from libs.events.consumer import EventConsumer
+from libs.runtime import ServiceRuntime
 from libs.settings import Settings
 from services.feed.models import FeedChange, FeedJob
 from services.feed.models import platform as feed_tables

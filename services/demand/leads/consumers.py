@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.api.app import ServiceRuntime
 from libs.events.consumer import EventConsumer, Handler
 from libs.events.contracts import (
     JOB_CLOSED,
@@ -17,6 +16,7 @@ from libs.events.contracts import (
 from libs.events.envelope import CloudEvent
 from libs.events.projection import Projection
 from libs.pii import PiiVault
+from libs.runtime import ServiceRuntime
 from services.demand.leads.service import convert_leads
 from services.demand.models import LiveJob
 

@@ -12,11 +12,11 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from libs.api.app import ServiceRuntime
 from libs.api.problems import FieldError, Problem
 from libs.api.routing import PROBLEM_RESPONSES, SSE_RESPONSES, Caller, ServiceRoute, Session
 from libs.auth import Principal, Role, require_role
 from libs.db import beijing_date
+from libs.runtime import ServiceRuntime
 from services.feed import repository
 from services.feed.live import service
 from services.feed.live.models import LiveStream

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.api.app import ServiceRuntime
 from libs.events.consumer import EventConsumer, Handler
 from libs.events.contracts import (
     APPLICATION_SUBMITTED,
@@ -21,6 +20,7 @@ from libs.events.contracts import (
 )
 from libs.events.envelope import CloudEvent
 from libs.events.projection import Projection
+from libs.runtime import ServiceRuntime
 from services.feed.live.models import LiveStation
 from services.feed.live.service import bump
 
