@@ -74,9 +74,16 @@ async def clean_stream(nats_server: NatsServer) -> AsyncIterator[None]:
 
 @pytest.fixture
 async def platform(
-    databases: DatabaseFactory, nats_server: NatsServer, clean_stream: None, tmp_path: Path
+    databases: DatabaseFactory,
+    nats_server: NatsServer,
+    clean_stream: None,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[Platform]:
-    """Supply and feed on one port, each with its own fresh database, on the shared nats-server."""
-    settings = await make_settings(databases, nats_server.url, tmp_path)
-    async with running_platform(settings) as running:
+    """The services on one port, each with its own fresh database, on the shared nats-server: all seven, or
+    only those a `@pytest.mark.services(...)` on the test or its module names."""
+    marker = request.node.get_closest_marker("services")
+    services = list(marker.args) if marker else None
+    settings = await make_settings(databases, nats_server.url, tmp_path, services)
+    async with running_platform(settings, services) as running:
         yield running

@@ -7,7 +7,7 @@ import contextlib
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -172,10 +172,15 @@ async def reaches(
 
 
 async def make_settings(
-    databases: DatabaseFactory, nats_url: str, tmp_path: Path, **overrides: Any
+    databases: DatabaseFactory,
+    nats_url: str,
+    tmp_path: Path,
+    services: Sequence[str] | None = None,
+    **overrides: Any,
 ) -> Settings:
+    """Settings with a fresh, migrated database for each of `services` (default: all of them)."""
     urls = {}
-    for name in FACTORIES:
+    for name in services or FACTORIES:
         urls[name] = await databases.create(name)
         await migrations.upgrade(name, urls[name])
     values: dict[str, Any] = {
@@ -194,10 +199,12 @@ async def make_settings(
 
 
 @contextlib.asynccontextmanager
-async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
+async def running_platform(
+    settings: Settings, services: Sequence[str] | None = None
+) -> AsyncIterator[Platform]:
     from eastwest.services import create_apps
 
-    gateway = create_gateway(create_apps(settings))
+    gateway = create_gateway(create_apps(settings, list(services) if services else None))
     port = free_port()
     server = gateway_server(gateway, port, graceful_seconds=30)
     server_task = asyncio.create_task(server.serve())

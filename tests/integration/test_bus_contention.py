@@ -34,6 +34,8 @@ from services.bus.models import platform as bus_tables
 from tests.harness import Platform, auth, gather_with_progress, retrying
 from tests.integration.test_bus import new_trip
 
+pytestmark = pytest.mark.services("stations", "demand", "bus")
+
 IN_FLIGHT = 200
 POOL = 50
 PROVINCE = "61"

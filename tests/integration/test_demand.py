@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from services.demand.models import Person, Station
 from tests.factories import person_body, station_body
 from tests.harness import ADMIN, Platform, auth, eventually
+
+pytestmark = pytest.mark.services("stations", "demand")
 
 
 async def new_station(platform: Platform, province_code: str = "61", **overrides: Any) -> str:

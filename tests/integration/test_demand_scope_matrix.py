@@ -15,6 +15,8 @@ from tests.factories import person_body
 from tests.harness import ADMIN, Platform, auth
 from tests.integration.test_demand import new_station
 
+pytestmark = pytest.mark.services("stations", "demand")
+
 ROLES = ["admin", "partner-61", "partner-52", "station-61", "station-52", "recruiter", "training", "public"]
 INSIDE = {"admin", "partner-61", "station-61"}
 

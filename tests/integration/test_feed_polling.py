@@ -7,6 +7,7 @@ import itertools
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, select
 
 from libs.db import BEIJING, utcnow
@@ -24,6 +25,8 @@ from tests.integration.test_feed_publication import (
     synced,
 )
 from tests.integration.test_job_feed_flow import create_employer
+
+pytestmark = pytest.mark.services("supply", "feed")
 
 CHANGES = "/v1/feed/changes"
 

@@ -27,6 +27,8 @@ from tests.factories import employer_body
 from tests.harness import ADMIN, Platform, auth
 from tests.integration.test_demand import new_station
 
+pytestmark = pytest.mark.services("stations", "demand", "supply")
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BLANK_ROWS = 3_000_000
 _CHUNK = 100_000

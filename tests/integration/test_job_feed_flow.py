@@ -7,9 +7,12 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.factories import employer_body, job_body
 from tests.harness import ADMIN, PUBLIC, Platform, auth, eventually
+
+pytestmark = pytest.mark.services("supply", "feed")
 
 
 async def create_employer(platform: Platform, **overrides: Any) -> dict[str, Any]:

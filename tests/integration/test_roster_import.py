@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from stdnum.cn import ric
 
 from eastwest.roster_upload import upload_roster
@@ -15,6 +16,8 @@ from services.demand.roster import ROSTER_COLUMNS
 from tests.factories import person_body
 from tests.harness import ADMIN, Platform, auth, retrying
 from tests.integration.test_demand import new_station
+
+pytestmark = pytest.mark.services("stations", "demand")
 
 HEADERS = [column.header for column in ROSTER_COLUMNS]
 IMPORT_TIMEOUT = httpx.Timeout(300.0, connect=10.0)

@@ -16,6 +16,8 @@ from services.stations.models import platform as station_tables
 from services.stations.schemas import normalize_phone
 from tests.harness import ADMIN, PUBLIC, Platform, auth, eventually
 
+pytestmark = pytest.mark.services("stations")
+
 SHAANXI, GUIZHOU = "61", "52"
 PROVINCES = (SHAANXI, GUIZHOU)
 _serial = count(1)

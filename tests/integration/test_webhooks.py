@@ -20,6 +20,8 @@ from tests.factories import job_body
 from tests.harness import ADMIN, PUBLIC, Platform, auth, eventually
 from tests.integration.test_job_feed_flow import create_employer
 
+pytestmark = pytest.mark.services("supply", "feed")
+
 SECRET = "whsec-0123456789abcdef"
 PARTNER = auth("partner", sub="partner-61", provinces=["61"])
 
