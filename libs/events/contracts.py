@@ -41,23 +41,17 @@ JOB_EXAMPLE: dict[str, object] = {
 }
 
 
-class JobPayload(BaseModel):
-    """A job as supply publishes it: everything a reader needs, so consumers never call supply back."""
+class JobPosting(BaseModel):
+    """What a job offers and asks: declared once, here. Supply's request models check these fields on the way in
+    (services/supply/schemas.py); every shape that shows a job (supply's answer, the event, the feed's item,
+    matching's read model) derives from `PublishedJob`, so a new field is added here and where it is used."""
 
-    id: str
-    version: int
-    status: str
-    employer_id: str
-    employer_name: str
-    employer_assistance_base: bool
-    employer_caring: bool
     title: str
     description: str | None
     occupation_code: str | None
     industry: str | None
     city_code: str
     headcount: int
-    headcount_left: int
     salary_min: int
     salary_max: int
     age_min: int | None
@@ -70,8 +64,26 @@ class JobPayload(BaseModel):
     valid_until: date | None
     public_welfare: bool
     contract_months: int | None
+
+
+class PublishedJob(JobPosting):
+    """A job as readers see it: the posting, its employer, what is left of its headcount, its version."""
+
+    id: str
+    version: int
+    employer_id: str
+    employer_name: str
+    employer_assistance_base: bool
+    employer_caring: bool
+    headcount_left: int
     published_at: datetime | None
     updated_at: datetime
+
+
+class JobPayload(PublishedJob):
+    """A job as supply publishes it: everything a reader needs, so consumers never call supply back."""
+
+    status: str
 
 
 # --- stations -----------------------------------------------------------------------------------------------

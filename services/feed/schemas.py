@@ -8,7 +8,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import BaseModel, Field, StringConstraints
 
 from libs.api.schemas import RequestModel, example
-from libs.events.contracts import JOB_EXAMPLE, Benefits
+from libs.events.contracts import JOB_EXAMPLE, PublishedJob
 
 JOB_ID = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d"
 SUBSCRIPTION_ID = "e8f9a0b1-c2d3-4e4f-9a5b-6c7d8e9f0a1b"
@@ -37,36 +37,11 @@ _SNAPSHOT = {
 _FILTERS = {"city_code": "3205", "occupation_code": None, "event_types": ["job.published", "job.closed"]}
 
 
-class FeedItem(BaseModel):
+class FeedItem(PublishedJob):
+    """A job in the shared feed: the published job (libs/events/contracts.py) and the day it leaves the feed."""
+
     model_config = example(ITEM)
 
-    id: str
-    version: int
-    employer_id: str
-    employer_name: str
-    employer_assistance_base: bool
-    employer_caring: bool
-    title: str
-    description: str | None
-    occupation_code: str | None
-    industry: str | None
-    city_code: str
-    headcount: int
-    headcount_left: int
-    salary_min: int
-    salary_max: int
-    age_min: int | None
-    age_max: int | None
-    education_min: str | None
-    skills: list[str]
-    certificates_required: list[str]
-    benefits: Benefits
-    shift: str | None
-    valid_until: date | None
-    public_welfare: bool
-    contract_months: int | None
-    published_at: datetime | None
-    updated_at: datetime
     listed_until: date | None = Field(
         default=None,
         description="展示至（北京时间，含当日）：有效期至；未填有效期的，为发布日加平台默认展示期。此后岗位自动下架",

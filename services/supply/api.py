@@ -44,15 +44,7 @@ router = service_router("supply")
 
 
 def job_view(job: JobRow) -> Job:
-    return Job.model_validate(
-        {
-            **service.job_payload(job).model_dump(),
-            "compliance": job.compliance,
-            "supply_list_id": job.supply_list_id,
-            "created_at": job.created_at,
-            "closed_at": job.closed_at,
-        }
-    )
+    return Job.model_validate(job, from_attributes=True)
 
 
 @router.post("/employers", status_code=201, response_model=Employer)

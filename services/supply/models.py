@@ -73,6 +73,23 @@ class Job(Base):
 
     employer: Mapped[Employer] = relationship(lazy="joined")
 
+    # What readers see of the employer and the headcount (libs/events/contracts.py `PublishedJob`).
+    @property
+    def employer_name(self) -> str:
+        return self.employer.name
+
+    @property
+    def employer_assistance_base(self) -> bool:
+        return self.employer.assistance_base
+
+    @property
+    def employer_caring(self) -> bool:
+        return self.employer.caring_employer
+
+    @property
+    def headcount_left(self) -> int:
+        return self.headcount - self.filled
+
 
 class SupplyList(Base):
     """One imported 岗位供给清单 file and what became of each row."""

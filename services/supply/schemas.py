@@ -10,7 +10,7 @@ from stdnum.cn import uscc
 
 from libs.api.schemas import RequestModel, example
 from libs.db import beijing_date
-from libs.events.contracts import JOB_EXAMPLE, Benefits
+from libs.events.contracts import JOB_EXAMPLE, PublishedJob
 from libs.reference.education import EducationMinimum
 from libs.reference.occupations import INDUSTRIES, is_occupation_code
 from libs.reference.regions import JIANGSU_CITIES
@@ -38,6 +38,8 @@ _JOB = {
     **_JOB_IN,
     "id": JOB_ID,
     "employer_name": "苏州精密电子有限公司",
+    "employer_assistance_base": False,
+    "employer_caring": False,
     "headcount_left": 20,
     "valid_until": None,
     "status": "published",
@@ -193,38 +195,16 @@ class ComplianceNote(BaseModel):
     message: str
 
 
-class Job(BaseModel):
+class Job(PublishedJob):
+    """A job as supply answers it: the published job (libs/events/contracts.py), its status and compliance notes,
+    and where it came from."""
+
     model_config = example(_JOB)
 
-    id: str
-    employer_id: str
-    employer_name: str
-    title: str
-    description: str | None
-    occupation_code: str | None
-    industry: str | None
-    city_code: str
-    headcount: int
-    headcount_left: int
-    salary_min: int
-    salary_max: int
-    age_min: int | None
-    age_max: int | None
-    education_min: str | None
-    skills: list[str]
-    certificates_required: list[str]
-    benefits: Benefits
-    shift: str | None
-    valid_until: date | None
-    public_welfare: bool
-    contract_months: int | None
     status: JobStatus
     compliance: list[ComplianceNote]
-    version: int
     supply_list_id: str | None
     created_at: datetime
-    updated_at: datetime
-    published_at: datetime | None
     closed_at: datetime | None
 
 

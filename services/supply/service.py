@@ -96,36 +96,7 @@ def _compliance(job: Job, today: date) -> list[dict[str, str]]:
 
 
 def job_payload(job: Job) -> JobPayload:
-    return JobPayload(
-        id=job.id,
-        version=job.version,
-        status=job.status,
-        employer_id=job.employer_id,
-        employer_name=job.employer.name,
-        employer_assistance_base=job.employer.assistance_base,
-        employer_caring=job.employer.caring_employer,
-        title=job.title,
-        description=job.description,
-        occupation_code=job.occupation_code,
-        industry=job.industry,
-        city_code=job.city_code,
-        headcount=job.headcount,
-        headcount_left=job.headcount - job.filled,
-        salary_min=job.salary_min,
-        salary_max=job.salary_max,
-        age_min=job.age_min,
-        age_max=job.age_max,
-        education_min=job.education_min,
-        skills=list(job.skills),
-        certificates_required=list(job.certificates_required),
-        benefits=Benefits.model_validate(job.benefits or {}),
-        shift=job.shift,
-        valid_until=job.valid_until,
-        public_welfare=job.public_welfare,
-        contract_months=job.contract_months,
-        published_at=job.published_at,
-        updated_at=job.updated_at,
-    )
+    return JobPayload.model_validate(job, from_attributes=True)
 
 
 def job_event(before: str | None, after: str) -> str | None:
