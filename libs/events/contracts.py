@@ -93,17 +93,23 @@ STATION_UPDATED = "ew.stations.station.updated"
 STATION_EVENTS = "ew.stations.station.>"
 
 
-class StationPayload(BaseModel):
-    """A liaison station: where it is, which Jiangsu city it pairs with. Demand and bus keep copies."""
+class StationListing(BaseModel):
+    """A liaison station as anyone may see it: where it is, which Jiangsu city it pairs with. Declared once;
+    the stations service's answers and the event derive from it."""
 
     id: str
-    version: int
     name: str
     province_code: str
     city_code: str
     county_code: str
     partner_city_code: str
     active: bool = True
+
+
+class StationPayload(StationListing):
+    """A station as its events carry it. Demand, bus and the live board keep copies."""
+
+    version: int
 
 
 # --- demand (workers) ---------------------------------------------------------------------------------------

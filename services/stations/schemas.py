@@ -6,9 +6,10 @@ import re
 import unicodedata
 from datetime import datetime
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from libs.api.schemas import RequestModel, example
+from libs.events.contracts import StationListing
 from libs.reference.divisions import county_in, is_current_county, is_current_prefecture
 from libs.reference.regions import JIANGSU_CITIES, PROVINCES
 
@@ -178,18 +179,10 @@ class StationPatch(StationFields):
         return value
 
 
-class StationSummary(BaseModel):
+class StationSummary(StationListing):
     """The directory entry recruiters and training bases see: no address or contact phone."""
 
     model_config = example(_SUMMARY_EXAMPLE)
-
-    id: str
-    name: str
-    province_code: str
-    city_code: str
-    county_code: str
-    partner_city_code: str
-    active: bool
 
 
 class Station(StationSummary):

@@ -92,16 +92,7 @@ def list_filter(caller: Principal, province_code: str | None) -> repository.Stat
 
 
 def station_payload(station: Station) -> StationPayload:
-    return StationPayload(
-        id=station.id,
-        version=station.version,
-        name=station.name,
-        province_code=station.province_code,
-        city_code=station.city_code,
-        county_code=station.county_code,
-        partner_city_code=station.partner_city_code,
-        active=station.active,
-    )
+    return StationPayload.model_validate(station, from_attributes=True)
 
 
 async def _emit(session: AsyncSession, event_type: str, station: Station) -> None:
