@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from libs.api.schemas import RequestModel, example
 from libs.db import beijing_date, utcnow
-from libs.events.contracts import Intention
+from libs.events.contracts import PersonPayload
 from libs.pii import PiiError, normalise_phone, parse_resident_id
 from libs.reference.education import Education
 from libs.reference.occupations import is_occupation_code
@@ -154,7 +154,10 @@ class ConsentOut(BaseModel):
     scope: str | None
 
 
-class Person(BaseModel):
+class Person(PersonPayload):
+    """A worker as their station sees them: the anonymous profile every service gets (libs/events/contracts.py
+    `PersonPayload`), and the name, masked identifiers and consent that only demand holds."""
+
     model_config = example(
         {
             "id": PERSON_ID,
@@ -178,28 +181,13 @@ class Person(BaseModel):
         }
     )
 
-    id: str
-    station_id: str
-    province_code: str
     name: str | None
     id_number_masked: str | None
     phone_masked: str | None
     birth_date: date | None
-    gender: str
-    age: int
-    education: str | None
-    categories: list[str]
-    key_region: bool
-    skills: list[str]
-    certificates: list[str]
-    intention: Intention
     consent: ConsentOut
-    status: str
-    status_since: date
     demand_list_id: str | None
-    version: int
     created_at: datetime
-    updated_at: datetime
     erased: bool = False
 
 

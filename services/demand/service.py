@@ -101,28 +101,14 @@ def age_of(person: Person, today: date) -> int:
 def person_view(vault: PiiVault, person: Person) -> PersonView:
     """Masked ID number and phone; the name in full for whoever may see the worker at all."""
     return PersonView(
-        id=person.id,
-        station_id=person.station_id,
-        province_code=person.province_code,
+        **dict(person_payload(person)),
         name=vault.decrypt(person.name_encrypted, "name") if person.name_encrypted else None,
         id_number_masked=person.id_number_masked,
         phone_masked=person.phone_masked,
         birth_date=person.birth_date,
-        gender=person.gender,
-        age=age_of(person, beijing_date()),
-        education=person.education,
-        categories=list(person.categories),
-        key_region=person.key_region,
-        skills=list(person.skills),
-        certificates=list(person.certificates),
-        intention=Intention.model_validate(person.intention or {}),
         consent=ConsentOut(given_at=person.consent_given_at, scope=person.consent_scope),
-        status=person.status,
-        status_since=person.status_since,
         demand_list_id=person.demand_list_id,
-        version=person.version,
         created_at=person.created_at,
-        updated_at=person.updated_at,
         erased=person.erased_at is not None,
     )
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -165,6 +166,13 @@ def eastwest_process() -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
         [sys.executable, "-c", "import sys; sys.stdin.read()", "eastwest", "run"], stdin=subprocess.PIPE
     )
+    # Popen can return while the child is still inside exec, when /proc shows an empty command line for a
+    # moment; a real `eastwest run` has long been running when another command looks it up.
+    cmdline = Path(f"/proc/{process.pid}/cmdline")
+    for _ in range(500):
+        if not cmdline.exists() or b"eastwest" in cmdline.read_bytes():
+            break
+        time.sleep(0.01)
     yield process
     process.kill()
     process.wait()
