@@ -64,7 +64,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):  # `python bench/booking.py`
     sys.path.insert(0, str(ROOT))
 
-from bench.feed_latency import (  # noqa: E402
+from bench.runner import (  # noqa: E402
     OWN_PROCESS_ROOTS,
     PG_ADMIN_ENV,
     child_platform,
