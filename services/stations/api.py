@@ -70,11 +70,10 @@ async def list_stations(
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[Station | StationSummary]:
     """Full records for admins, partners and stations; the directory entry for recruiters and training."""
-    require_role(caller, *service.LIST_READERS)
+    station_filter = service.list_filter(caller, province_code)  # 403 first for roles that may not list
     if province_code is not None and not is_province_code(province_code):
         raise validation_problem("query.province_code", "unknown_province", "不是有效的省级行政区划代码")
     after = time_id_cursor(cursor)
-    station_filter = service.list_filter(caller, province_code)
     if station_filter is None:
         return Page(items=[], next_cursor=None)
     rows = list(await repository.list_stations(session, station_filter, after=after, limit=limit))

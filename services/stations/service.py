@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.api.problems import FieldError, Problem, not_found
-from libs.auth import Principal, Role
+from libs.auth import Principal, Role, require_role
 from libs.db import utcnow
 from libs.events.contracts import STATION_CREATED, STATION_UPDATED, StationPayload
 from libs.events.envelope import new_event
@@ -73,6 +73,7 @@ def sees_contacts(caller: Principal) -> bool:
 
 def list_filter(caller: Principal, province_code: str | None) -> repository.StationFilter | None:
     """What the list shows this caller; None when its scope leaves nothing to show."""
+    require_role(caller, *LIST_READERS)
     asked = None if province_code is None else (province_code,)
     if caller.is_admin:
         return repository.StationFilter(province_codes=asked)

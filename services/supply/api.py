@@ -66,11 +66,8 @@ async def list_employers(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[Employer]:
-    require_role(caller, Role.admin, Role.partner, Role.station)
-    rows = list(
-        await repository.list_employers(
-            session, city_code=city_code, after=time_id_cursor(cursor), limit=limit
-        )
+    rows = await service.list_employers(
+        session, caller, city_code=city_code, after=time_id_cursor(cursor), limit=limit
     )
     return Page(
         items=[Employer.model_validate(row, from_attributes=True) for row in rows],
@@ -88,8 +85,6 @@ async def get_employer(employer_id: str, session: Session, caller: Caller) -> Em
 async def create_job(
     request: Request, data: JobCreate, session: Session, caller: Caller, key: IdempotencyKey = None
 ) -> JSONResponse:
-    require_role(caller, Role.admin, Role.recruiter)
-
     async def create() -> tuple[int, dict[str, object]]:
         job = await service.create_job(session, caller, data)
         return 201, job_view(job).model_dump(mode="json")
@@ -108,16 +103,13 @@ async def list_jobs(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[Job]:
-    require_role(caller, Role.admin, Role.recruiter, Role.partner, Role.station, Role.training)
-    statuses: list[str] | None = [status] if status else None
-    if caller.role is Role.recruiter:
-        employer_id = caller.employer_id
-    elif not caller.is_admin:
-        statuses = ["published"] if status in (None, "published") else ["__none__"]
-    job_filter = repository.JobFilter(
-        employer_id=employer_id, city_code=city_code, occupation_code=occupation_code, statuses=statuses
+    asked = repository.JobFilter(
+        employer_id=employer_id,
+        city_code=city_code,
+        occupation_code=occupation_code,
+        statuses=[status] if status else None,
     )
-    rows = list(await repository.list_jobs(session, job_filter, after=time_id_cursor(cursor), limit=limit))
+    rows = await service.list_jobs(session, caller, asked, after=time_id_cursor(cursor), limit=limit)
     return Page(items=[job_view(row) for row in rows], next_cursor=next_time_id_cursor(rows, limit))
 
 
@@ -156,7 +148,7 @@ async def import_supply_list(
     employer_id: Annotated[str, Form(min_length=1, max_length=36)],
     key: IdempotencyKey = None,
 ) -> JSONResponse:
-    require_role(caller, Role.admin, Role.recruiter)
+    require_role(caller, Role.admin, Role.recruiter)  # before reading a file the caller may not upload
     content = await file.read()
     filename = file.filename or "upload"
     if not content:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -10,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.api.problems import FieldError, Problem, not_found, validation_problem
-from libs.auth import Principal, Role
+from libs.auth import Principal, Role, require_role
 from libs.db import utcnow
 from libs.events.contracts import JOB_CLOSED, JOB_PUBLISHED, JOB_UPDATED, Benefits, JobPayload
 from libs.events.envelope import new_event
@@ -60,6 +61,19 @@ async def create_employer(session: AsyncSession, caller: Principal, data: Employ
     except IntegrityError as error:  # a concurrent registration of the same code
         raise Problem(409, "该统一社会信用代码的用人单位已存在") from error
     return employer
+
+
+async def list_employers(
+    session: AsyncSession,
+    caller: Principal,
+    *,
+    city_code: str | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Employer]:
+    """The employer directory, for admins and the origin side (partners, stations)."""
+    require_role(caller, Role.admin, Role.partner, Role.station)
+    return list(await repository.list_employers(session, city_code=city_code, after=after, limit=limit))
 
 
 async def employer_in_scope(session: AsyncSession, caller: Principal, employer_id: str) -> Employer:
@@ -130,6 +144,7 @@ async def _changed(session: AsyncSession, job: Job, before: str | None) -> None:
 async def create_job(
     session: AsyncSession, caller: Principal, data: JobCreate, *, supply_list_id: str | None = None
 ) -> Job:
+    require_role(caller, Role.admin, Role.recruiter)
     employer = await managed_employer(session, caller, data.employer_id, "body.employer_id")
     now = utcnow()
     fields: dict[str, Any] = data.model_dump(exclude={"employer_id"}, exclude_none=True)
@@ -150,6 +165,25 @@ async def create_job(
     session.add(job)
     await _changed(session, job, None)
     return job
+
+
+async def list_jobs(
+    session: AsyncSession,
+    caller: Principal,
+    asked: repository.JobFilter,
+    *,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Job]:
+    """A recruiter sees its employer's jobs in every status; everyone else published jobs only."""
+    require_role(caller, Role.admin, Role.recruiter, Role.partner, Role.station, Role.training)
+    job_filter = asked
+    if caller.role is Role.recruiter:
+        job_filter = dataclasses.replace(asked, employer_id=caller.employer_id)
+    elif not caller.is_admin:
+        published = asked.statuses in (None, ["published"])
+        job_filter = dataclasses.replace(asked, statuses=["published"] if published else ["__none__"])
+    return list(await repository.list_jobs(session, job_filter, after=after, limit=limit))
 
 
 async def job_in_scope(
