@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import openpyxl
+import pytest
 from nats.js.errors import NotFoundError
 from sqlalchemy import func, select
 
@@ -19,6 +20,8 @@ from tests.factories import person_body, phone
 from tests.harness import ADMIN, Platform, auth, eventually
 from tests.integration.test_demand import new_station
 from tests.integration.test_matching import new_employer, new_job, new_worker
+
+pytestmark = pytest.mark.services("stations", "demand", "supply", "matching", "bus")
 
 
 def soon(days: float, hour: int = 8) -> str:

@@ -28,6 +28,8 @@ from tests.harness import ADMIN, PUBLIC, Platform, auth, eventually
 from tests.integration.test_demand import new_station, register, station_token
 from tests.integration.test_job_feed_flow import create_employer
 
+pytestmark = pytest.mark.services("stations", "demand", "supply", "feed")
+
 
 @pytest.fixture(autouse=True)
 def no_schedule(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

@@ -27,6 +27,8 @@ from tests.factories import employer_body, job_body, person_body
 from tests.harness import ADMIN, PUBLIC, Platform, auth, eventually
 from tests.integration.test_demand import new_station
 
+pytestmark = pytest.mark.services("stations", "demand", "supply", "matching", "feed")
+
 STREAM = "douyin-2026-12-01.a"
 
 

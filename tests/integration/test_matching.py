@@ -7,10 +7,14 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from libs.db import beijing_date
 from tests.factories import employer_body, job_body, person_body
 from tests.harness import ADMIN, Platform, auth, eventually
 from tests.integration.test_demand import new_station
+
+pytestmark = pytest.mark.services("stations", "demand", "supply", "matching")
 
 
 async def new_employer(platform: Platform) -> str:

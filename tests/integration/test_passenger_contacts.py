@@ -17,6 +17,8 @@ from tests.factories import person_body
 from tests.harness import ADMIN, INTERNAL_SECRET, Platform
 from tests.integration.test_demand import new_station, register, station_token
 
+pytestmark = pytest.mark.services("stations", "demand", "bus")
+
 PATH = "/internal/v1/passenger-contacts"
 INTERNAL = {"Authorization": f"Internal {INTERNAL_SECRET}"}
 

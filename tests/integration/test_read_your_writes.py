@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from libs.api.consistency import TOKEN_HEADER
 from libs.events.contracts import PERSON_REGISTERED
 from services.bus.consumers import bus_consumers
@@ -18,6 +20,8 @@ from tests.integration.test_bus import bus_knows_station, new_trip
 from tests.integration.test_demand import new_station
 from tests.integration.test_matching import new_employer, new_job
 from tests.integration.test_training import new_base, new_programme
+
+pytestmark = pytest.mark.services("stations", "demand", "supply", "matching", "training", "bus")
 
 TRIES = 3
 

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from libs.db import beijing_date, utcnow
@@ -36,6 +37,8 @@ from services.matching.models import WorkerView
 from services.training.models import Enrolment, ErasedPerson, Person, Placement, Programme
 from services.training.models import platform as training_tables
 from tests.harness import ADMIN, PUBLIC, Platform, auth, eventually
+
+pytestmark = pytest.mark.services("training", "matching")
 
 PROBLEM_JSON = "application/problem+json"
 SHAANXI, GUIZHOU, JIANGSU = "61", "52", "32"
