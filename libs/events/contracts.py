@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -131,6 +132,20 @@ class Intention(BaseModel):
     available_from: date | None = None
 
 
+EmploymentHow = Literal["placed", "self_found", "public_welfare", "self_employed", "flexible"]
+EmploymentWhere = Literal["jiangsu", "home_county", "home_province", "other_province"]
+
+
+class Employment(BaseModel):
+    """Where and how an employed worker works (动态监测): placed through the platform, found work on their own, a
+    public-welfare position, self-employed or flexible work; in Jiangsu, near home or in another province.
+    `region_code` is a GB/T 2260 code at the precision known (a Jiangsu city, a county, a province)."""
+
+    how: EmploymentHow
+    where: EmploymentWhere | None = None
+    region_code: str | None = None
+
+
 class PersonPayload(BaseModel):
     """What matching needs about a worker, and nothing that identifies them: no name, ID number or phone.
 
@@ -150,6 +165,7 @@ class PersonPayload(BaseModel):
     intention: Intention
     status: str
     status_since: date
+    employment: Employment | None = None  # while employed
     updated_at: datetime
 
 

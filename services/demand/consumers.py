@@ -20,7 +20,7 @@ from libs.pii import PiiVault
 from libs.runtime import ServiceRuntime
 from services.demand import repository
 from services.demand.leads.consumers import live_consumers
-from services.demand.schemas import StatusChangeIn
+from services.demand.schemas import EmploymentIn, StatusChangeIn
 from services.demand.service import apply_station, change_status
 
 
@@ -37,7 +37,14 @@ def placement_handler(vault: PiiVault) -> Handler:
             confirmed = PlacementConfirmed.model_validate(event.data)
             person = await repository.get_person(session, confirmed.person_id, for_update=True)
             if person is not None:
-                change = StatusChangeIn(status="employed", since=min(confirmed.start_date, beijing_date()))
+                where = (
+                    {"where": "jiangsu", "region_code": confirmed.city_code} if confirmed.city_code else {}
+                )
+                change = StatusChangeIn(
+                    status="employed",
+                    since=min(confirmed.start_date, beijing_date()),
+                    employment=EmploymentIn.model_validate({"how": "placed", **where}),
+                )
                 await change_status(session, vault, person, change, source="placement")
         elif event.type == PLACEMENT_ENDED:
             ended = PlacementEnded.model_validate(event.data)

@@ -9,7 +9,15 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from libs.db import UTCDateTime, new_metadata
+from libs.events.contracts import Employment
 from libs.events.tables import platform_tables
+
+
+def employment_of(how: str | None, where: str | None, region_code: str | None) -> Employment | None:
+    """The stored columns as the contract's `Employment` (None when not employed)."""
+    if how is None:
+        return None
+    return Employment.model_validate({"how": how, "where": where, "region_code": region_code})
 
 
 class Base(DeclarativeBase):
@@ -68,6 +76,9 @@ class Person(Base):
     note_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(String(12), index=True)
     status_since: Mapped[date] = mapped_column(Date)
+    employment_how: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    employment_where: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    employment_region_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -85,9 +96,16 @@ class StatusChange(Base):
     status: Mapped[str] = mapped_column(String(12))
     previous_status: Mapped[str | None] = mapped_column(String(12), nullable=True)
     since: Mapped[date] = mapped_column(Date)
+    employment_how: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    employment_where: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    employment_region_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
     note_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     source: Mapped[str] = mapped_column(String(20))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def employment(self) -> Employment | None:
+        return employment_of(self.employment_how, self.employment_where, self.employment_region_code)
 
 
 class EarlyWarning(Base):

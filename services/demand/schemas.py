@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
 
 from libs.api.schemas import RequestModel, example
 from libs.db import beijing_date, utcnow
-from libs.events.contracts import PersonPayload
+from libs.events.contracts import Employment, EmploymentHow, EmploymentWhere, PersonPayload
 from libs.pii import PiiError, normalise_phone, parse_resident_id
 from libs.reference.education import Education
 from libs.reference.occupations import is_occupation_code
@@ -191,13 +191,61 @@ class Person(PersonPayload):
     erased: bool = False
 
 
+class EmploymentIn(Strict):
+    """Where and how the worker works. `region_code` (GB/T 2260) at the precision the station knows: a Jiangsu
+    city (3205) or county for `jiangsu`, the county for `home_county`, a province or lower elsewhere."""
+
+    how: EmploymentHow = Field(
+        description="placed 平台介绍；self_found 自主就业；public_welfare 公益性岗位；self_employed 自主创业；flexible 灵活就业"
+    )
+    where: EmploymentWhere | None = Field(
+        default=None,
+        description="jiangsu 在苏；home_county 县内就近；home_province 省内县外；other_province 其他省份",
+    )
+    region_code: str | None = Field(
+        default=None, pattern=r"^\d{2}(\d{2}(\d{2})?)?$", description="就业地区划代码"
+    )
+
+    @field_validator("region_code")
+    @classmethod
+    def _region_fits(cls, code: str | None, info: ValidationInfo) -> str | None:
+        where = info.data.get("where")
+        if code is None:
+            return code
+        in_jiangsu = code.startswith("32")
+        if where == "jiangsu" and not (in_jiangsu and (len(code) == 2 or code[:4] in JIANGSU_CITIES)):
+            raise ValueError("where 为 jiangsu 时，region_code 须为江苏的设区市或县区代码")
+        if where in ("home_county", "home_province", "other_province") and in_jiangsu:
+            raise ValueError("就业地在江苏时 where 应为 jiangsu")
+        return code
+
+
 class StatusChangeIn(Strict):
     multiline_fields = frozenset({"note"})
-    model_config = example({"status": "employed", "since": "2026-11-25", "note": "经直通车到苏州上岗"})
+    model_config = example(
+        {
+            "status": "employed",
+            "since": "2026-11-25",
+            "employment": {"how": "self_found", "where": "home_county", "region_code": "610125"},
+            "note": "在县城的食品厂自主就业",
+        }
+    )
 
     status: Status
     since: date
+    employment: EmploymentIn | None = Field(
+        default=None, description="就业去向（仅 status 为 employed 时；不填视为自主就业）"
+    )
     note: str | None = Field(default=None, max_length=500)
+
+    @field_validator("employment")
+    @classmethod
+    def _only_when_employed(
+        cls, employment: EmploymentIn | None, info: ValidationInfo
+    ) -> EmploymentIn | None:
+        if employment is not None and info.data.get("status") != "employed":
+            raise ValueError("只有 status 为 employed 时才能填写就业去向")
+        return employment
 
     @field_validator("since")
     @classmethod
@@ -223,6 +271,7 @@ class StatusChangeOut(BaseModel):
     status: str
     previous_status: str | None
     since: date
+    employment: Employment | None = None
     source: str
     recorded_at: datetime
 

@@ -23,6 +23,7 @@ from libs.events.contracts import (
     PERSON_STATUS_CHANGED,
     PERSON_UPDATED,
     WARNING_RAISED,
+    Employment,
     Intention,
     PersonErased,
     PersonPayload,
@@ -34,7 +35,7 @@ from libs.events.outbox import add_event
 from libs.events.projection import Projection
 from libs.pii import PiiVault, mask_id_number, mask_phone, parse_resident_id
 from services.demand import repository
-from services.demand.models import EarlyWarning, Person, Station, StatusChange, platform
+from services.demand.models import EarlyWarning, Person, Station, StatusChange, employment_of, platform
 from services.demand.schemas import ConsentOut, PersonCreate, PersonPatch, StatusChangeIn
 from services.demand.schemas import Person as PersonView
 
@@ -129,6 +130,9 @@ def person_payload(person: Person) -> PersonPayload:
         intention=Intention.model_validate(person.intention or {}),
         status=person.status,
         status_since=person.status_since,
+        employment=employment_of(
+            person.employment_how, person.employment_where, person.employment_region_code
+        ),
         updated_at=person.updated_at,
     )
 
@@ -260,6 +264,16 @@ async def update_person(
 # --- employment status and early warnings -------------------------------------------------------------------
 
 
+def employment_of_change(change: StatusChangeIn, source: str) -> Employment | None:
+    """Where and how a worker now works: as given; a station that records work without saying how recorded work
+    the worker found on their own (placements say `placed` themselves); nothing unless employed."""
+    if change.status != "employed":
+        return None
+    if change.employment is not None:
+        return Employment.model_validate(change.employment.model_dump())
+    return Employment(how="placed" if source == "placement" else "self_found")
+
+
 async def change_status(
     session: AsyncSession,
     vault: PiiVault,
@@ -272,6 +286,10 @@ async def change_status(
     """Records the change; 就业转失业 (or a placement that ended) raises a warning for the worker's station."""
     previous = person.status
     now = utcnow()
+    employment = employment_of_change(change, source)
+    person.employment_how = employment.how if employment else None
+    person.employment_where = employment.where if employment else None
+    person.employment_region_code = employment.region_code if employment else None
     session.add(
         StatusChange(
             id=str(uuid.uuid4()),
@@ -279,6 +297,9 @@ async def change_status(
             status=change.status,
             previous_status=previous,
             since=change.since,
+            employment_how=person.employment_how,
+            employment_where=person.employment_where,
+            employment_region_code=person.employment_region_code,
             note_encrypted=vault.encrypt(change.note, "note") if change.note else None,
             source=source,
             recorded_at=now,

@@ -4,14 +4,19 @@ erasure; stations reach demand through their events."""
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import date
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from libs.events.contracts import PLACEMENT_CONFIRMED, PlacementConfirmed
+from libs.events.envelope import new_event
 from services.demand.models import Person, Station
 from tests.factories import person_body, station_body
 from tests.harness import ADMIN, Platform, auth, eventually
+from tests.integration.test_training import problem_fields
 
 pytestmark = pytest.mark.services("stations", "demand")
 
@@ -195,3 +200,68 @@ async def test_erasure_removes_personal_data_and_tells_others(platform: Platform
         return json.loads(message.data)["data"]["id"] == worker["id"]
 
     await eventually(announced, what="person.erased in the stream")
+
+
+async def test_where_and_how_a_worker_is_employed(platform: Platform) -> None:
+    """A station records self-found work with where and how; unemployment clears it; a placement sets `placed`
+    in the job's Jiangsu city; the event carries it (anonymous) for the monitoring figures."""
+    station_id = await new_station(platform)
+    worker = await register(platform, station_id, 5)
+    token = station_token(station_id)
+    path = f"/v1/persons/{worker['id']}/status"
+    near_home = {"how": "self_found", "where": "home_county", "region_code": "610125"}
+    recorded = await platform.client.post(
+        path, json={"status": "employed", "since": "2026-10-01", "employment": near_home}, headers=token
+    )
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.json()["employment"] == near_home
+    person = (await platform.client.get(f"/v1/persons/{worker['id']}", headers=token)).json()
+    assert person["employment"] == near_home
+    silent = await platform.client.post(
+        path, json={"status": "employed", "since": "2026-10-02"}, headers=token
+    )
+    assert silent.json()["employment"] == {"how": "self_found", "where": None, "region_code": None}
+
+    bad = [
+        ({"status": "seeking", "since": "2026-10-03", "employment": near_home}, "body.employment"),
+        (
+            {"status": "employed", "since": "2026-10-03", "employment": {**near_home, "where": "jiangsu"}},
+            "body.employment.region_code",
+        ),
+        (
+            {"status": "employed", "since": "2026-10-03", "employment": {"how": "moonlighting"}},
+            "body.employment.how",
+        ),
+    ]
+    for body, field in bad:
+        refused = await platform.client.post(path, json=body, headers=token)
+        assert refused.status_code == 422 and field in problem_fields(refused), (field, refused.text)
+
+    left = await platform.client.post(
+        path, json={"status": "unemployed", "since": "2026-11-20"}, headers=token
+    )
+    assert left.json()["employment"] is None
+    history = (await platform.client.get(path, headers=token)).json()
+    assert [row["employment"] and row["employment"]["how"] for row in history] == [
+        None, "self_found", "self_found", None,
+    ]  # fmt: skip
+
+    placement = PlacementConfirmed(
+        placement_id=str(uuid.uuid4()), person_id=worker["id"], job_id=str(uuid.uuid4()),
+        start_date=date(2026, 11, 25), city_code="3205",
+    )  # fmt: skip
+    event = new_event(
+        "matching", PLACEMENT_CONFIRMED, placement.placement_id, placement.model_dump(mode="json")
+    )
+    await platform.runtime("demand").bus.js.publish(
+        event.type, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
+    )
+
+    async def placed() -> bool:
+        now = (await platform.client.get(f"/v1/persons/{worker['id']}", headers=token)).json()
+        return bool(now["employment"] == {"how": "placed", "where": "jiangsu", "region_code": "3205"})
+
+    await eventually(placed, what="the placement's employment on the worker")
+    js = platform.runtime("demand").bus.js
+    changed = json.loads((await js.get_last_msg("EW", "ew.demand.person.status_changed")).data)
+    assert changed["data"]["employment"] == {"how": "placed", "where": "jiangsu", "region_code": "3205"}
