@@ -23,7 +23,8 @@ from fastapi import FastAPI
 from eastwest.embedded import NatsServer, free_port
 from eastwest.services import FACTORIES
 from libs import migrations
-from libs.events.contracts import PLACEMENT_CONFIRMED
+from libs.db import beijing_date
+from libs.events.contracts import PLACEMENT_CONFIRMED, PlacementConfirmed
 from libs.events.envelope import nats_headers, new_event
 from libs.settings import Settings
 from tests.factories import employer_body, job_body
@@ -370,7 +371,10 @@ async def test_sigterm_finishes_the_request_and_the_handler_in_hand_then_exits_0
             transaction = lock.transaction()
             await transaction.start()
             await lock.execute("SELECT id FROM jobs WHERE id = $1 FOR UPDATE", job_id)
-            event = new_event("matching", PLACEMENT_CONFIRMED, job_id, {"job_id": job_id, "person_id": "p-1"})
+            placement = PlacementConfirmed(
+                placement_id="pl-1", person_id="p-1", job_id=job_id, start_date=beijing_date()
+            )
+            event = new_event("matching", PLACEMENT_CONFIRMED, job_id, placement.model_dump(mode="json"))
             envelope = event.model_dump(mode="json")
             await js.publish(
                 PLACEMENT_CONFIRMED, json.dumps(envelope).encode(), headers=nats_headers(envelope)
