@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     consumer_max_deliver: int = 5
     # How long a request waits for an event it depends on that this service has not handled yet (409 after).
     read_your_writes_seconds: float = 5.0
+    # Follow-up visits of a placement (回访), months after its start.
+    follow_up_months: list[int] = [1, 3, 6, 12]
     housekeeping_every_seconds: float = 3600
     outbox_retention_days: float = 7
     inbox_retention_days: float = 30  # longer than stream_max_age_days: a redelivery is always recognised

@@ -121,6 +121,7 @@ PERSON_STATUS_CHANGED = "ew.demand.person.status_changed"
 PERSON_ERASED = "ew.demand.person.erased"
 PERSON_EVENTS = "ew.demand.person.>"
 WARNING_RAISED = "ew.demand.warning.raised"
+FOLLOW_UP_RECORDED = "ew.demand.follow_up.recorded"
 
 
 class Intention(BaseModel):
@@ -179,8 +180,25 @@ class WarningPayload(BaseModel):
     id: str
     person_id: str
     station_id: str
-    kind: str  # employed_to_unemployed | placement_ended
+    kind: str  # employed_to_unemployed | placement_ended | left_job | no_contract | wage_arrears
     raised_at: datetime
+
+
+class FollowUpRecorded(BaseModel):
+    """A follow-up visit of a placement, as the employer-risk and monitoring figures need it: flags, no words."""
+
+    id: str
+    placement_id: str
+    person_id: str
+    station_id: str
+    job_id: str
+    employer_id: str | None
+    months: int
+    visited_on: date
+    still_employed: bool
+    contract_signed: bool | None
+    insurance_paid: bool | None
+    wages_on_time: bool | None
 
 
 # --- training -----------------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db import beijing_date
@@ -19,6 +21,7 @@ from libs.events.envelope import CloudEvent
 from libs.pii import PiiVault
 from libs.runtime import ServiceRuntime
 from services.demand import repository
+from services.demand.follow_ups import service as follow_ups
 from services.demand.leads.consumers import live_consumers
 from services.demand.schemas import EmploymentIn, StatusChangeIn
 from services.demand.service import apply_station, change_status
@@ -29,8 +32,9 @@ async def on_station_event(session: AsyncSession, event: CloudEvent) -> None:
     await apply_station(session, station)
 
 
-def placement_handler(vault: PiiVault) -> Handler:
-    """A placement makes the worker employed; its end makes them unemployed and warns their station."""
+def placement_handler(vault: PiiVault, follow_up_months: Sequence[int]) -> Handler:
+    """A placement makes the worker employed and schedules its follow-up visits; its end makes them unemployed,
+    cancels the visits still due and warns their station."""
 
     async def on_placement_event(session: AsyncSession, event: CloudEvent) -> None:
         if event.type == PLACEMENT_CONFIRMED:
@@ -46,8 +50,10 @@ def placement_handler(vault: PiiVault) -> Handler:
                     employment=EmploymentIn.model_validate({"how": "placed", **where}),
                 )
                 await change_status(session, vault, person, change, source="placement")
+                await follow_ups.schedule(session, confirmed, follow_up_months)
         elif event.type == PLACEMENT_ENDED:
             ended = PlacementEnded.model_validate(event.data)
+            await follow_ups.cancel(session, ended.placement_id)
             person = await repository.get_person(session, ended.person_id, for_update=True)
             if person is not None:
                 change = StatusChangeIn(status="unemployed", since=min(ended.ended_on, beijing_date()))
@@ -60,7 +66,9 @@ def placement_handler(vault: PiiVault) -> Handler:
 
 def demand_consumers(runtime: ServiceRuntime, vault: PiiVault) -> list[EventConsumer]:
     return [
-        runtime.consumer("demand-placements", PLACEMENT_EVENTS, placement_handler(vault)),
+        runtime.consumer(
+            "demand-placements", PLACEMENT_EVENTS, placement_handler(vault, runtime.settings.follow_up_months)
+        ),
         runtime.consumer("demand-stations", STATION_EVENTS, on_station_event),
         *live_consumers(runtime, vault),
     ]

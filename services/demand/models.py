@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from libs.db import UTCDateTime, new_metadata
@@ -121,6 +121,36 @@ class EarlyWarning(Base):
     kind: Mapped[str] = mapped_column(String(30))
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class FollowUp(Base):
+    """One follow-up visit (回访) of a placement, due some months after the start; the station records it."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        UniqueConstraint("placement_id", "months", name="one_visit_per_placement_and_month"),
+        Index("ix_follow_ups_station", "station_id", "due_on", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    placement_id: Mapped[str] = mapped_column(String(36), index=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"))
+    station_id: Mapped[str] = mapped_column(String(36))
+    province_code: Mapped[str] = mapped_column(String(2))
+    job_id: Mapped[str] = mapped_column(String(36))
+    employer_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    months: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10))  # due | done | cancelled
+    visited_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    still_employed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    contract_signed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    insurance_paid: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    wages_on_time: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    problem_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class DemandList(Base):

@@ -11,6 +11,7 @@ import uuid
 from datetime import date
 from typing import Any
 
+from sqlalchemy import case, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,7 +36,15 @@ from libs.events.outbox import add_event
 from libs.events.projection import Projection
 from libs.pii import PiiVault, mask_id_number, mask_phone, parse_resident_id
 from services.demand import repository
-from services.demand.models import EarlyWarning, Person, Station, StatusChange, employment_of, platform
+from services.demand.models import (
+    EarlyWarning,
+    FollowUp,
+    Person,
+    Station,
+    StatusChange,
+    employment_of,
+    platform,
+)
 from services.demand.schemas import ConsentOut, PersonCreate, PersonPatch, StatusChangeIn
 from services.demand.schemas import Person as PersonView
 
@@ -312,24 +321,28 @@ async def change_status(
     kind = warning_kind or (
         "employed_to_unemployed" if previous == "employed" and change.status == "unemployed" else None
     )
-    warning = None
-    if kind is not None:
-        warning = EarlyWarning(
-            id=str(uuid.uuid4()),
-            person_id=person.id,
-            station_id=person.station_id,
-            province_code=person.province_code,
-            kind=kind,
-            raised_at=now,
-        )
-        session.add(warning)
     await session.flush()
     await _emit(session, PERSON_STATUS_CHANGED, person.id, person_payload(person).model_dump(mode="json"))
-    if warning is not None:
-        payload = WarningPayload(
-            id=warning.id, person_id=person.id, station_id=person.station_id, kind=warning.kind, raised_at=now
-        )
-        await _emit(session, WARNING_RAISED, person.id, payload.model_dump(mode="json"))
+    return await raise_warning(session, person, kind) if kind is not None else None
+
+
+async def raise_warning(session: AsyncSession, person: Person, kind: str) -> EarlyWarning:
+    """A warning for the worker's station (`warning.raised` carries ids and the kind only)."""
+    now = utcnow()
+    warning = EarlyWarning(
+        id=str(uuid.uuid4()),
+        person_id=person.id,
+        station_id=person.station_id,
+        province_code=person.province_code,
+        kind=kind,
+        raised_at=now,
+    )
+    session.add(warning)
+    await session.flush()
+    payload = WarningPayload(
+        id=warning.id, person_id=person.id, station_id=person.station_id, kind=warning.kind, raised_at=now
+    )
+    await _emit(session, WARNING_RAISED, person.id, payload.model_dump(mode="json"))
     return warning
 
 
@@ -372,6 +385,15 @@ async def erase_person(session: AsyncSession, caller: Principal, person_id: str)
     person.version += 1
     for change in await repository.status_history(session, person.id):
         change.note_encrypted = None
+    # The visits' words go, their flags stay (anonymous); visits still due are not made.
+    await session.execute(
+        update(FollowUp)
+        .where(FollowUp.person_id == person.id)
+        .values(
+            problem_encrypted=None,
+            status=case((FollowUp.status == "due", "cancelled"), else_=FollowUp.status),
+        )
+    )
     await session.flush()
     payload = PersonErased(id=person.id, station_id=person.station_id, erased_at=now)
     await _emit(session, PERSON_ERASED, person.id, payload.model_dump(mode="json"))

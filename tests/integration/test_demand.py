@@ -263,5 +263,11 @@ async def test_where_and_how_a_worker_is_employed(platform: Platform) -> None:
 
     await eventually(placed, what="the placement's employment on the worker")
     js = platform.runtime("demand").bus.js
-    changed = json.loads((await js.get_last_msg("EW", "ew.demand.person.status_changed")).data)
-    assert changed["data"]["employment"] == {"how": "placed", "where": "jiangsu", "region_code": "3205"}
+
+    async def announced() -> bool:  # the relay publishes a moment after the commit
+        changed = json.loads((await js.get_last_msg("EW", "ew.demand.person.status_changed")).data)
+        return bool(
+            changed["data"]["employment"] == {"how": "placed", "where": "jiangsu", "region_code": "3205"}
+        )
+
+    await eventually(announced, what="person.status_changed carrying the placement's employment")
