@@ -26,16 +26,13 @@ import argparse
 import heapq
 import json
 import os
-import platform as host_platform
 import resource
-import subprocess
 import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):  # `python bench/matching.py`
     sys.path.insert(0, str(ROOT))
 
+from bench.runner import machine_info  # noqa: E402
 from libs.reference.regions import JIANGSU_CITIES  # noqa: E402
 from services.matching.allocation import allocate, greedy  # noqa: E402
 from services.matching.features import JobFeatures, PriorityWeights, ScoreWeights, WorkerFeatures  # noqa: E402
@@ -561,33 +559,6 @@ def print_tables(rows: list[SizeRow], allocation: list[AllocationRow], extra: di
         )
 
 
-def machine_info() -> dict[str, Any]:
-    def version(package: str) -> str | None:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return None
-
-    def command(*args: str) -> str | None:
-        try:
-            done = subprocess.run(args, capture_output=True, text=True, timeout=10, cwd=ROOT, check=False)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return done.stdout.strip() or None
-
-    return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "loadavg_at_start": os.getloadavg(),
-        "cpu_count": os.cpu_count(),
-        "cpu": host_platform.processor() or host_platform.machine(),
-        "platform": host_platform.platform(),
-        "python": sys.version.split()[0],
-        "git_commit": command("git", "rev-parse", "HEAD"),
-        "git_dirty": bool(command("git", "status", "--porcelain")),
-        "packages": {name: version(name) for name in ("numpy", "scipy", "scikit-learn")},
-    }
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -623,7 +594,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    machine = machine_info()
+    machine = machine_info(("numpy", "scipy", "scikit-learn"))
     allocation: list[AllocationRow] = []
     extra: dict[str, Any] = {}
     if not args.no_allocation:

