@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db import after_key
-from services.demand.models import DemandList, EarlyWarning, Person, Station, StatusChange
+from services.demand.models import DemandList, EarlyWarning, FollowUp, Person, Station, StatusChange
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,18 @@ class Scope:
 
     station_ids: Sequence[str] | None = None
     province_codes: Sequence[str] | None = None
+
+    def of(self, model: Any, station_id: str | None = None) -> ColumnElement[bool]:
+        """The rows of `model` (a table with `station_id` and `province_code`) within this scope, narrowed to
+        one station when asked."""
+        conditions: list[ColumnElement[bool]] = []
+        if self.station_ids is not None:
+            conditions.append(model.station_id.in_(self.station_ids))
+        if self.province_codes is not None:
+            conditions.append(model.province_code.in_(self.province_codes))
+        if station_id:
+            conditions.append(model.station_id == station_id)
+        return and_(true(), *conditions)
 
 
 async def get_station(session: AsyncSession, station_id: str) -> Station | None:
@@ -68,12 +81,7 @@ async def list_persons(
     limit: int,
 ) -> Sequence[Person]:
     query = select(Person).where(Person.erased_at.is_(None))
-    if scope.station_ids is not None:
-        query = query.where(Person.station_id.in_(scope.station_ids))
-    if scope.province_codes is not None:
-        query = query.where(Person.province_code.in_(scope.province_codes))
-    if station_id:
-        query = query.where(Person.station_id == station_id)
+    query = query.where(scope.of(Person, station_id))
     if status:
         query = query.where(Person.status == status)
     if demand_list_id:
@@ -97,12 +105,7 @@ async def list_warnings(
     limit: int,
 ) -> Sequence[EarlyWarning]:
     query = select(EarlyWarning)
-    if scope.station_ids is not None:
-        query = query.where(EarlyWarning.station_id.in_(scope.station_ids))
-    if scope.province_codes is not None:
-        query = query.where(EarlyWarning.province_code.in_(scope.province_codes))
-    if station_id:
-        query = query.where(EarlyWarning.station_id == station_id)
+    query = query.where(scope.of(EarlyWarning, station_id))
     if open_only:
         query = query.where(EarlyWarning.resolved_at.is_(None))
     query = query.where(after_key(EarlyWarning.raised_at, EarlyWarning.id, after))
@@ -122,14 +125,50 @@ async def list_demand_lists(
     after: tuple[datetime, str] | None,
     limit: int,
 ) -> Sequence[DemandList]:
-    query = select(DemandList)
-    if scope.station_ids is not None:
-        query = query.where(DemandList.station_id.in_(scope.station_ids))
-    if scope.province_codes is not None:
-        query = query.where(DemandList.province_code.in_(scope.province_codes))
+    query = select(DemandList).where(scope.of(DemandList, station_id))
     if province_code:
         query = query.where(DemandList.province_code == province_code)
-    if station_id:
-        query = query.where(DemandList.station_id == station_id)
     query = query.where(after_key(DemandList.created_at, DemandList.id, after))
     return (await session.scalars(query.order_by(DemandList.created_at, DemandList.id).limit(limit))).all()
+
+
+async def list_follow_ups(
+    session: AsyncSession,
+    scope: Scope,
+    *,
+    station_id: str | None,
+    statuses: Sequence[str] | None,
+    due_from: date | None,
+    due_before: date | None,
+    due_to: date | None,
+    after: tuple[date, str] | None,
+    limit: int,
+) -> Sequence[FollowUp]:
+    """Visits within `scope`, soonest due first: `due_from`/`due_to` bound the due date (inclusive),
+    `due_before` excludes its own day."""
+    query = select(FollowUp).where(scope.of(FollowUp, station_id))
+    if statuses is not None:
+        query = query.where(FollowUp.status.in_(statuses))
+    if due_from is not None:
+        query = query.where(FollowUp.due_on >= due_from)
+    if due_before is not None:
+        query = query.where(FollowUp.due_on < due_before)
+    if due_to is not None:
+        query = query.where(FollowUp.due_on <= due_to)
+    if after is not None:
+        query = query.where(
+            or_(FollowUp.due_on > after[0], and_(FollowUp.due_on == after[0], FollowUp.id > after[1]))
+        )
+    return (await session.scalars(query.order_by(FollowUp.due_on, FollowUp.id).limit(limit))).all()
+
+
+async def cancel_follow_ups(session: AsyncSession, which: ColumnElement[bool]) -> None:
+    """The visits still due among `which` are not made."""
+    await session.execute(update(FollowUp).where(which, FollowUp.status == "due").values(status="cancelled"))
+
+
+async def forget_follow_up_words(session: AsyncSession, person_id: str) -> None:
+    """An erased worker's visits keep their flags (anonymous) and lose what was said."""
+    await session.execute(
+        update(FollowUp).where(FollowUp.person_id == person_id).values(problem_encrypted=None)
+    )

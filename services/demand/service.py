@@ -11,7 +11,6 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import case, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -386,14 +385,8 @@ async def erase_person(session: AsyncSession, caller: Principal, person_id: str)
     for change in await repository.status_history(session, person.id):
         change.note_encrypted = None
     # The visits' words go, their flags stay (anonymous); visits still due are not made.
-    await session.execute(
-        update(FollowUp)
-        .where(FollowUp.person_id == person.id)
-        .values(
-            problem_encrypted=None,
-            status=case((FollowUp.status == "due", "cancelled"), else_=FollowUp.status),
-        )
-    )
+    await repository.cancel_follow_ups(session, FollowUp.person_id == person.id)
+    await repository.forget_follow_up_words(session, person.id)
     await session.flush()
     payload = PersonErased(id=person.id, station_id=person.station_id, erased_at=now)
     await _emit(session, PERSON_ERASED, person.id, payload.model_dump(mode="json"))

@@ -47,7 +47,7 @@ async def list_follow_ups(
         caller,
         station_id=station_id,
         state=state,
-        due_before=due_before,
+        due_to=due_before,
         after=_after(cursor),
         limit=limit,
     )

@@ -6,8 +6,8 @@ import calendar
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import cast
 
-from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,17 +66,14 @@ async def schedule(session: AsyncSession, placement: PlacementConfirmed, months:
 
 async def cancel(session: AsyncSession, placement_id: str) -> None:
     """The placement ended: the visits still due are not made."""
-    await session.execute(
-        update(FollowUp)
-        .where(FollowUp.placement_id == placement_id, FollowUp.status == "due")
-        .values(status="cancelled")
-    )
+    await repository.cancel_follow_ups(session, FollowUp.placement_id == placement_id)
 
 
 def state_of(visit: FollowUp, today: date) -> FollowUpState:
+    """The stored status (due, done, cancelled), with a due visit past its day shown as overdue."""
     if visit.status == "due" and visit.due_on < today:
         return "overdue"
-    return "done" if visit.status == "done" else "cancelled" if visit.status == "cancelled" else "due"
+    return cast(FollowUpState, visit.status)
 
 
 def view(vault: PiiVault, visit: FollowUp, today: date) -> FollowUpOut:
@@ -106,33 +103,33 @@ async def list_follow_ups(
     *,
     station_id: str | None,
     state: FollowUpState | None,
-    due_before: date | None,
+    due_to: date | None,
     after: tuple[date, str] | None,
     limit: int,
 ) -> list[FollowUp]:
     """The caller's visits, soonest due first: a station its own, a partner its provinces', an admin all."""
     scope = read_scope(caller)
     today = beijing_date()
-    query = select(FollowUp)
-    if scope.station_ids is not None:
-        query = query.where(FollowUp.station_id.in_(scope.station_ids))
-    if scope.province_codes is not None:
-        query = query.where(FollowUp.province_code.in_(scope.province_codes))
-    if station_id:
-        query = query.where(FollowUp.station_id == station_id)
-    if state == "overdue":
-        query = query.where(FollowUp.status == "due", FollowUp.due_on < today)
-    elif state == "due":
-        query = query.where(FollowUp.status == "due", FollowUp.due_on >= today)
-    elif state is not None:
-        query = query.where(FollowUp.status == state)
-    if due_before is not None:
-        query = query.where(FollowUp.due_on <= due_before)
-    if after is not None:
-        query = query.where(
-            or_(FollowUp.due_on > after[0], and_(FollowUp.due_on == after[0], FollowUp.id > after[1]))
+    statuses, due_from, due_before = {
+        "overdue": (["due"], None, today),
+        "due": (["due"], today, None),
+        "done": (["done"], None, None),
+        "cancelled": (["cancelled"], None, None),
+        None: (None, None, None),
+    }[state]
+    return list(
+        await repository.list_follow_ups(
+            session,
+            scope,
+            station_id=station_id,
+            statuses=statuses,
+            due_from=due_from,
+            due_before=due_before,
+            due_to=due_to,
+            after=after,
+            limit=limit,
         )
-    return list(await session.scalars(query.order_by(FollowUp.due_on, FollowUp.id).limit(limit)))
+    )
 
 
 async def follow_up_in_scope(session: AsyncSession, caller: Principal, follow_up_id: str) -> FollowUp:

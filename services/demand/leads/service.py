@@ -175,12 +175,7 @@ async def list_leads(
 ) -> Sequence[Lead]:
     scope = read_scope(caller)
     query = select(Lead)
-    if scope.station_ids is not None:
-        query = query.where(Lead.station_id.in_(scope.station_ids))
-    if scope.province_codes is not None:
-        query = query.where(Lead.province_code.in_(scope.province_codes))
-    if station_id:
-        query = query.where(Lead.station_id == station_id)
+    query = query.where(scope.of(Lead, station_id))
     if status:
         query = query.where(Lead.status == status)
     query = query.where(after_key(Lead.created_at, Lead.id, after))
