@@ -176,7 +176,8 @@ def makemigration(service: str, message: Annotated[str, typer.Option("-m", "--me
 @app.command()
 def token(
     role: Annotated[
-        Role, typer.Option(help="admin | partner | station | recruiter | training | operator | public")
+        Role,
+        typer.Option(help="admin | partner | station | recruiter | training | operator | bureau | public"),
     ],
     sub: Annotated[str | None, typer.Option(help="subject (user id)")] = None,
     province: Annotated[list[str] | None, typer.Option("--province", help="partner: 2-digit codes")] = None,
@@ -184,6 +185,7 @@ def token(
     employer_id: Annotated[str | None, typer.Option()] = None,
     base_id: Annotated[str | None, typer.Option()] = None,
     operator_id: Annotated[str | None, typer.Option(help="operator: the bus company's id")] = None,
+    city_code: Annotated[str | None, typer.Option(help="bureau: its Jiangsu city (4 digits)")] = None,
     hours: Annotated[
         int, typer.Option(help="lifetime (at most 24 h for a person, 1 h for a service account)")
     ] = 12,
@@ -203,6 +205,7 @@ def token(
             employer_id=employer_id,
             base_id=base_id,
             operator_id=operator_id,
+            city_code=city_code,
             kind=TokenKind.service if service_account else TokenKind.person,
             ttl_seconds=(1 if service_account and hours == 12 else hours) * 3600,
             audience=settings.jwt_audience,

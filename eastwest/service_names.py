@@ -4,4 +4,13 @@ has the same keys in the same order (a unit test holds them equal)."""
 
 from __future__ import annotations
 
-SERVICE_NAMES: tuple[str, ...] = ("stations", "demand", "supply", "training", "matching", "feed", "bus")
+SERVICE_NAMES: tuple[str, ...] = (
+    "stations",
+    "demand",
+    "supply",
+    "training",
+    "matching",
+    "feed",
+    "bus",
+    "monitoring",
+)

@@ -13,13 +13,15 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 
-from eastwest.gateway import MERGED_OPENAPI_URL, merged_openapi
+from eastwest.gateway import MERGED_OPENAPI_URL
+from libs.api.openapi import merge_documents
 from libs.settings import Settings
 from services.bus.app import create_app as create_bus
 from services.bus.contacts import PassengerContacts
 from services.demand.app import create_app as create_demand
 from services.feed.app import create_app as create_feed
 from services.matching.app import create_app as create_matching
+from services.monitoring.app import create_app as create_monitoring
 from services.stations.app import create_app as create_stations
 from services.supply.app import create_app as create_supply
 from services.training.app import create_app as create_training
@@ -32,14 +34,12 @@ _SERVICES: dict[str, Callable[[Settings], FastAPI]] = {
     "matching": create_matching,
     "feed": create_feed,
     "bus": create_bus,
+    "monitoring": create_monitoring,
 }
 
 
-@functools.cache
-def platform_openapi() -> dict[str, Any]:
-    """The merged OpenAPI document of this release, for a service that runs alone (one per pod): every
-    service's app built with throwaway settings (an in-memory database, random keys), described, never
-    started. The same document the all-in-one gateway serves from its running services."""
+def throwaway_settings() -> Settings:
+    """Settings for building apps only to describe them: an in-memory database, random keys, no peers."""
     throwaway: dict[str, Any] = {
         "environment": "dev",
         "database_url": "sqlite+aiosqlite:///:memory:",
@@ -54,8 +54,21 @@ def platform_openapi() -> dict[str, Any]:
         "service_urls": {},
         "metrics_port": None,
     }
-    settings = Settings(**throwaway)
-    return merged_openapi({name: factory(settings) for name, factory in _SERVICES.items()})
+    return Settings(**throwaway)
+
+
+@functools.cache
+def service_openapi() -> dict[str, dict[str, Any]]:
+    """Each service's own OpenAPI document, from its app built with throwaway settings, never started."""
+    settings = throwaway_settings()
+    return {name: factory(settings).openapi() for name, factory in _SERVICES.items()}
+
+
+@functools.cache
+def platform_openapi() -> dict[str, Any]:
+    """The merged OpenAPI document of this release, for a service that runs alone (one per pod). The same
+    document the all-in-one gateway serves from its running services."""
+    return merge_documents(service_openapi())
 
 
 def _serving_platform_openapi(factory: Callable[[Settings], FastAPI]) -> Callable[[Settings], FastAPI]:

@@ -28,6 +28,7 @@ class Role(StrEnum):
     recruiter = "recruiter"
     training = "training"
     operator = "operator"  # a bus company: its own trips and their manifests (bus)
+    bureau = "bureau"  # a Jiangsu city's (or county's) human-resources bureau: work in its city (monitoring)
     public = "public"
 
 
@@ -50,6 +51,14 @@ class Claims(BaseModel):
     employer_id: str | None = None
     base_id: str | None = None
     operator_id: str | None = None
+    city_code: str | None = None
+
+    @field_validator("city_code")
+    @classmethod
+    def _jiangsu_city(cls, value: str | None) -> str | None:
+        if value is not None and not (value.isdigit() and len(value) in (4, 6) and value.startswith("32")):
+            raise ValueError("city_code is a Jiangsu city (4 digits) or county (6 digits) code")
+        return value
 
     @field_validator("provinces")
     @classmethod
@@ -70,6 +79,7 @@ class Principal:
     employer_id: str | None = None
     base_id: str | None = None
     operator_id: str | None = None
+    city_code: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -82,6 +92,7 @@ _REQUIRED_SCOPE = {
     Role.recruiter: "employer_id",
     Role.training: "base_id",
     Role.operator: "operator_id",
+    Role.bureau: "city_code",
 }
 
 
@@ -149,6 +160,7 @@ class TokenVerifier:
             employer_id=claims.employer_id,
             base_id=claims.base_id,
             operator_id=claims.operator_id,
+            city_code=claims.city_code,
         )
 
 
@@ -168,6 +180,7 @@ def issue_token(
     employer_id: str | None = None,
     base_id: str | None = None,
     operator_id: str | None = None,
+    city_code: str | None = None,
     kind: TokenKind = TokenKind.person,
     ttl_seconds: int = 12 * 3600,
     audience: str = "eastwest",
@@ -190,6 +203,7 @@ def issue_token(
         "employer_id": employer_id,
         "base_id": base_id,
         "operator_id": operator_id,
+        "city_code": city_code,
     }
     payload.update({name: value for name, value in extras.items() if value})
     return jwt.encode(payload, secret, algorithm="HS256")

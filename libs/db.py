@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,6 +67,13 @@ def beijing_date(moment: datetime | None = None) -> date:
     Beijing days: from 00:00 to 08:00 Beijing time the UTC day (`date.today()` on a server in UTC) is still
     yesterday, and a job that closed yesterday would rank as open."""
     return (moment or utcnow()).astimezone(BEIJING).date()
+
+
+def months_after(start: date, months: int) -> date:
+    """The same day `months` later, or the month's last day when it has fewer days (31 Jan + 1 = 28/29 Feb)."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -10,4 +10,5 @@ SELECT 'CREATE DATABASE supply' WHERE NOT EXISTS (SELECT FROM pg_database WHERE 
 SELECT 'CREATE DATABASE training' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'training')\gexec
 SELECT 'CREATE DATABASE matching' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'matching')\gexec
 SELECT 'CREATE DATABASE bus' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'bus')\gexec
+SELECT 'CREATE DATABASE monitoring' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'monitoring')\gexec
 SELECT 'CREATE DATABASE feed' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'feed')\gexec

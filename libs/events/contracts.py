@@ -121,6 +121,8 @@ PERSON_STATUS_CHANGED = "ew.demand.person.status_changed"
 PERSON_ERASED = "ew.demand.person.erased"
 PERSON_EVENTS = "ew.demand.person.>"
 WARNING_RAISED = "ew.demand.warning.raised"
+WARNING_RESOLVED = "ew.demand.warning.resolved"
+WARNING_EVENTS = "ew.demand.warning.>"
 FOLLOW_UP_RECORDED = "ew.demand.follow_up.recorded"
 
 
@@ -184,6 +186,13 @@ class WarningPayload(BaseModel):
     raised_at: datetime
 
 
+class WarningResolved(BaseModel):
+    id: str
+    person_id: str
+    station_id: str
+    resolved_at: datetime
+
+
 class FollowUpRecorded(BaseModel):
     """A follow-up visit of a placement, as the employer-risk and monitoring figures need it: flags, no words."""
 
@@ -203,8 +212,17 @@ class FollowUpRecorded(BaseModel):
 
 # --- training -----------------------------------------------------------------------------------------------
 
+TRAINING_ENROLLED = "ew.training.enrolment.enrolled"
 TRAINING_COMPLETED = "ew.training.enrolment.completed"
 TRAINING_EVENTS = "ew.training.>"
+
+
+class TrainingEnrolled(BaseModel):
+    enrolment_id: str
+    programme_id: str
+    base_id: str
+    person_id: str
+    enrolled_on: date
 
 
 class TrainingCompleted(BaseModel):

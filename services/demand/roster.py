@@ -13,14 +13,14 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import ValidationError
 from stdnum.cn import ric
 
 from libs.db import beijing_date
 from libs.pii import PiiError, normalise_phone, parse_resident_id
-from libs.reference import education
+from libs.reference import education, labels
 from libs.reference.occupations import occupation
 from libs.reference.regions import JIANGSU_CITIES
 from libs.spreadsheet_cells import (
@@ -42,12 +42,9 @@ from libs.spreadsheets import SheetRow, write_table
 from services.demand.schemas import Category, Consent, PersonCreate, Status
 
 EDUCATION_LEVELS = education.PERSON_LEVELS
-CATEGORY_NAMES: dict[Category, str] = {
-    "poverty_alleviated": "脱贫人口",
-    "registered_low_income": "原建档立卡低收入人口",
-    "rural_low_income": "农村低收入人口",
-    "dibao": "低保对象",
-}
+CATEGORY_NAMES = cast(
+    dict[Category, str], labels.CATEGORY_NAMES
+)  # its keys are Category's (a unit test checks)
 STATUS_NAMES: dict[Status, str] = {
     "seeking": "求职中",
     "employed": "已就业",

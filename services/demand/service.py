@@ -23,12 +23,14 @@ from libs.events.contracts import (
     PERSON_STATUS_CHANGED,
     PERSON_UPDATED,
     WARNING_RAISED,
+    WARNING_RESOLVED,
     Employment,
     Intention,
     PersonErased,
     PersonPayload,
     StationPayload,
     WarningPayload,
+    WarningResolved,
 )
 from libs.events.envelope import new_event
 from libs.events.outbox import add_event
@@ -352,6 +354,13 @@ async def resolve_warning(session: AsyncSession, caller: Principal, warning_id: 
     if warning.resolved_at is None:
         warning.resolved_at = utcnow()
         await session.flush()
+        resolved = WarningResolved(
+            id=warning.id,
+            person_id=warning.person_id,
+            station_id=warning.station_id,
+            resolved_at=warning.resolved_at,
+        )
+        await _emit(session, WARNING_RESOLVED, warning.person_id, resolved.model_dump(mode="json"))
     return warning
 
 

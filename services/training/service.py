@@ -22,10 +22,12 @@ from libs.auth import Principal, Role, require_role
 from libs.db import beijing_date, utcnow
 from libs.events.contracts import (
     TRAINING_COMPLETED,
+    TRAINING_ENROLLED,
     PersonErased,
     PersonPayload,
     PlacementConfirmed,
     TrainingCompleted,
+    TrainingEnrolled,
 )
 from libs.events.envelope import new_event
 from libs.events.outbox import add_event
@@ -242,6 +244,15 @@ async def enrol(
         await session.flush()
     except IntegrityError as error:  # the same person enrolled concurrently; the seat goes back on rollback
         raise _duplicate(None) from error
+    enrolled = TrainingEnrolled(
+        enrolment_id=enrolment.id,
+        programme_id=programme.id,
+        base_id=programme.base_id,
+        person_id=person.id,
+        enrolled_on=beijing_date(),
+    )
+    event = new_event(SERVICE, TRAINING_ENROLLED, enrolment.id, enrolled.model_dump(mode="json"))
+    await add_event(session, platform.outbox, event)
     return enrolment
 
 

@@ -278,8 +278,15 @@ def test_network_policies_allow_nats_the_database_and_dns_only(target: str) -> N
         assert named(items, "Cluster", "eastwest-pg")
 
 
+# monitoring's server: the memory of the others, a smaller CPU request (base/monitoring/deployment.yaml)
+MONITORING_RESOURCES = {
+    "requests": {"cpu": "100m", "memory": "256Mi"},
+    "limits": {"cpu": "1", "memory": "512Mi"},
+}
+
+
 def _normalised(item: Manifest, service: str) -> Any:
-    """The object with the service's name replaced, for comparing the seven folders."""
+    """The object with the service's name replaced, for comparing the service folders."""
     text = json.dumps(item)
     return json.loads(re.sub(rf"\b{service}\b", "SERVICE", text))
 
@@ -288,9 +295,9 @@ def _normalised(item: Manifest, service: str) -> Any:
     "kind", ["Deployment", "Job", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"]
 )
 def test_the_service_folders_do_not_drift_apart(kind: str) -> None:
-    """The seven folders are copies: they differ only by name and by the documented exceptions (demand's
-    personal-data keys, the internal secret and URL of demand and bus, matching's resources, feed's autoscaling
-    on open streams). A change made in one folder and not the others fails here."""
+    """The service folders are copies: they differ only by name and by the documented exceptions (demand's
+    personal-data keys, the internal secret and URL of demand and bus, matching's and monitoring's resources,
+    feed's autoscaling on open streams). A change made in one folder and not the others fails here."""
     items = manifests(RAW_BASE)
     reference = _normalised(named_kind(items, kind, "supply"), "supply")
     for service in SERVICES:
@@ -302,7 +309,9 @@ def test_the_service_folders_do_not_drift_apart(kind: str) -> None:
                 s for s in container["envFrom"] if s.get("secretRef", {}).get("name") not in extras
             ]
             container["env"] = [entry for entry in container["env"] if entry["name"] != "EW_SERVICE_URLS"]
-            if service == "matching":
+            if service == "monitoring":
+                assert container["resources"] == MONITORING_RESOURCES
+            if service in {"matching", "monitoring"}:
                 container["resources"] = copy.deepcopy(
                     reference["spec"]["template"]["spec"]["containers"][0]["resources"]
                 )

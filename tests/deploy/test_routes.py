@@ -143,6 +143,42 @@ def test_matchings_sub_paths_win_over_the_owners_prefixes() -> None:
     assert nginx_route("/v1/feedback") is None
 
 
+MONITORING_ROUTES = {
+    "/v1/stats/employment": "monitoring",
+    "/v1/stats/": "monitoring",
+    "/v1/agreements": "monitoring",
+    "/v1/agreements/x/progress": "monitoring",
+    "/v1/reports/monthly": "monitoring",
+    "/dashboard": "monitoring",
+    "/dashboard/assets/app.js": "monitoring",
+    "/docs/monitoring": "monitoring",
+    "/openapi/monitoring.json": "monitoring",
+    # demand receives the social-insurance imports: it holds the ID-number hashing key they are matched with
+    "/v1/monitoring/insurance-imports": "demand",
+    "/v1/monitoring/insurance-imports/i1": "demand",
+    "/v1/statsx": None,
+    "/v1/agreementsx": None,
+    "/dashboardx": None,
+    "/v1/monitoring": None,
+    "/v1/monitoring/other": None,
+    "/v1/monitoring/insurance-importsx": None,
+}
+
+
+@pytest.mark.parametrize(("path", "service"), sorted(MONITORING_ROUTES.items()))
+def test_monitorings_paths_and_the_insurance_imports_through_either_gateway(
+    path: str, service: str | None
+) -> None:
+    assert nginx_route(path) == service
+    assert ingress_route(path) == service
+
+
+def test_the_insurance_imports_allow_as_long_as_the_other_imports() -> None:
+    ingresses = {(path, name) for name, path, _ in ingress_paths()}
+    assert ("/v1/monitoring/insurance-imports$", "eastwest-imports") in ingresses
+    assert ("/v1/monitoring/insurance-imports/", "eastwest-imports") in ingresses
+
+
 def test_the_reader_of_nginx_conf_sees_every_location() -> None:
     """A location the reader skipped would make the comparison above vacuous."""
     text = (K8S.parent / "deploy" / "nginx" / "nginx.conf").read_text(encoding="utf-8")
@@ -170,3 +206,26 @@ def test_the_proxies_close_idle_upstream_connections_before_the_services_do() ->
     for upstream, seconds in nginx_upstream_keepalive_seconds().items():
         assert seconds < service_side, upstream
     assert service_side > INGRESS_NGINX_UPSTREAM_KEEPALIVE_SECONDS
+
+
+def declared_paths() -> list[tuple[str, str]]:
+    """(service, a concrete path) for every route each service declares in its OpenAPI document."""
+    from eastwest.services import service_openapi
+
+    return [
+        (service, re.sub(r"\{[^}]+\}", "x1", path))
+        for service, document in service_openapi().items()
+        for path in document["paths"]
+    ]
+
+
+def test_every_declared_route_reaches_its_service() -> None:
+    """A route a service declares but the gateways do not send to it is unreachable in production."""
+    declared = declared_paths()
+    assert len(declared) > 60
+    lost = [
+        (service, path, nginx_route(path), ingress_route(path))
+        for service, path in declared
+        if nginx_route(path) != service or ingress_route(path) != service
+    ]
+    assert lost == []

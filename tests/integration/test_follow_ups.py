@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 
-from libs.db import beijing_date
+from libs.db import beijing_date, months_after
 from libs.events.contracts import FOLLOW_UP_RECORDED, PLACEMENT_CONFIRMED, PlacementConfirmed
 from libs.events.envelope import new_event
-from services.demand.follow_ups.service import months_after
 from tests.harness import Platform, eventually
 from tests.integration.test_demand import new_station, register, station_token
 from tests.integration.test_training import problem_fields

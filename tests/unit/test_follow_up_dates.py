@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.demand.follow_ups.service import months_after
+from libs.db import months_after
 
 
 def test_months_after() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import uuid
 from collections.abc import Sequence
 from datetime import date
@@ -13,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.api.problems import Problem, not_found
 from libs.auth import Principal
-from libs.db import beijing_date, utcnow
+from libs.db import beijing_date, months_after, utcnow
 from libs.events.contracts import FOLLOW_UP_RECORDED, FollowUpRecorded, PlacementConfirmed
 from libs.events.envelope import new_event
 from libs.events.outbox import add_event
@@ -23,13 +22,6 @@ from services.demand.follow_ups.schemas import FollowUpIn, FollowUpOut, FollowUp
 from services.demand.models import FollowUp, platform
 from services.demand.schemas import StatusChangeIn
 from services.demand.service import SERVICE, change_status, in_scope, raise_warning, read_scope
-
-
-def months_after(start: date, months: int) -> date:
-    """The same day `months` later, or the month's last day when it has fewer days (31 Jan + 1 = 28/29 Feb)."""
-    month_index = start.month - 1 + months
-    year, month = start.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
 async def schedule(session: AsyncSession, placement: PlacementConfirmed, months: Sequence[int]) -> int:

@@ -1,0 +1,441 @@
+"""The facts, kept from events: who is employed since when, where and how; placements, applications, warnings,
+follow-up visits, trainings and seats. Every handler is idempotent (a repeated event changes nothing) and
+tolerates order: a fact that arrives before what it refers to is kept with what is known, and completed when
+the rest arrives (a station's or a job's event fills in the columns copied from it)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.db import beijing_date, months_after
+from libs.events.contracts import (
+    ApplicationPayload,
+    BookingPayload,
+    FollowUpRecorded,
+    JobPayload,
+    PersonErased,
+    PersonPayload,
+    PlacementConfirmed,
+    PlacementEnded,
+    StationPayload,
+    TrainingCompleted,
+    TrainingEnrolled,
+    TripPayload,
+    WarningPayload,
+    WarningResolved,
+)
+from libs.events.projection import Projection
+from libs.reference.regions import JIANGSU_CITIES
+from services.monitoring.models import (
+    Application,
+    Booking,
+    FollowUp,
+    Job,
+    Placement,
+    Spell,
+    Station,
+    Training,
+    Trip,
+    Warning,
+    Worker,
+)
+
+TRAINING_WINDOW_MONTHS = 6  # 培训后就业: employed within six months of completing
+
+ORIGIN_FACTS = (Worker, Spell, Placement, Application, Warning, FollowUp, Training, Booking)
+
+STATIONS = Projection[StationPayload, Station](
+    Station,
+    lambda station: {
+        "name": station.name,
+        "province_code": station.province_code,
+        "city_code": station.city_code,
+        "county_code": station.county_code,
+    },
+)
+
+JOBS = Projection[JobPayload, Job](
+    Job,
+    lambda job: {
+        "employer_id": job.employer_id,
+        "industry": job.industry,
+        "occupation_code": job.occupation_code,
+        "city_code": job.city_code,
+    },
+)
+
+
+def occupation_group(occupation_code: str | None) -> str | None:
+    """The 大典's major and minor group ("6-18" of "6-18-01-01"): fine enough to read, coarse enough to count."""
+    return "-".join(occupation_code.split("-")[:2]) if occupation_code else None
+
+
+def jiangsu_city(region_code: str | None) -> str | None:
+    return region_code[:4] if region_code and region_code[:4] in JIANGSU_CITIES else None
+
+
+def categories_column(categories: Sequence[str]) -> str:
+    return "," + ",".join(sorted(categories)) + "," if categories else ""
+
+
+# --- stations and jobs: the columns facts copy from them -----------------------------------------------------
+
+
+async def apply_station(session: AsyncSession, payload: StationPayload) -> None:
+    station = await STATIONS.apply(session, payload)
+    if station is None:
+        return
+    place = {"city_code": station.city_code, "county_code": station.county_code}
+    for model in ORIGIN_FACTS:
+        await session.execute(update(model).where(model.station_id == station.id).values(**place))
+
+
+async def apply_job(session: AsyncSession, payload: JobPayload) -> None:
+    job = await JOBS.apply(session, payload)
+    if job is None:
+        return
+    await session.execute(
+        update(Spell)
+        .where(Spell.job_id == job.id)
+        .values(industry=job.industry, occupation_group=occupation_group(job.occupation_code))
+    )
+    city = jiangsu_city(job.city_code)
+    await session.execute(
+        update(Application).where(Application.job_id == job.id).values(jiangsu_city_code=city)
+    )
+
+
+async def _origin(session: AsyncSession, station_id: str, province_code: str) -> dict[str, str]:
+    """A worker's scope columns; the city and county stay empty until the station's event arrives."""
+    station = await session.get(Station, station_id)
+    return {
+        "station_id": station_id,
+        "province_code": province_code,
+        "city_code": station.city_code if station else "",
+        "county_code": station.county_code if station else "",
+    }
+
+
+async def _worker_origin(session: AsyncSession, person_id: str, station_id: str | None) -> dict[str, str]:
+    """The scope columns of a fact about a worker: the worker's, else their station's. Neither known yet: the
+    consumer retries (the worker's registration is on its way)."""
+    worker = await session.get(Worker, person_id)
+    if worker is not None:
+        return {
+            name: getattr(worker, name)
+            for name in ("station_id", "province_code", "city_code", "county_code")
+        }
+    station = await session.get(Station, station_id) if station_id else None
+    if station is None:
+        raise LookupError(f"worker {person_id} not seen yet")
+    return await _origin(session, station.id, station.province_code)
+
+
+# --- workers and their employment spells ---------------------------------------------------------------------
+
+
+def _employment(payload: PersonPayload) -> dict[str, Any] | None:
+    if payload.status != "employed":
+        return None
+    return payload.employment.model_dump(mode="json") if payload.employment else {"how": "self_found"}
+
+
+async def apply_person(session: AsyncSession, payload: PersonPayload) -> None:
+    """A worker's newest version: their attributes, and a spell opened or closed when the employment changed."""
+    worker = await session.get(Worker, payload.id)
+    if worker is not None and (worker.erased or worker.version >= payload.version):
+        return
+    employment = _employment(payload)
+    if worker is None:
+        worker = Worker(
+            id=payload.id,
+            registered_on=beijing_date(payload.updated_at),
+            status="new",
+            status_since=payload.status_since,
+            employment=None,
+            erased=False,
+            **await _origin(session, payload.station_id, payload.province_code),
+        )
+        session.add(worker)
+    same_spell = worker.employment == employment and worker.status_since == payload.status_since
+    if worker.employment is not None and not same_spell:
+        await _close_spell(session, payload.id, payload.status_since, payload.status)
+    worker.version = payload.version
+    worker.categories = categories_column(payload.categories)
+    worker.key_region = payload.key_region
+    worker.status = payload.status
+    worker.status_since = payload.status_since
+    worker.employment = employment
+    if employment is not None and not same_spell:
+        await _open_spell(session, worker, employment)
+    await session.flush()
+
+
+async def _open_spell(session: AsyncSession, worker: Worker, employment: dict[str, Any]) -> None:
+    region = employment.get("region_code")
+    spell = Spell(
+        id=str(uuid.uuid4()),
+        person_id=worker.id,
+        station_id=worker.station_id,
+        province_code=worker.province_code,
+        city_code=worker.city_code,
+        county_code=worker.county_code,
+        categories=worker.categories,
+        key_region=worker.key_region,
+        started_on=worker.status_since,
+        how=employment["how"],
+        where=employment.get("where"),
+        region_code=region,
+        jiangsu_city_code=jiangsu_city(region),
+    )
+    if spell.how == "placed":
+        placement = await _latest_open_placement(session, worker.id)
+        if placement is not None:
+            await _link(session, spell, placement)
+    session.add(spell)
+
+
+async def _close_spell(session: AsyncSession, person_id: str, on: date, next_status: str) -> None:
+    """The open spell ends on `on`; one that would end on or before its first day never was (a correction)."""
+    spell = await _open_spell_of(session, person_id)
+    if spell is None:
+        return
+    if on <= spell.started_on:
+        await session.delete(spell)
+    else:
+        spell.ended_on, spell.ended_to = on, next_status
+
+
+async def _open_spell_of(session: AsyncSession, person_id: str) -> Spell | None:
+    query = select(Spell).where(Spell.person_id == person_id, Spell.ended_on.is_(None))
+    return (await session.scalars(query.order_by(Spell.started_on.desc()))).first()
+
+
+async def _latest_open_placement(session: AsyncSession, person_id: str) -> Placement | None:
+    query = select(Placement).where(Placement.person_id == person_id, Placement.ended_on.is_(None))
+    return (await session.scalars(query.order_by(Placement.started_on.desc()))).first()
+
+
+async def _link(session: AsyncSession, spell: Spell, placement: Placement) -> None:
+    """A placed spell takes its placement's employer, job, industry and Jiangsu city."""
+    job = await session.get(Job, placement.job_id)
+    spell.placement_id = placement.id
+    spell.job_id = placement.job_id
+    spell.employer_id = placement.employer_id
+    spell.jiangsu_city_code = spell.jiangsu_city_code or placement.jiangsu_city_code
+    if job is not None:
+        spell.industry = job.industry
+        spell.occupation_group = occupation_group(job.occupation_code)
+
+
+async def erase_person(session: AsyncSession, erased: PersonErased) -> None:
+    """The facts stay (they name nobody); the worker's later versions are ignored."""
+    worker = await session.get(Worker, erased.id)
+    if worker is not None:
+        worker.erased = True
+
+
+# --- placements and follow-up visits --------------------------------------------------------------------------
+
+
+async def confirm_placement(
+    session: AsyncSession, confirmed: PlacementConfirmed, visit_months: Sequence[int]
+) -> None:
+    if await session.get(Placement, confirmed.placement_id) is not None:
+        return
+    origin = await _worker_origin(session, confirmed.person_id, confirmed.station_id)
+    application = (
+        await session.get(Application, confirmed.application_id) if confirmed.application_id else None
+    )
+    channel = application.channel if application else "livestream" if confirmed.stream_id else "station"
+    placement = Placement(
+        id=confirmed.placement_id,
+        person_id=confirmed.person_id,
+        job_id=confirmed.job_id,
+        employer_id=confirmed.employer_id,
+        jiangsu_city_code=jiangsu_city(confirmed.city_code),
+        channel=channel,
+        started_on=confirmed.start_date,
+        cohort=confirmed.start_date.strftime("%Y-%m"),
+        day90_on=confirmed.start_date + timedelta(days=90),
+        month3_on=months_after(confirmed.start_date, 3),
+        month6_on=months_after(confirmed.start_date, 6),
+        month12_on=months_after(confirmed.start_date, 12),
+        **origin,
+    )
+    session.add(placement)
+    for months in sorted(set(visit_months)):
+        session.add(
+            FollowUp(
+                id=f"{placement.id}:{months}",
+                placement_id=placement.id,
+                person_id=placement.person_id,
+                months=months,
+                due_on=months_after(placement.started_on, months),
+                **origin,
+            )
+        )
+    spell = await _open_spell_of(session, confirmed.person_id)
+    if spell is not None and spell.how == "placed" and spell.placement_id is None:
+        await _link(session, spell, placement)
+    await session.flush()
+
+
+async def end_placement(session: AsyncSession, ended: PlacementEnded) -> None:
+    placement = await session.get(Placement, ended.placement_id)
+    if placement is None or placement.ended_on is not None:
+        return
+    placement.ended_on = ended.ended_on
+    await _cancel_visits(session, placement.id, ended.ended_on)
+
+
+async def _cancel_visits(session: AsyncSession, placement_id: str, on: date) -> None:
+    await session.execute(
+        update(FollowUp)
+        .where(
+            FollowUp.placement_id == placement_id,
+            FollowUp.visited_on.is_(None),
+            FollowUp.cancelled_on.is_(None),
+        )
+        .values(cancelled_on=on)
+    )
+
+
+async def record_follow_up(session: AsyncSession, recorded: FollowUpRecorded) -> None:
+    visit = await session.get(FollowUp, f"{recorded.placement_id}:{recorded.months}")
+    if visit is None or visit.visited_on is not None:
+        return
+    visit.visited_on = recorded.visited_on
+    visit.cancelled_on = None
+    await session.flush()
+    if not recorded.still_employed:
+        await _cancel_visits(session, recorded.placement_id, recorded.visited_on)
+
+
+# --- applications, warnings, trainings, seats ------------------------------------------------------------------
+
+_APPLICATION_STEP = {"offered": "offered_on", "accepted": "accepted_on", "declined": "declined_on"}
+
+
+async def apply_application(session: AsyncSession, payload: ApplicationPayload) -> None:
+    application = await session.get(Application, payload.id)
+    on = beijing_date(payload.at)
+    if application is None:
+        origin = await _worker_origin(session, payload.person_id, payload.station_id)
+        job = await session.get(Job, payload.job_id)
+        application = Application(
+            id=payload.id,
+            person_id=payload.person_id,
+            job_id=payload.job_id,
+            jiangsu_city_code=jiangsu_city(job.city_code) if job else None,
+            channel=payload.channel,
+            submitted_on=on,
+            **origin,
+        )
+        session.add(application)
+    step = _APPLICATION_STEP.get(payload.status)
+    if step is not None and getattr(application, step) is None:
+        setattr(application, step, on)
+    await session.flush()
+
+
+async def raise_warning(session: AsyncSession, payload: WarningPayload) -> None:
+    if await session.get(Warning, payload.id) is not None:
+        return
+    origin = await _worker_origin(session, payload.person_id, payload.station_id)
+    session.add(
+        Warning(
+            id=payload.id,
+            person_id=payload.person_id,
+            kind=payload.kind,
+            raised_on=beijing_date(payload.raised_at),
+            **origin,
+        )
+    )
+    await session.flush()
+
+
+async def resolve_warning(session: AsyncSession, payload: WarningResolved) -> None:
+    """A resolution before its warning (redelivery order) waits for it: the consumer retries."""
+    warning = await session.get(Warning, payload.id)
+    if warning is None:
+        raise LookupError(f"warning {payload.id} not seen yet")
+    warning.resolved_on = warning.resolved_on or beijing_date(payload.resolved_at)
+
+
+async def enrol(session: AsyncSession, enrolled: TrainingEnrolled) -> None:
+    if await session.get(Training, enrolled.enrolment_id) is not None:
+        return
+    await _add_training(session, enrolled.enrolment_id, enrolled, enrolled.enrolled_on)
+
+
+async def complete_training(session: AsyncSession, completed: TrainingCompleted) -> None:
+    training = await session.get(Training, completed.enrolment_id)
+    if training is None:
+        training = await _add_training(session, completed.enrolment_id, completed, completed.completed_on)
+    if training.completed_on is None:
+        training.completed_on = completed.completed_on
+        training.window_ends_on = months_after(completed.completed_on, TRAINING_WINDOW_MONTHS)
+
+
+async def _add_training(
+    session: AsyncSession, enrolment_id: str, event: TrainingEnrolled | TrainingCompleted, on: date
+) -> Training:
+    origin = await _worker_origin(session, event.person_id, None)
+    training = Training(
+        id=enrolment_id,
+        person_id=event.person_id,
+        base_id=event.base_id,
+        programme_id=event.programme_id,
+        enrolled_on=on,
+        **origin,
+    )
+    session.add(training)
+    await session.flush()
+    return training
+
+
+async def apply_trip(session: AsyncSession, payload: TripPayload) -> None:
+    trip = await session.get(Trip, payload.id)
+    if trip is None:
+        station = await session.get(Station, payload.origin_station_id)
+        trip = Trip(
+            id=payload.id,
+            origin_station_id=payload.origin_station_id,
+            province_code=payload.origin_province_code if station is None else station.province_code,
+        )
+        session.add(trip)
+    trip.status = "cancelled" if trip.status == "cancelled" else payload.status  # a cancellation is final
+    trip.departs_on = beijing_date(payload.departs_at)
+    trip.seats = payload.seats
+    trip.seats_left = payload.seats_left
+    trip.destinations = categories_column(payload.destination_city_codes)
+    await session.flush()
+
+
+async def apply_booking(session: AsyncSession, payload: BookingPayload) -> None:
+    booking = await session.get(Booking, payload.id)
+    if booking is None:
+        origin = await _worker_origin(session, payload.person_id, payload.station_id)
+        booking = Booking(
+            id=payload.id,
+            person_id=payload.person_id,
+            jiangsu_city_code=payload.destination_city_code[:4],
+            booked_on=beijing_date(payload.at),
+            at=payload.at,
+            **origin,
+        )
+        session.add(booking)
+    elif booking.at > payload.at:
+        return
+    booking.at = payload.at
+    booking.status = payload.status
+    booking.trip_id = payload.trip_id
+    booking.departs_on = beijing_date(payload.departs_at) if payload.departs_at else None
+    await session.flush()

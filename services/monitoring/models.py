@@ -1,0 +1,239 @@
+"""Monitoring's tables: anonymous facts kept from events, and the cooperation agreements.
+
+No name, ID number or phone reaches this database: a person is the random id the events carry (re-keyed to a
+fresh random id when the worker is erased, so the facts stay in the figures but lead back to nobody) plus the
+attributes the figures group by. Each fact row copies the worker's scope columns (station, origin province,
+city and county), so every figure is one scan of one table with no join."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from libs.db import UTCDateTime, new_metadata
+from libs.events.tables import platform_tables
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+platform = platform_tables(Base.metadata)
+
+
+class Station(Base):
+    """Read model of liaison stations: where a worker comes from (the station's county, city, province)."""
+
+    __tablename__ = "stations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    province_code: Mapped[str] = mapped_column(String(2))
+    city_code: Mapped[str] = mapped_column(String(4))
+    county_code: Mapped[str] = mapped_column(String(6))
+
+
+class Job(Base):
+    """Read model of jobs: what a placement's industry, occupation group and Jiangsu city are."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    employer_id: Mapped[str] = mapped_column(String(36))
+    industry: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    occupation_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    city_code: Mapped[str] = mapped_column(String(4))
+
+
+class Origin:
+    """The worker's scope columns, copied onto every fact about them."""
+
+    station_id: Mapped[str] = mapped_column(String(36))
+    province_code: Mapped[str] = mapped_column(String(2))
+    city_code: Mapped[str] = mapped_column(String(4))
+    county_code: Mapped[str] = mapped_column(String(6))
+
+
+class Worker(Origin, Base):
+    """One registered worker, anonymous: the attributes the figures need and the current status."""
+
+    __tablename__ = "workers"
+    __table_args__ = (Index("ix_workers_registered", "registered_on"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    categories: Mapped[str] = mapped_column(String(120))  # ",poverty_alleviated,dibao," (LIKE-searchable)
+    key_region: Mapped[bool] = mapped_column(Boolean)
+    registered_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12))
+    status_since: Mapped[date] = mapped_column(Date)
+    employment: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    erased: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Spell(Origin, Base):
+    """One stretch of employment: from the day a worker's status turned employed to the day it turned to
+    something else (`ended_on`, exclusive; None while it lasts). Employed on day D: started_on <= D < ended_on."""
+
+    __tablename__ = "spells"
+    __table_args__ = (
+        Index("ix_spells_person", "person_id", "started_on"),
+        Index("ix_spells_dates", "started_on", "ended_on"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(36))
+    categories: Mapped[str] = mapped_column(String(120))
+    key_region: Mapped[bool] = mapped_column(Boolean)
+    started_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    ended_to: Mapped[str | None] = mapped_column(String(12), nullable=True)  # the status that followed
+    how: Mapped[str] = mapped_column(String(16))
+    where: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    region_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    jiangsu_city_code: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    placement_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    job_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    employer_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    industry: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    occupation_group: Mapped[str | None] = mapped_column(String(8), nullable=True)
+
+
+class Placement(Origin, Base):
+    """A placement through the platform: start, end, the Jiangsu city and how the application came."""
+
+    __tablename__ = "placements"
+    __table_args__ = (Index("ix_placements_start", "started_on"), Index("ix_placements_person", "person_id"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(36))
+    job_id: Mapped[str] = mapped_column(String(36))
+    employer_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    jiangsu_city_code: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    channel: Mapped[str] = mapped_column(String(12))
+    started_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # When the retention checks fall (computed once here, so that every figure stays one portable query):
+    cohort: Mapped[str] = mapped_column(String(7))  # "2026-11", the month it started
+    day90_on: Mapped[date] = mapped_column(Date)
+    month3_on: Mapped[date] = mapped_column(Date)
+    month6_on: Mapped[date] = mapped_column(Date)
+    month12_on: Mapped[date] = mapped_column(Date)
+
+
+class Application(Origin, Base):
+    """An application and how far it went; the dates of each step, for the funnel."""
+
+    __tablename__ = "applications"
+    __table_args__ = (Index("ix_applications_submitted", "submitted_on"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(36))
+    job_id: Mapped[str] = mapped_column(String(36), index=True)
+    jiangsu_city_code: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    channel: Mapped[str] = mapped_column(String(12))
+    submitted_on: Mapped[date] = mapped_column(Date)
+    offered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    accepted_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    declined_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+class Warning(Origin, Base):
+    """An early warning: when raised, when resolved."""
+
+    __tablename__ = "warnings"
+    __table_args__ = (Index("ix_warnings_raised", "raised_on"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(30))
+    raised_on: Mapped[date] = mapped_column(Date)
+    resolved_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+class FollowUp(Origin, Base):
+    """A follow-up visit a placement owes (due `months` after the start) and, once recorded, its date."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (Index("ix_follow_ups_due", "due_on"), Index("ix_follow_ups_placement", "placement_id"))
+
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)  # placement id + months
+    placement_id: Mapped[str] = mapped_column(String(36))
+    person_id: Mapped[str] = mapped_column(String(36))
+    months: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[date] = mapped_column(Date)
+    visited_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    cancelled_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+class Training(Origin, Base):
+    """An enrolment at a base: enrolled, completed, and the first job started after completion."""
+
+    __tablename__ = "trainings"
+    __table_args__ = (Index("ix_trainings_enrolled", "enrolled_on"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(36))
+    base_id: Mapped[str] = mapped_column(String(36))
+    programme_id: Mapped[str] = mapped_column(String(36))
+    enrolled_on: Mapped[date] = mapped_column(Date)
+    completed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    window_ends_on: Mapped[date | None] = mapped_column(
+        Date, nullable=True
+    )  # employed within 6 months by then
+
+
+class Trip(Base):
+    """A direct-bus trip: seats and when it leaves (its scope is its origin station)."""
+
+    __tablename__ = "trips"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12))
+    origin_station_id: Mapped[str] = mapped_column(String(36))
+    province_code: Mapped[str] = mapped_column(String(2))
+    destinations: Mapped[str] = mapped_column(String(200))  # ",3205,3206,"
+    departs_on: Mapped[date] = mapped_column(Date)
+    seats: Mapped[int] = mapped_column(Integer)
+    seats_left: Mapped[int] = mapped_column(Integer)
+
+
+class Booking(Origin, Base):
+    """A seat asked for: confirmed on a trip, waitlisted, cancelled or unserved."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (Index("ix_bookings_at", "booked_on"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(12))
+    trip_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    jiangsu_city_code: Mapped[str] = mapped_column(String(4))
+    booked_on: Mapped[date] = mapped_column(Date)
+    departs_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    at: Mapped[datetime] = mapped_column(
+        UTCDateTime
+    )  # the newest event's instant: an older one changes nothing
+
+
+class Agreement(Base):
+    """人力资源合作框架协议: a Jiangsu city and a partner region, with yearly targets."""
+
+    __tablename__ = "agreements"
+    __table_args__ = (Index("ix_agreements_list", "year", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    jiangsu_city_code: Mapped[str] = mapped_column(String(4))
+    partner_region_code: Mapped[str] = mapped_column(String(6))  # a province (2), city (4) or county (6)
+    year: Mapped[int] = mapped_column(Integer)
+    signed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    target_employed: Mapped[int] = mapped_column(Integer)
+    target_trained: Mapped[int] = mapped_column(Integer)
+    target_carried: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,422 @@
+"""The figures' queries: each one scan of one fact table (plus an indexed look-up of spells), portable between
+SQLite and PostgreSQL (dates are compared, never computed, in SQL: the dates a rule needs are stored on the
+fact when it arrives)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.monitoring.models import (
+    Agreement,
+    Application,
+    Booking,
+    FollowUp,
+    Placement,
+    Spell,
+    Station,
+    Training,
+    Trip,
+    Warning,
+    Worker,
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The facts a caller may count: None means no restriction on that column. `jiangsu_city` (a bureau's)
+    keeps facts of work in that city, and of workers who worked there."""
+
+    station_ids: Sequence[str] | None = None
+    province_codes: Sequence[str] | None = None
+    jiangsu_city: str | None = None
+    narrowed: dict[str, str] = field(default_factory=dict)  # the request's own filters, within the scope
+
+    def of(self, model: Any) -> ColumnElement[bool]:
+        conditions: list[ColumnElement[bool]] = []
+        station_ids = self.station_ids
+        if "station_id" in self.narrowed:
+            station_ids = [self.narrowed["station_id"]]
+        if station_ids is not None:
+            column = model.origin_station_id if model is Trip else model.station_id
+            conditions.append(column.in_(station_ids))
+        for codes in (
+            self.province_codes,
+            [self.narrowed["province_code"]] if "province_code" in self.narrowed else None,
+        ):
+            if codes is not None:
+                conditions.append(model.province_code.in_(codes))
+        for city in (self.jiangsu_city, self.narrowed.get("city_code")):
+            if city is not None:
+                conditions.append(_in_city(model, city))
+        return and_(true(), *conditions)
+
+
+def _in_city(model: Any, city: str) -> ColumnElement[bool]:
+    if model is Trip:
+        return Trip.destinations.like(f"%,{city},%")
+    if hasattr(model, "jiangsu_city_code"):
+        return model.jiangsu_city_code == city  # type: ignore[no-any-return]
+    if hasattr(model, "person_id"):
+        worked_there = select(Spell.person_id).where(Spell.jiangsu_city_code == city)
+        return model.person_id.in_(worked_there)  # type: ignore[no-any-return]
+    worked_there = select(Spell.person_id).where(Spell.jiangsu_city_code == city)
+    return model.id.in_(worked_there)  # type: ignore[no-any-return]
+
+
+def employed_on(day: date, model: Any = Spell) -> ColumnElement[bool]:
+    return and_(model.started_on <= day, or_(model.ended_on.is_(None), model.ended_on > day))
+
+
+def _count_if(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+async def _one_row(session: AsyncSession, query: Select[Any]) -> Sequence[int]:
+    return [int(value) for value in (await session.execute(query)).one()]
+
+
+# --- 就业规模 ---------------------------------------------------------------------------------------------------
+
+
+async def employed_series(
+    session: AsyncSession, scope: Scope, days: Sequence[date], months: Sequence[tuple[date, date]]
+) -> tuple[list[int], list[int]]:
+    """Employed on each of `days`, and spells started within each of `months` (first, last day): one scan."""
+    stock = [_count_if(employed_on(day)) for day in days]
+    inflow = [_count_if(and_(Spell.started_on >= first, Spell.started_on <= last)) for first, last in months]
+    row = await _one_row(session, select(*stock, *inflow).where(scope.of(Spell)))
+    return list(row[: len(days)]), list(row[len(days) :])
+
+
+DIMENSIONS: dict[str, Any] = {
+    "province": Spell.province_code,
+    "city": Spell.city_code,
+    "county": Spell.county_code,
+    "station": Spell.station_id,
+    "jiangsu_city": Spell.jiangsu_city_code,
+    "key_region": Spell.key_region,
+    "industry": Spell.industry,
+    "occupation_group": Spell.occupation_group,
+    "where": Spell.where,
+    "how": Spell.how,
+}
+
+
+async def employed_by(
+    session: AsyncSession, scope: Scope, day: date, dimension: str
+) -> list[tuple[Any, int]]:
+    column = DIMENSIONS[dimension]
+    query = select(column, func.count()).where(scope.of(Spell), employed_on(day)).group_by(column)
+    return [(key, int(count)) for key, count in (await session.execute(query)).all()]
+
+
+async def employed_by_category(
+    session: AsyncSession, scope: Scope, day: date, categories: Sequence[str]
+) -> list[tuple[str, int]]:
+    """A worker may be in several categories (脱贫人口 and 低保对象): counted in each."""
+    counts = [_count_if(Spell.categories.like(f"%,{category},%")) for category in categories]
+    row = await _one_row(session, select(*counts).where(scope.of(Spell), employed_on(day)))
+    return list(zip(categories, row, strict=True))
+
+
+# --- 稳定就业 ---------------------------------------------------------------------------------------------------
+
+RETENTION_CHECKS = {
+    "day90": Placement.day90_on,
+    "month3": Placement.month3_on,
+    "month6": Placement.month6_on,
+    "month12": Placement.month12_on,
+}
+
+
+def _employed_at(check: Any) -> ColumnElement[bool]:
+    """The placed worker was employed (in any job) on the check's day."""
+    spell = Spell.__table__.alias("later")
+    return exists().where(
+        spell.c.person_id == Placement.person_id,
+        spell.c.started_on <= check,
+        or_(spell.c.ended_on.is_(None), spell.c.ended_on > check),
+    )
+
+
+async def retention_cohorts(
+    session: AsyncSession, scope: Scope, cohorts: Sequence[str], today: date
+) -> dict[str, dict[str, int]]:
+    """Per start month: placed, and for each check both how many have reached it and how many were employed."""
+    columns: list[Any] = [Placement.cohort, func.count()]
+    for check in RETENTION_CHECKS.values():
+        columns.append(_count_if(check <= today))
+        columns.append(_count_if(and_(check <= today, _employed_at(check))))
+    query = (
+        select(*columns).where(scope.of(Placement), Placement.cohort.in_(cohorts)).group_by(Placement.cohort)
+    )
+    figures: dict[str, dict[str, int]] = {}
+    for row in (await session.execute(query)).all():
+        values = [int(value) for value in row[1:]]
+        named = {"placed": values[0]}
+        for index, name in enumerate(RETENTION_CHECKS):
+            named[f"{name}_due"], named[f"{name}_employed"] = values[1 + 2 * index], values[2 + 2 * index]
+        figures[row[0]] = named
+    return figures
+
+
+async def ended_tenures(
+    session: AsyncSession, scope: Scope, first: date, last: date
+) -> list[tuple[date, date]]:
+    """Start and end of placements that ended within the range (their tenure is complete)."""
+    query = select(Placement.started_on, Placement.ended_on).where(
+        scope.of(Placement), Placement.ended_on >= first, Placement.ended_on <= last
+    )
+    return [(start, end) for start, end in (await session.execute(query)).all() if end is not None]
+
+
+async def job_losses(
+    session: AsyncSession, scope: Scope, first: date, last: date
+) -> list[tuple[date, date | None]]:
+    """Each employed-to-unemployed transition in the range (the day it happened) and the worker's next job start."""
+    later = Spell.__table__.alias("next")
+    next_start = (
+        select(func.min(later.c.started_on))
+        .where(later.c.person_id == Spell.person_id, later.c.started_on >= Spell.ended_on)
+        .scalar_subquery()
+    )
+    query = select(Spell.ended_on, next_start).where(
+        scope.of(Spell),
+        Spell.ended_on >= first,
+        Spell.ended_on <= last,
+        Spell.ended_to.in_(("unemployed", "seeking")),
+    )
+    return [(ended, started) for ended, started in (await session.execute(query)).all() if ended is not None]
+
+
+# --- 服务漏斗 ---------------------------------------------------------------------------------------------------
+
+
+async def registered(
+    session: AsyncSession, scope: Scope, first: date, last: date, by_station: bool
+) -> dict[str | None, int]:
+    key = Worker.station_id if by_station else None
+    columns = [key, func.count()] if key is not None else [func.count()]
+    query = select(*columns).where(
+        scope.of(Worker), Worker.registered_on >= first, Worker.registered_on <= last
+    )
+    if key is not None:
+        query = query.group_by(key)
+        return {row[0]: int(row[1]) for row in (await session.execute(query)).all()}
+    return {None: int((await session.execute(query)).scalar_one())}
+
+
+async def application_steps(
+    session: AsyncSession, scope: Scope, first: date, last: date, group: Any
+) -> dict[str | None, tuple[int, int, int]]:
+    """Workers who applied, were offered and accepted, among applications submitted in the range."""
+    steps = [
+        func.count(func.distinct(Application.person_id)),
+        func.count(func.distinct(case((Application.offered_on.is_not(None), Application.person_id)))),
+        func.count(func.distinct(case((Application.accepted_on.is_not(None), Application.person_id)))),
+    ]
+    where = [scope.of(Application), Application.submitted_on >= first, Application.submitted_on <= last]
+    if group is None:
+        row = (await session.execute(select(*steps).where(*where))).one()
+        return {None: (int(row[0]), int(row[1]), int(row[2]))}
+    query = select(group, *steps).where(*where).group_by(group)
+    return {row[0]: (int(row[1]), int(row[2]), int(row[3])) for row in (await session.execute(query)).all()}
+
+
+async def placement_steps(
+    session: AsyncSession, scope: Scope, first: date, last: date, group: Any, today: date
+) -> dict[str | None, tuple[int, int]]:
+    """Workers placed in the range, and of them those still employed 90 days after the start."""
+    steps = [
+        func.count(func.distinct(Placement.person_id)),
+        func.count(
+            func.distinct(
+                case(
+                    (and_(Placement.day90_on <= today, _employed_at(Placement.day90_on)), Placement.person_id)
+                )
+            )
+        ),
+    ]
+    where = [scope.of(Placement), Placement.started_on >= first, Placement.started_on <= last]
+    if group is None:
+        row = (await session.execute(select(*steps).where(*where))).one()
+        return {None: (int(row[0]), int(row[1]))}
+    query = select(group, *steps).where(*where).group_by(group)
+    return {row[0]: (int(row[1]), int(row[2])) for row in (await session.execute(query)).all()}
+
+
+# --- 培训 -------------------------------------------------------------------------------------------------------
+
+
+async def training_by_programme(
+    session: AsyncSession, scope: Scope, first: date, last: date
+) -> list[tuple[str, str, int, int, int]]:
+    """Per base and programme: enrolled in the range, completed in the range, and of those completed, employed
+    within six months of completing (a job started from the completion day to six months later)."""
+    employed_after = exists().where(
+        Spell.person_id == Training.person_id,
+        Spell.started_on >= Training.completed_on,
+        Spell.started_on <= Training.window_ends_on,
+    )
+    completed = and_(Training.completed_on >= first, Training.completed_on <= last)
+    query = (
+        select(
+            Training.base_id,
+            Training.programme_id,
+            _count_if(and_(Training.enrolled_on >= first, Training.enrolled_on <= last)),
+            _count_if(completed),
+            _count_if(and_(completed, employed_after)),
+        )
+        .where(scope.of(Training))
+        .group_by(Training.base_id, Training.programme_id)
+    )
+    rows = (await session.execute(query)).all()
+    return [(base, programme, int(a), int(b), int(c)) for base, programme, a, b, c in rows if a or b]
+
+
+# --- 直通车 -----------------------------------------------------------------------------------------------------
+
+
+async def bus_figures(
+    session: AsyncSession, scope: Scope, first: date, last: date, today: date
+) -> dict[str, int]:
+    trips = and_(Trip.departs_on >= first, Trip.departs_on <= last, Trip.status != "cancelled")
+    trip_row = await _one_row(
+        session, select(func.count(), func.coalesce(func.sum(Trip.seats), 0)).where(scope.of(Trip), trips)
+    )
+    on_trip = Trip.__table__.alias("trip")
+    departed = exists().where(
+        on_trip.c.id == Booking.trip_id, on_trip.c.status != "cancelled", on_trip.c.departs_on <= today
+    )
+    in_range = and_(Booking.departs_on >= first, Booking.departs_on <= last)
+    booking_row = await _one_row(
+        session,
+        select(
+            _count_if(and_(Booking.status == "confirmed", in_range)),
+            _count_if(and_(Booking.status == "confirmed", in_range, departed)),
+            _count_if(
+                and_(Booking.status == "unserved", Booking.booked_on >= first, Booking.booked_on <= last)
+            ),
+            _count_if(Booking.status == "waitlisted"),
+        ).where(scope.of(Booking)),
+    )
+    return {
+        "trips": trip_row[0],
+        "seats": trip_row[1],
+        "seats_taken": booking_row[0],
+        "carried": booking_row[1],
+        "unserved": booking_row[2],
+        "waitlisted": booking_row[3],
+    }
+
+
+# --- 预警 -------------------------------------------------------------------------------------------------------
+
+
+async def warnings_by_kind(
+    session: AsyncSession, scope: Scope, first: date, last: date, on: date
+) -> list[tuple[str, int, int, int]]:
+    """Per kind: raised in the range, resolved in the range, open on `on`."""
+    query = (
+        select(
+            Warning.kind,
+            _count_if(and_(Warning.raised_on >= first, Warning.raised_on <= last)),
+            _count_if(and_(Warning.resolved_on >= first, Warning.resolved_on <= last)),
+            _count_if(
+                and_(Warning.raised_on <= on, or_(Warning.resolved_on.is_(None), Warning.resolved_on > on))
+            ),
+        )
+        .where(scope.of(Warning))
+        .group_by(Warning.kind)
+    )
+    return [(kind, int(a), int(b), int(c)) for kind, a, b, c in (await session.execute(query)).all()]
+
+
+async def resolution_days(session: AsyncSession, scope: Scope, first: date, last: date) -> list[int]:
+    query = select(Warning.raised_on, Warning.resolved_on).where(
+        scope.of(Warning), Warning.resolved_on >= first, Warning.resolved_on <= last
+    )
+    return [(resolved - raised).days for raised, resolved in (await session.execute(query)).all() if resolved]
+
+
+async def follow_ups_overdue(session: AsyncSession, scope: Scope, on: date) -> tuple[int, int]:
+    """Visits due by `on` and, of them, those not made (nor cancelled) by then."""
+    not_made = and_(
+        or_(FollowUp.visited_on.is_(None), FollowUp.visited_on > on),
+        or_(FollowUp.cancelled_on.is_(None), FollowUp.cancelled_on > on),
+    )
+    row = await _one_row(
+        session,
+        select(func.count(), _count_if(not_made)).where(scope.of(FollowUp), FollowUp.due_on < on),
+    )
+    return row[0], row[1]
+
+
+# --- agreements ---------------------------------------------------------------------------------------------
+
+
+async def get_agreement(session: AsyncSession, agreement_id: str) -> Agreement | None:
+    return await session.get(Agreement, agreement_id)
+
+
+async def list_agreements(
+    session: AsyncSession, visible: ColumnElement[bool], year: int | None
+) -> Sequence[Agreement]:
+    query = select(Agreement).where(visible)
+    if year is not None:
+        query = query.where(Agreement.year == year)
+    return (await session.scalars(query.order_by(Agreement.year.desc(), Agreement.id).limit(500))).all()
+
+
+def from_region(model: Any, region_code: str) -> ColumnElement[bool]:
+    """Facts about workers from a partner region: a province (2 digits), a city (4) or a county (6)."""
+    column = {2: model.province_code, 4: model.city_code, 6: model.county_code}.get(len(region_code))
+    return column == region_code if column is not None else false()  # type: ignore[no-any-return]
+
+
+async def agreement_progress(
+    session: AsyncSession, agreement: Agreement, first: date, last: date, today: date
+) -> tuple[int, int, int]:
+    """Workers from the partner region who started work in the Jiangsu city, completed a training, and rode a
+    direct bus to the city, within the agreement's year up to today."""
+    last = min(last, today)
+    employed = await session.scalar(
+        select(func.count(func.distinct(Spell.person_id))).where(
+            from_region(Spell, agreement.partner_region_code),
+            Spell.jiangsu_city_code == agreement.jiangsu_city_code,
+            Spell.started_on >= first,
+            Spell.started_on <= last,
+        )
+    )
+    trained = await session.scalar(
+        select(func.count()).where(
+            from_region(Training, agreement.partner_region_code),
+            Training.completed_on >= first,
+            Training.completed_on <= last,
+        )
+    )
+    carried = await session.scalar(
+        select(func.count()).where(
+            from_region(Booking, agreement.partner_region_code),
+            Booking.jiangsu_city_code == agreement.jiangsu_city_code,
+            Booking.status == "confirmed",
+            Booking.departs_on >= first,
+            Booking.departs_on <= last,
+        )
+    )
+    return int(employed or 0), int(trained or 0), int(carried or 0)
+
+
+async def station_names(session: AsyncSession, ids: Sequence[str]) -> dict[str, str]:
+    rows = await session.execute(select(Station.id, Station.name).where(Station.id.in_(ids)))
+    return {station_id: name for station_id, name in rows.all()}
+
+
+async def get_station(session: AsyncSession, station_id: str) -> Station | None:
+    return await session.get(Station, station_id)

@@ -1,0 +1,224 @@
+"""Monitoring through the HTTP API: figures kept from real events, scoped by role, small counts hidden outside
+the owning station, and the cooperation agreements with their progress."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from libs.db import beijing_date
+from libs.events.contracts import PLACEMENT_CONFIRMED, PlacementConfirmed
+from libs.events.envelope import new_event
+from services.monitoring.service import shift_month
+from tests.harness import ADMIN, Platform, auth, eventually
+from tests.integration.test_demand import new_station, register, station_token
+
+pytestmark = pytest.mark.services("stations", "demand", "monitoring")
+
+IN_SUZHOU = {"how": "self_found", "where": "jiangsu", "region_code": "3205"}
+NEAR_HOME = {"how": "flexible", "where": "home_county", "region_code": "520102"}
+
+
+async def set_status(
+    platform: Platform,
+    person: dict[str, Any],
+    status: str,
+    since: date,
+    employment: dict[str, Any] | None = None,
+) -> None:
+    body: dict[str, Any] = {"status": status, "since": since.isoformat()}
+    if employment is not None:
+        body["employment"] = employment
+    response = await platform.client.post(
+        f"/v1/persons/{person['id']}/status", json=body, headers=station_token(person["station_id"])
+    )
+    assert response.status_code == 201, response.text
+
+
+async def stats(platform: Platform, topic: str, headers: dict[str, str], **params: Any) -> dict[str, Any]:
+    response = await platform.client.get(f"/v1/stats/{topic}", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def cells(figures: dict[str, Any]) -> dict[str | None, Any]:
+    return {cell["key"]: cell["count"] for cell in figures["breakdown"]}
+
+
+async def history(platform: Platform) -> tuple[str, str]:
+    """Six workers of a Shaanxi station at work in Suzhou since June (one lost the job in October), one of a
+    Guizhou station working near home since mid-August."""
+    shaanxi, guizhou = await new_station(platform, "61"), await new_station(platform, "52")
+    today = beijing_date()
+    june, october, august = date(today.year, 6, 1), date(today.year, 10, 1), date(today.year, 8, 15)
+    workers = [await register(platform, shaanxi, serial) for serial in range(1, 7)]
+    for worker in workers:
+        await set_status(platform, worker, "employed", june, IN_SUZHOU)
+    await set_status(platform, workers[-1], "unemployed", october)
+    await set_status(platform, await register(platform, guizhou, 7), "employed", august, NEAR_HOME)
+
+    async def caught_up() -> bool:
+        figures = await stats(platform, "employment", ADMIN, by="station")
+        return figures["employed"] == 6 and cells(figures).get(shaanxi) == 5
+
+    await eventually(caught_up, what="monitoring has the history")  # fmt: skip
+    return shaanxi, guizhou
+
+
+async def test_employment_scale_by_scope_with_small_cells_hidden(platform: Platform) -> None:
+    shaanxi, guizhou = await history(platform)
+    today = beijing_date()
+    this_month = today.strftime("%Y-%m")
+    admin = await stats(platform, "employment", ADMIN, by="station")
+    assert cells(admin) == {shaanxi: 5, guizhou: "<5"}
+    by_city = cells(await stats(platform, "employment", ADMIN, by="jiangsu_city"))
+    assert by_city == {"3205": 5, None: "<5"}
+    by_how = await stats(platform, "employment", ADMIN, by="how")
+    assert {cell["label"]: cell["count"] for cell in by_how["breakdown"]} == {"自主就业": 5, "灵活就业": "<5"}
+    assert cells(await stats(platform, "employment", ADMIN, by="category")) == {
+        "poverty_alleviated": 6, "registered_low_income": 0, "rural_low_income": 0, "dibao": 0,
+    }  # fmt: skip
+
+    # the month-end series: seven at work from August to September, six after October's job loss
+    series = {point["month"]: point for point in admin["series"]}
+    october, september = series[f"{today.year}-10"], series[f"{today.year}-09"]
+    assert (september["employed"], october["employed"]) == (7, 6)
+    assert october["change_on_previous_month"] == -1
+    assert series[f"{today.year}-06"]["started"] == 6
+    assert series[f"{today.year}-06"]["change_on_last_year"] == 6
+    assert series[this_month]["on"] == today.isoformat()
+    assert series[f"{today.year}-05"]["employed"] == 0
+
+    # the owning station sees its own exact figures; each other caller only its scope, small cells hidden
+    assert (await stats(platform, "employment", station_token(guizhou)))["employed"] == 1
+    assert (await stats(platform, "employment", station_token(shaanxi)))["employed"] == 5
+    assert (await stats(platform, "employment", auth("partner", provinces=["61"])))["employed"] == 5
+    assert (await stats(platform, "employment", auth("partner", provinces=["52"])))["employed"] == "<5"
+    assert (await stats(platform, "employment", auth("bureau", city_code="3205")))["employed"] == 5
+    assert (await stats(platform, "employment", auth("bureau", city_code="3206")))["employed"] == 0
+    past = await stats(platform, "employment", ADMIN, on=f"{today.year}-09-30")
+    assert past["employed"] == 7
+
+    # stability: one job loss, its warning
+    assert (await stats(platform, "retention", station_token(shaanxi)))["job_losses"] == 1
+    assert (await stats(platform, "retention", ADMIN))["job_losses"] == "<5"
+    warnings = await stats(platform, "warnings", station_token(shaanxi))
+    assert warnings["raised"] == 1 and warnings["open"] == 1
+    assert [kind["kind"] for kind in warnings["kinds"]] == ["employed_to_unemployed"]
+    funnel = await stats(platform, "funnel", station_token(shaanxi), by="station")
+    assert funnel["total"][0] == {"step": "registered", "label": "登记", "count": 6}
+
+
+async def test_figures_outside_the_scope_are_not_found(platform: Platform) -> None:
+    shaanxi, guizhou = await new_station(platform, "61"), await new_station(platform, "52")
+    refused = [
+        (station_token(shaanxi), "station_id", guizhou, 404),
+        (auth("partner", provinces=["61"]), "province_code", "52", 404),
+        (auth("partner", provinces=["61"]), "station_id", guizhou, 404),
+        (auth("bureau", city_code="3205"), "city_code", "3206", 404),
+        (ADMIN, "station_id", str(uuid.uuid4()), 404),
+        (auth("recruiter", employer_id="e1"), "province_code", "61", 403),
+        (auth("training", base_id="b1"), "province_code", "61", 403),
+    ]
+    for topic in ("employment", "retention", "funnel", "training", "bus", "warnings"):
+        for headers, name, value, status in refused:
+            response = await platform.client.get(f"/v1/stats/{topic}", params={name: value}, headers=headers)
+            assert response.status_code == status, (topic, name, response.text)
+        allowed = await platform.client.get(
+            f"/v1/stats/{topic}", params={"station_id": shaanxi}, headers=auth("partner", provinces=["61"])
+        )
+        assert allowed.status_code == 200, allowed.text
+    unauthenticated = await platform.client.get("/v1/stats/employment")
+    assert unauthenticated.status_code == 401
+
+
+async def test_periods_are_checked(platform: Platform) -> None:
+    today = beijing_date()
+    next_month = shift_month(today.strftime("%Y-%m"), 1)
+    cases = {
+        ("to", next_month): "query.to",
+        ("from", "2020-01"): "query.from",  # longer than 36 months
+        ("on", (today + timedelta(days=1)).isoformat()): "query.on",
+        ("from", "2026-13"): "query.from",
+        ("by", "name"): "query.by",
+    }
+    for (name, value), field in cases.items():
+        response = await platform.client.get("/v1/stats/employment", params={name: value}, headers=ADMIN)
+        assert response.status_code == 422, (name, value, response.text)
+        assert field in [error["field"] for error in response.json()["errors"]], response.text
+
+
+async def test_a_placement_owes_follow_ups_and_counts_in_the_funnel(platform: Platform) -> None:
+    station = await new_station(platform, "61")
+    worker = await register(platform, station, 11)
+    placement = PlacementConfirmed(
+        placement_id=str(uuid.uuid4()), person_id=worker["id"], job_id=str(uuid.uuid4()),
+        start_date=beijing_date() - timedelta(days=40), employer_id="employer-1", station_id=station,
+        province_code="61", city_code="3205",
+    )  # fmt: skip
+    event = new_event(
+        "matching", PLACEMENT_CONFIRMED, placement.placement_id, placement.model_dump(mode="json")
+    )
+    js = platform.runtime("monitoring").bus.js
+    await js.publish(event.type, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id})
+    token = station_token(station)
+
+    async def placed() -> bool:
+        figures = await stats(platform, "employment", token, by="how")
+        return cells(figures).get("placed") == 1
+
+    await eventually(placed, what="the placement's spell")
+    warnings = await stats(platform, "warnings", token)
+    assert (warnings["follow_ups_due"], warnings["follow_ups_overdue"]) == (1, 1)  # the one-month visit
+    funnel = await stats(platform, "funnel", token)
+    steps = {step["step"]: step["count"] for step in funnel["total"]}
+    assert (steps["registered"], steps["placed"], steps["employed_90_days"]) == (1, 1, 0)
+    assert [group["key"] for group in funnel["groups"]] == ["station"]
+    by_city = await stats(platform, "employment", auth("bureau", city_code="3205"), by="how")
+    assert cells(by_city) == {"placed": "<5"}
+
+
+async def test_agreements_and_their_progress(platform: Platform) -> None:
+    await history(platform)
+    year = beijing_date().year
+    body = {
+        "title": "苏州市—陕西省人力资源合作框架协议",
+        "jiangsu_city_code": "3205",
+        "partner_region_code": "61",
+        "year": year,
+        "targets": {"employed": 10, "trained": 4, "carried": 0},
+    }
+    refused = await platform.client.post(
+        "/v1/agreements", json=body, headers=auth("partner", provinces=["61"])
+    )
+    assert refused.status_code == 403
+    for field, value in (("jiangsu_city_code", "3299"), ("partner_region_code", "32"), ("year", 1999)):
+        bad = await platform.client.post("/v1/agreements", json={**body, field: value}, headers=ADMIN)
+        assert bad.status_code == 422, bad.text
+        assert f"body.{field}" in [error["field"] for error in bad.json()["errors"]]
+    created = await platform.client.post("/v1/agreements", json=body, headers=ADMIN)
+    assert created.status_code == 201, created.text
+    agreement = created.json()
+    assert (agreement["jiangsu_city"], agreement["partner_region"]) == ("苏州市", "陕西省")
+
+    progress = (await platform.client.get(f"/v1/agreements/{agreement['id']}/progress", headers=ADMIN)).json()
+    assert progress["employed"]["actual"] == 6 and progress["employed"]["share"] == 0.6
+    assert progress["trained"]["actual"] == 0 and progress["trained"]["on_track"] is False
+    for headers, status in (
+        (auth("partner", provinces=["61"]), 200),
+        (auth("bureau", city_code="3205"), 200),
+        (auth("partner", provinces=["52"]), 404),
+        (auth("bureau", city_code="3206"), 404),
+        (auth("recruiter", employer_id="e1"), 403),
+    ):
+        response = await platform.client.get(f"/v1/agreements/{agreement['id']}/progress", headers=headers)
+        assert response.status_code == status, response.text
+        listed = await platform.client.get("/v1/agreements", headers=headers)
+        assert listed.status_code == (403 if status == 403 else 200)
+        if status != 403:
+            assert [item["id"] for item in listed.json()["items"]] == (
+                [agreement["id"]] if status == 200 else []
+            )
