@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     read_your_writes_seconds: float = 5.0
     # Follow-up visits of a placement (回访), months after its start.
     follow_up_months: list[int] = [1, 3, 6, 12]
+    # How often monitoring looks whether last month's dispatch report (调度报表) has been published.
+    monitoring_report_check_seconds: float = 3600
     housekeeping_every_seconds: float = 3600
     outbox_retention_days: float = 7
     inbox_retention_days: float = 30  # longer than stream_max_age_days: a redelivery is always recognised

@@ -385,6 +385,31 @@ def _csv_value(value: object) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of a workbook: a title line above the table when given (a report's scope and month), printed
+    landscape and one page wide."""
+
+    title: str
+    headers: Sequence[str]
+    rows: Sequence[Sequence[object]]
+    heading: str | None = None
+    text_headers: Collection[str] = ()
+
+
+def write_workbook(sheets: Sequence[Sheet], notes: Sequence[tuple[str, str]] = ()) -> bytes:
+    """Several tables in one XLSX file, one sheet each (a report), with the same cells as `write_table`."""
+    workbook = Workbook(write_only=True)
+    bold = Font(bold=True)
+    for sheet in sheets:
+        _add_sheet(workbook, sheet, bold)
+    if notes:
+        _append_notes(workbook, notes, bold)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
 def _write_xlsx(
     headers: Sequence[str],
     rows: Sequence[Sequence[object]],
@@ -392,31 +417,36 @@ def _write_xlsx(
     notes: Sequence[tuple[str, str]],
     text_headers: Collection[str],
 ) -> bytes:
-    workbook = Workbook(write_only=True)
-    text_columns = {index for index, header in enumerate(headers) if header in text_headers}
-    sheet = workbook.create_sheet(sheet_title)
-    widths = _column_widths(headers, rows)
+    return write_workbook([Sheet(sheet_title, headers, rows, text_headers=text_headers)], notes)
+
+
+def _add_sheet(workbook: Workbook, table: Sheet, bold: Font) -> None:
+    text_columns = {index for index, header in enumerate(table.headers) if header in table.text_headers}
+    sheet = workbook.create_sheet(table.title)
+    widths = _column_widths(table.headers, table.rows)
     for index, width in enumerate(widths):
         dimension = sheet.column_dimensions[get_column_letter(index + 1)]
         dimension.width = width
         if index in text_columns:
             # Column-level "@" also covers the rows users type in later (templates).
             dimension.number_format = "@"
-    sheet.freeze_panes = "A2"
-    bold = Font(bold=True)
+    sheet.freeze_panes = "A3" if table.heading else "A2"
+    if table.heading:
+        heading = WriteOnlyCell(sheet, value=_clean_text(table.heading))
+        heading.font = Font(bold=True, size=14)
+        sheet.append([heading])
+        sheet.page_setup.orientation = "landscape"
+        sheet.page_setup.fitToWidth = 1
+        sheet.page_setup.fitToHeight = 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
     header_cells = []
-    for header in headers:
+    for header in table.headers:
         cell = WriteOnlyCell(sheet, value=_clean_text(header))
         cell.font = bold
         header_cells.append(cell)
     sheet.append(header_cells)
-    for row in rows:
+    for row in table.rows:
         sheet.append([_xlsx_cell(sheet, value, index in text_columns) for index, value in enumerate(row)])
-    if notes:
-        _append_notes(workbook, notes, bold)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def _xlsx_cell(sheet: object, value: object, as_text: bool) -> WriteOnlyCell:

@@ -60,6 +60,13 @@ class Example:
         schema["examples"] = [keep_nulls(self.value)]
 
 
+def example_of(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's declared example, to build a larger example from its parts."""
+    extra = model.model_config.get("json_schema_extra")
+    assert isinstance(extra, Example), model
+    return extra.value
+
+
 def example(value: dict[str, Any]) -> ConfigDict:
     """`model_config = example({...})`: the example the docs and generated clients show, declared once on the
     model (OpenAPI `examples`); tests/unit/test_openapi.py checks that it is valid against the schema."""

@@ -74,6 +74,9 @@ class PublishedJob(JobPosting):
     version: int
     employer_id: str
     employer_name: str
+    employer_credit_code: str | None = (
+        None  # 统一社会信用代码 (public), for comparisons with insurance records
+    )
     employer_assistance_base: bool
     employer_caring: bool
     headcount_left: int
@@ -253,6 +256,7 @@ class PlacementConfirmed(BaseModel):
     start_date: date
     application_id: str | None = None
     employer_id: str | None = None
+    employer_credit_code: str | None = None
     station_id: str | None = None
     province_code: str | None = None
     city_code: str | None = None
@@ -375,3 +379,21 @@ class TripPayload(BaseModel):
     seats: int
     seats_left: int
     reason: str | None = None
+
+
+# --- monitoring ---------------------------------------------------------------------------------------------
+
+REPORT_PUBLISHED = "ew.monitoring.report.published"
+
+
+class ReportPublished(BaseModel):
+    """A month's dispatch report (调度报表), published at the start of the next month: where to read it and
+    the platform-wide headline figures ("<5" where fewer than five people)."""
+
+    month: str
+    url: str
+    employed: int | Literal["<5"]
+    started: int | Literal["<5"]
+    placed: int | Literal["<5"]
+    warnings_open: int | Literal["<5"]
+    published_at: datetime

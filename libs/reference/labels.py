@@ -31,7 +31,12 @@ WARNING_NAMES: dict[str, str] = {
     "left_job": "回访发现离岗",
     "no_contract": "未签劳动合同",
     "wage_arrears": "工资未足额按时发放",
+    "insurance_stopped": "社保缴费中断（平台记录为在岗）",
+    "insurance_unrecorded_job": "在其他单位参保（平台记录为未就业）",
+    "insurance_other_employer": "参保单位与平台记录的用人单位不一致",
 }
+
+INSURANCE_WARNINGS = ("insurance_stopped", "insurance_unrecorded_job", "insurance_other_employer")
 
 CHANNEL_NAMES: dict[str, str] = {
     "station": "联络站推荐",

@@ -12,6 +12,7 @@ from services.demand.api import router
 from services.demand.consumers import demand_consumers
 from services.demand.contacts import router as contacts_router
 from services.demand.follow_ups.api import router as follow_ups_router
+from services.demand.insurance.api import router as insurance_router
 from services.demand.leads.api import router as leads_router
 from services.demand.models import platform
 
@@ -31,7 +32,7 @@ def create_app(settings: Settings) -> FastAPI:
         runtime,
         title="eastwest demand · 就业需求清单",
         description="务工人员（个人信息加密存储、脱敏返回）、就业状态与预警、花名册导入导出。",
-        routers=[router, follow_ups_router, leads_router, contacts_router],
+        routers=[router, follow_ups_router, insurance_router, leads_router, contacts_router],
         consumers=demand_consumers(runtime, vault),
     )
     app.state.vault = vault

@@ -49,7 +49,14 @@ def placement_handler(vault: PiiVault, follow_up_months: Sequence[int]) -> Handl
                     since=min(confirmed.start_date, beijing_date()),
                     employment=EmploymentIn.model_validate({"how": "placed", **where}),
                 )
-                await change_status(session, vault, person, change, source="placement")
+                await change_status(
+                    session,
+                    vault,
+                    person,
+                    change,
+                    source="placement",
+                    employer_credit_code=confirmed.employer_credit_code,
+                )
                 await follow_ups.schedule(session, confirmed, follow_up_months)
         elif event.type == PLACEMENT_ENDED:
             ended = PlacementEnded.model_validate(event.data)

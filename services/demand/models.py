@@ -79,6 +79,8 @@ class Person(Base):
     employment_how: Mapped[str | None] = mapped_column(String(16), nullable=True)
     employment_where: Mapped[str | None] = mapped_column(String(16), nullable=True)
     employment_region_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    # the employer of a placement (统一社会信用代码), to compare with the social-insurance records
+    employer_credit_code: Mapped[str | None] = mapped_column(String(18), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -213,3 +215,36 @@ class LiveJob(Base):
     title: Mapped[str] = mapped_column(String(100))
     employer_name: Mapped[str] = mapped_column(String(200))
     city_code: Mapped[str] = mapped_column(String(4))
+
+
+class InsuranceImport(Base):
+    """One social-insurance contribution file (人社部门社保缴费数据) compared with the registered workers: what
+    was found, which rows were refused. The ID numbers in it were hashed on arrival and are kept nowhere."""
+
+    __tablename__ = "insurance_imports"
+    __table_args__ = (Index("ix_insurance_imports_list", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    months: Mapped[list[str]] = mapped_column(JSON, default=list)
+    rows: Mapped[int] = mapped_column(Integer)
+    matched: Mapped[int] = mapped_column(Integer)
+    warnings: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    rejected: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    imported_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Contribution(Base):
+    """A registered worker's social-insurance month as the records show it (workers not registered here are
+    counted, not kept)."""
+
+    __tablename__ = "contributions"
+    __table_args__ = (UniqueConstraint("person_id", "month", name="one_record_per_person_and_month"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
+    month: Mapped[str] = mapped_column(String(7))
+    employer_credit_code: Mapped[str | None] = mapped_column(String(18), nullable=True)
+    paid: Mapped[bool] = mapped_column(Boolean)
+    import_id: Mapped[str] = mapped_column(String(36))

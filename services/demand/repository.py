@@ -11,7 +11,16 @@ from sqlalchemy import ColumnElement, and_, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db import after_key
-from services.demand.models import DemandList, EarlyWarning, FollowUp, Person, Station, StatusChange
+from services.demand.models import (
+    Contribution,
+    DemandList,
+    EarlyWarning,
+    FollowUp,
+    InsuranceImport,
+    Person,
+    Station,
+    StatusChange,
+)
 
 
 @dataclass(frozen=True)
@@ -172,3 +181,26 @@ async def forget_follow_up_words(session: AsyncSession, person_id: str) -> None:
     await session.execute(
         update(FollowUp).where(FollowUp.person_id == person_id).values(problem_encrypted=None)
     )
+
+
+# --- social-insurance comparison ----------------------------------------------------------------------------
+
+
+async def contribution(session: AsyncSession, person_id: str, month: str) -> Contribution | None:
+    query = select(Contribution).where(Contribution.person_id == person_id, Contribution.month == month)
+    return (await session.scalars(query)).first()
+
+
+async def open_warning(session: AsyncSession, person_id: str, kind: str) -> EarlyWarning | None:
+    query = select(EarlyWarning).where(
+        EarlyWarning.person_id == person_id, EarlyWarning.kind == kind, EarlyWarning.resolved_at.is_(None)
+    )
+    return (await session.scalars(query.limit(1))).first()
+
+
+async def insurance_imports(session: AsyncSession, imported_by: str | None) -> Sequence[InsuranceImport]:
+    """The newest 200 imports (of one importer, when given)."""
+    query = select(InsuranceImport).order_by(InsuranceImport.created_at.desc(), InsuranceImport.id).limit(200)
+    if imported_by is not None:
+        query = query.where(InsuranceImport.imported_by == imported_by)
+    return (await session.scalars(query)).all()

@@ -292,11 +292,14 @@ async def change_status(
     *,
     source: str,
     warning_kind: str | None = None,
+    employer_credit_code: str | None = None,
 ) -> EarlyWarning | None:
-    """Records the change; 就业转失业 (or a placement that ended) raises a warning for the worker's station."""
+    """Records the change; 就业转失业 (or a placement that ended) raises a warning for the worker's station.
+    A placement names its employer (kept while the worker is employed there)."""
     previous = person.status
     now = utcnow()
     employment = employment_of_change(change, source)
+    person.employer_credit_code = employer_credit_code if employment else None
     person.employment_how = employment.how if employment else None
     person.employment_where = employment.where if employment else None
     person.employment_region_code = employment.region_code if employment else None

@@ -505,6 +505,7 @@ async def _place(session: AsyncSession, application: Application, place: PlaceIn
         start_date=placement.start_date,
         application_id=application.id,
         employer_id=job.employer_id,
+        employer_credit_code=job.job().employer_credit_code,
         station_id=placement.station_id,
         province_code=placement.province_code,
         city_code=job.job().city_code,

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from libs.api.problems import validation_problem
-from libs.api.routing import Caller, IdempotencyKey, Session, idempotent_create, service_router
+from libs.api.routing import (
+    XLSX,
+    Caller,
+    IdempotencyKey,
+    Session,
+    file_content,
+    idempotent_create,
+    service_router,
+)
 from libs.db import beijing_date
-from services.monitoring import service
+from services.monitoring import report, service
 from services.monitoring.models import platform
 from services.monitoring.schemas import (
     Agreement,
@@ -24,6 +32,7 @@ from services.monitoring.schemas import (
     EmploymentStats,
     FunnelGroup,
     FunnelStats,
+    MonthlyReport,
     RetentionStats,
     TrainingStats,
     WarningStats,
@@ -150,3 +159,35 @@ async def get_agreement(agreement_id: str, session: Session, caller: Caller) -> 
 async def agreement_progress(agreement_id: str, session: Session, caller: Caller) -> AgreementProgress:
     """Progress of the year against the targets, and whether it keeps pace with the calendar."""
     return await service.progress(session, caller, agreement_id)
+
+
+@router.get(
+    "/reports/monthly",
+    response_model=MonthlyReport,
+    responses={200: {"content": file_content(XLSX)}},
+)
+async def monthly_report(
+    session: Session,
+    caller: Caller,
+    month: Annotated[str | None, Query(pattern=MONTH, description="月份 YYYY-MM（默认上月）")] = None,
+    format: Annotated[
+        Literal["json", "xlsx"], Query(description="json | xlsx（每个主题一张表，可打印）")
+    ] = "json",
+    province_code: Annotated[str | None, Query(pattern=r"^\d{2}$", description="来源省份")] = None,
+    station_id: Annotated[str | None, Query(min_length=1, max_length=36, description="联络站")] = None,
+    city_code: Annotated[str | None, Query(pattern=r"^32\d{2}$", description="江苏就业城市")] = None,
+) -> Response:
+    """调度报表: every topic for the month in the caller's scope, the scope in each sheet's title."""
+    today = beijing_date()
+    month = month or service.shift_month(today.strftime("%Y-%m"), -1)
+    if month > today.strftime("%Y-%m"):
+        raise validation_problem("query.month", "in_future", "月份不能晚于本月")
+    view = await service.view_of(
+        session, caller, province_code=province_code, station_id=station_id, city_code=city_code
+    )
+    figures = await report.monthly_report(session, caller, view, month, today)
+    headers = {"Cache-Control": "no-store"}
+    if format == "xlsx":
+        headers["Content-Disposition"] = f'attachment; filename="{report.filename(figures)}"'
+        return Response(await report.xlsx(figures), media_type=XLSX, headers=headers)
+    return Response(figures.model_dump_json(), media_type="application/json", headers=headers)

@@ -10,6 +10,7 @@ from libs.settings import Settings
 from services.monitoring.api import router
 from services.monitoring.consumers import monitoring_consumers
 from services.monitoring.models import platform
+from services.monitoring.report import run_publication
 
 NAME = "monitoring"
 
@@ -25,4 +26,7 @@ def create_app(settings: Settings) -> FastAPI:
         ),
         routers=[router],
         consumers=monitoring_consumers(runtime),
+        background=lambda: {
+            "report-publication": run_publication(runtime.sessions, settings.monitoring_report_check_seconds)
+        },
     )

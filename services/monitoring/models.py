@@ -237,3 +237,12 @@ class Agreement(Base):
     target_trained: Mapped[int] = mapped_column(Integer)
     target_carried: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PublishedReport(Base):
+    """A month whose dispatch report has been published (one row per month: the guard across replicas)."""
+
+    __tablename__ = "published_reports"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)

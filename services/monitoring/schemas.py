@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from libs.api.schemas import RequestModel, example
+from libs.api.schemas import RequestModel, example, example_of
 
 Count = int | Literal["<5"]
 Dimension = Literal[
@@ -358,3 +358,40 @@ class AgreementProgress(BaseModel):
     employed: TargetProgress
     trained: TargetProgress
     carried: TargetProgress
+
+
+class MonthlyReport(BaseModel):
+    """调度报表: every topic for one month, in the caller's scope."""
+
+    model_config = example(
+        {
+            "month": "2026-11",
+            "scope": SCOPE,
+            "on": "2026-11-30",
+            "generated_at": "2026-12-01T00:05:00Z",
+            "employment": {"by_province": [{"key": "52", "label": "贵州省", "count": 640}]},
+            "series": example_of(EmploymentStats)["series"],
+            "retention": example_of(RetentionStats),
+            "funnel": example_of(FunnelStats),
+            "training": example_of(TrainingStats),
+            "bus": example_of(BusStats),
+            "warnings": example_of(WarningStats),
+            "agreements": [example_of(AgreementProgress)],
+        }
+    )
+
+    month: str
+    scope: str
+    on: date = Field(description="月末（本月为今天）")
+    generated_at: datetime
+    employment: dict[str, list[Cell]] = Field(
+        description="月末在岗人数：by_province 来源省份、by_jiangsu_city 江苏城市、by_category 人员类别、"
+        "by_how 就业方式、by_where 就业地点"
+    )
+    series: list[MonthPoint] = Field(description="截至本月的 12 个月趋势")
+    retention: RetentionStats
+    funnel: FunnelStats
+    training: TrainingStats
+    bus: BusStats
+    warnings: WarningStats
+    agreements: list[AgreementProgress]

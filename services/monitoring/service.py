@@ -518,16 +518,22 @@ async def agreement_in_scope(session: AsyncSession, caller: Principal, agreement
     return rows[0]
 
 
-async def progress(session: AsyncSession, caller: Principal, agreement_id: str) -> AgreementProgress:
+async def progress(
+    session: AsyncSession, caller: Principal, agreement_id: str, on: date | None = None
+) -> AgreementProgress:
     row = await agreement_in_scope(session, caller, agreement_id)
-    today = beijing_date()
+    return await agreement_progress(session, row, on or beijing_date(), exact=caller.role is Role.station)
+
+
+async def agreement_progress(
+    session: AsyncSession, row: AgreementRow, on: date, *, exact: bool
+) -> AgreementProgress:
+    """The year's progress up to `on` against the targets, and whether it keeps pace with the calendar."""
     first, last = date(row.year, 1, 1), date(row.year, 12, 31)
-    if today < first:
-        elapsed = 0.0
-    else:
-        elapsed = min(1.0, ((min(today, last) - first).days + 1) / ((last - first).days + 1))
-    employed, trained, carried = await repository.agreement_progress(session, row, first, last, today)
-    view = View(scope=Scope(), exact=caller.role is Role.station, title="")
+    days_in = max(0, (min(on, last) - first).days + 1)
+    elapsed = days_in / ((last - first).days + 1)
+    employed, trained, carried = await repository.agreement_progress(session, row, first, last, on)
+    view = View(scope=Scope(), exact=exact, title="")
 
     def target(goal: int, actual: int) -> TargetProgress:
         expected = round(goal * elapsed)
@@ -542,7 +548,7 @@ async def progress(session: AsyncSession, caller: Principal, agreement_id: str) 
 
     return AgreementProgress(
         agreement=agreement_out(row),
-        on=min(today, last),
+        on=min(on, last),
         year_elapsed=round(elapsed, 4),
         employed=target(row.target_employed, employed),
         trained=target(row.target_trained, trained),

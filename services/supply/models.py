@@ -79,6 +79,10 @@ class Job(Base):
         return self.employer.name
 
     @property
+    def employer_credit_code(self) -> str:
+        return self.employer.credit_code
+
+    @property
     def employer_assistance_base(self) -> bool:
         return self.employer.assistance_base
 

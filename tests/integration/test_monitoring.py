@@ -3,15 +3,19 @@ the owning station, and the cooperation agreements with their progress."""
 
 from __future__ import annotations
 
+import io
+import json
 import uuid
 from datetime import date, timedelta
 from typing import Any
 
+import openpyxl
 import pytest
 
 from libs.db import beijing_date
-from libs.events.contracts import PLACEMENT_CONFIRMED, PlacementConfirmed
+from libs.events.contracts import PLACEMENT_CONFIRMED, REPORT_PUBLISHED, PlacementConfirmed, ReportPublished
 from libs.events.envelope import new_event
+from services.monitoring.report import publish_due
 from services.monitoring.service import shift_month
 from tests.harness import ADMIN, Platform, auth, eventually
 from tests.integration.test_demand import new_station, register, station_token
@@ -222,3 +226,68 @@ async def test_agreements_and_their_progress(platform: Platform) -> None:
             assert [item["id"] for item in listed.json()["items"]] == (
                 [agreement["id"]] if status == 200 else []
             )
+
+
+async def test_the_monthly_report_in_json_and_as_a_workbook(platform: Platform) -> None:
+    await history(platform)
+    today = beijing_date()
+    this_month = today.strftime("%Y-%m")
+    partner = auth("partner", provinces=["61"])
+    response = await platform.client.get("/v1/reports/monthly", params={"month": this_month}, headers=partner)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["scope"] == "协作省份：陕西省" and report["on"] == today.isoformat()
+    assert {cell["key"]: cell["count"] for cell in report["employment"]["by_province"]} == {"61": 5}
+    assert len(report["series"]) == 12 and report["series"][-1]["month"] == this_month
+
+    workbook_response = await platform.client.get(
+        "/v1/reports/monthly", params={"month": this_month, "format": "xlsx"}, headers=partner
+    )
+    assert workbook_response.status_code == 200
+    assert workbook_response.headers["content-disposition"].endswith(f'monthly-report-{this_month}.xlsx"')
+    book = openpyxl.load_workbook(io.BytesIO(workbook_response.content))
+    assert book.sheetnames[:9] == [
+        "概要",
+        "就业规模",
+        "就业趋势",
+        "稳定就业",
+        "服务漏斗",
+        "培训",
+        "直通车",
+        "预警",
+        "协作目标",
+    ]
+    summary = [row for row in book["概要"].iter_rows(values_only=True)]
+    assert summary[0][0].startswith(f"协作省份：陕西省 · {this_month} 调度报表")
+    assert ("月末在岗人数", 5) in summary
+    scale = [row for row in book["就业规模"].iter_rows(values_only=True)]
+    assert ("来源省份", "61", "陕西省", 5) in scale
+    assert not any("贵州" in str(cell) for row in scale for cell in row)
+
+    for params, status in (({"month": shift_month(this_month, 1)}, 422), ({"month": "2026-1"}, 422)):
+        refused = await platform.client.get("/v1/reports/monthly", params=params, headers=ADMIN)
+        assert refused.status_code == status, refused.text
+    outsider = await platform.client.get(
+        "/v1/reports/monthly", params={"province_code": "52"}, headers=partner
+    )
+    assert outsider.status_code == 404
+
+
+async def test_last_months_report_is_published_once(platform: Platform) -> None:
+    """The service publishes last month's report when it starts (and looks again every hour); once only."""
+    last_month = shift_month(beijing_date().strftime("%Y-%m"), -1)
+    js = platform.runtime("monitoring").bus.js
+
+    async def published() -> bool:
+        try:
+            message = await js.get_last_msg("EW", REPORT_PUBLISHED)
+        except Exception:
+            return False
+        return bool(json.loads(message.data or b"{}")["data"]["month"] == last_month)
+
+    await eventually(published, what="last month's report published")
+    message = await js.get_last_msg("EW", REPORT_PUBLISHED)
+    payload = ReportPublished.model_validate(json.loads(message.data or b"{}")["data"])
+    assert payload.url == f"/v1/reports/monthly?month={last_month}"
+    async with platform.runtime("monitoring").sessions.begin() as session:
+        assert await publish_due(session, beijing_date()) is None

@@ -1,8 +1,8 @@
-"""monitoring facts and agreements
+"""monitoring facts, agreements and published reports
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 23:20:05.472141
+Create Date: 2026-12-06 23:29:34.265628
 """
 
 from collections.abc import Sequence
@@ -157,6 +157,11 @@ def upgrade() -> None:
         batch_op.create_index('ix_placements_person', ['person_id'], unique=False)
         batch_op.create_index('ix_placements_start', ['started_on'], unique=False)
 
+    op.create_table('published_reports',
+    sa.Column('month', sa.String(length=7), nullable=False),
+    sa.Column('published_at', libs.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('month', name=op.f('pk_published_reports'))
+    )
     op.create_table('spells',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('person_id', sa.String(length=36), nullable=False),
@@ -281,6 +286,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_spells_dates')
 
     op.drop_table('spells')
+    op.drop_table('published_reports')
     with op.batch_alter_table('placements', schema=None) as batch_op:
         batch_op.drop_index('ix_placements_start')
         batch_op.drop_index('ix_placements_person')
