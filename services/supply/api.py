@@ -25,9 +25,10 @@ from libs.api.routing import (
     time_id_cursor,
     upload_example,
 )
-from libs.auth import Role, require_role
-from services.supply import repository, service
+from libs.auth import Principal, Role, require_role
+from services.supply import repository, risk, service
 from services.supply.imports import supply_template
+from services.supply.models import Employer as EmployerRow
 from services.supply.models import Job as JobRow
 from services.supply.models import platform
 from services.supply.schemas import (
@@ -70,7 +71,7 @@ async def list_employers(
         session, caller, city_code=city_code, after=time_id_cursor(cursor), limit=limit
     )
     return Page(
-        items=[Employer.model_validate(row, from_attributes=True) for row in rows],
+        items=[employer_view(caller, row) for row in rows],
         next_cursor=next_time_id_cursor(rows, limit),
     )
 
@@ -78,7 +79,19 @@ async def list_employers(
 @router.get("/employers/{employer_id}", response_model=Employer)
 async def get_employer(employer_id: str, session: Session, caller: Caller) -> Employer:
     employer = await service.employer_in_scope(session, caller, employer_id)
-    return Employer.model_validate(employer, from_attributes=True)
+    return employer_view(caller, employer)
+
+
+@router.post("/employers/{employer_id}/risk-review", response_model=Employer)
+async def review_employer_risk(employer_id: str, session: Session, caller: Caller) -> Employer:
+    """An admin has looked into what follow-up visits reported: the counts start again (postings held for
+    wage arrears can be submitted again)."""
+    return employer_view(caller, await risk.review(session, caller, employer_id))
+
+
+def employer_view(caller: Principal, employer: EmployerRow) -> Employer:
+    view = Employer.model_validate(employer, from_attributes=True)
+    return view.model_copy(update={"risk": risk.risk_view(caller, employer)})
 
 
 @router.post("/jobs", status_code=201, response_model=Job)

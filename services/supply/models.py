@@ -28,6 +28,13 @@ class Employer(Base):
     city_code: Mapped[str] = mapped_column(String(4))
     assistance_base: Mapped[bool] = mapped_column(Boolean, default=False)
     caring_employer: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What follow-up visits found (回访) since an admin last reviewed it: the employer-risk signal admins see
+    # and compliance uses (services/supply/risk.py).
+    wage_arrears_reports: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    no_contract_reports: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    insurance_unpaid_reports: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_risk_report_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    risk_reviewed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -106,3 +113,17 @@ class SupplyList(Base):
     accepted: Mapped[int] = mapped_column(Integer)
     rejected: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RiskReport(Base):
+    """A follow-up visit that found something wrong at an employer: kept once per visit (a repeated event
+    counts nothing twice)."""
+
+    __tablename__ = "risk_reports"
+
+    follow_up_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    employer_id: Mapped[str] = mapped_column(ForeignKey("employers.id"), index=True)
+    wage_arrears: Mapped[bool] = mapped_column(Boolean)
+    no_contract: Mapped[bool] = mapped_column(Boolean)
+    insurance_unpaid: Mapped[bool] = mapped_column(Boolean)
+    visited_on: Mapped[date] = mapped_column(Date)

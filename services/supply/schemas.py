@@ -92,8 +92,20 @@ class EmployerCreate(Strict):
         return _jiangsu_city(value)
 
 
+class EmployerRisk(BaseModel):
+    """回访发现的问题（自上次核查以来的次数），仅管理员可见。"""
+
+    wage_arrears: int = Field(description="工资未足额按时发放")
+    no_contract: int = Field(description="未签劳动合同")
+    insurance_unpaid: int = Field(description="未缴社会保险")
+    last_reported_on: date | None
+    reviewed_on: date | None = Field(description="管理员上次核查日期")
+
+
 class Employer(BaseModel):
-    model_config = example({"id": EMPLOYER_ID, **_EMPLOYER_IN, "created_at": "2026-11-20T09:30:00+08:00"})
+    model_config = example(
+        {"id": EMPLOYER_ID, **_EMPLOYER_IN, "created_at": "2026-11-20T09:30:00+08:00", "risk": None}
+    )
 
     id: str
     name: str
@@ -102,6 +114,7 @@ class Employer(BaseModel):
     assistance_base: bool
     caring_employer: bool
     created_at: datetime
+    risk: EmployerRisk | None = Field(default=None, description="回访风险信号（仅管理员可见）")
 
 
 class JobFields(Strict):

@@ -17,7 +17,7 @@ from libs.events.contracts import JOB_CLOSED, JOB_PUBLISHED, JOB_UPDATED, Benefi
 from libs.events.envelope import new_event
 from libs.events.outbox import add_event
 from libs.spreadsheet_cells import read_upload
-from services.supply import repository
+from services.supply import repository, risk
 from services.supply.compliance import check_posting
 from services.supply.imports import REQUIRED_HEADERS, parse_supply_rows
 from services.supply.models import Employer, Job, SupplyList, platform
@@ -106,6 +106,8 @@ async def managed_employer(
 def _compliance(job: Job, today: date) -> list[dict[str, str]]:
     texts = [job.title, job.description or "", job.shift or "", *job.skills, *job.certificates_required]
     issues = check_posting(texts=texts, salary_min=job.salary_min, city_code=job.city_code, on=today)
+    held = risk.posting_issue(job.employer)
+    issues += [held] if held is not None else []
     return [{"code": issue.code, "message": issue.message} for issue in issues]
 
 
