@@ -296,6 +296,21 @@ def run(
         raise typer.Exit(1) from error
 
 
+monitoring_app = typer.Typer(help="monitoring's facts", no_args_is_help=True)
+app.add_typer(monitoring_app, name="monitoring")
+
+
+@monitoring_app.command("rebuild")
+def rebuild_monitoring() -> None:
+    """Rebuild monitoring's facts from the source services' own databases (stop monitoring's consumers first:
+    scale it to zero, or stop `make run`)."""
+    from eastwest.monitoring_rebuild import rebuild
+
+    settings = existing_settings()
+    said = asyncio.run(rebuild(settings))
+    typer.echo(f"monitoring: facts rebuilt from {said} events read back from the services' databases")
+
+
 @app.command("rotate-pii-key")
 def rotate_pii_key() -> None:
     """Re-encrypt personal data written with older keys under EW_PII_ACTIVE_KEY (keep the old keys in

@@ -469,6 +469,8 @@ async def transition(
         placement = await _place(session, application, place)
     application.status = target
     application.updated_at = utcnow()
+    if target in ("offered", "accepted", "declined"):
+        setattr(application, f"{target}_at", application.updated_at)
     await session.flush()
     if action in ACTION_EVENTS:
         await _emit(session, ACTION_EVENTS[action], application.id, application_payload(application))

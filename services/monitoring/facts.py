@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db import beijing_date, months_after
@@ -147,7 +147,11 @@ def _employment(payload: PersonPayload) -> dict[str, Any] | None:
 
 
 async def apply_person(session: AsyncSession, payload: PersonPayload) -> None:
-    """A worker's newest version: their attributes, and a spell opened or closed when the employment changed."""
+    """A worker's newest version: their attributes and, when the status changed, their timeline from its day.
+
+    A status holds from its `since` on, over whatever an earlier record said for those days: a station that
+    records on the 20th that the worker has been unemployed since the 1st ends the spell on the 1st. So a change
+    cuts every spell at its day (one that would start on or after it never was), then opens one if employed."""
     worker = await session.get(Worker, payload.id)
     if worker is not None and (worker.erased or worker.version >= payload.version):
         return
@@ -163,17 +167,21 @@ async def apply_person(session: AsyncSession, payload: PersonPayload) -> None:
             **await _origin(session, payload.station_id, payload.province_code),
         )
         session.add(worker)
-    same_spell = worker.employment == employment and worker.status_since == payload.status_since
-    if worker.employment is not None and not same_spell:
-        await _close_spell(session, payload.id, payload.status_since, payload.status)
+    changed = (worker.status, worker.status_since, worker.employment) != (
+        payload.status,
+        payload.status_since,
+        employment,
+    )
     worker.version = payload.version
     worker.categories = categories_column(payload.categories)
     worker.key_region = payload.key_region
     worker.status = payload.status
     worker.status_since = payload.status_since
     worker.employment = employment
-    if employment is not None and not same_spell:
-        await _open_spell(session, worker, employment)
+    if changed:
+        await _cut_timeline(session, payload.id, payload.status_since, payload.status)
+        if employment is not None:
+            await _open_spell(session, worker, employment)
     await session.flush()
 
 
@@ -201,15 +209,16 @@ async def _open_spell(session: AsyncSession, worker: Worker, employment: dict[st
     session.add(spell)
 
 
-async def _close_spell(session: AsyncSession, person_id: str, on: date, next_status: str) -> None:
-    """The open spell ends on `on`; one that would end on or before its first day never was (a correction)."""
-    spell = await _open_spell_of(session, person_id)
-    if spell is None:
-        return
-    if on <= spell.started_on:
-        await session.delete(spell)
-    else:
-        spell.ended_on, spell.ended_to = on, next_status
+async def _cut_timeline(session: AsyncSession, person_id: str, on: date, next_status: str) -> None:
+    query = select(Spell).where(
+        Spell.person_id == person_id, or_(Spell.ended_on.is_(None), Spell.ended_on > on)
+    )
+    for spell in (await session.scalars(query)).all():
+        if spell.started_on >= on:
+            await session.delete(spell)
+        else:
+            spell.ended_on, spell.ended_to = on, next_status
+    await session.flush()
 
 
 async def _open_spell_of(session: AsyncSession, person_id: str) -> Spell | None:
@@ -235,10 +244,18 @@ async def _link(session: AsyncSession, spell: Spell, placement: Placement) -> No
 
 
 async def erase_person(session: AsyncSession, erased: PersonErased) -> None:
-    """The facts stay (they name nobody); the worker's later versions are ignored."""
+    """The facts stay (they name nobody); the worker's later versions are ignored, and the visits not yet made
+    will not be (demand cancels them)."""
     worker = await session.get(Worker, erased.id)
     if worker is not None:
         worker.erased = True
+    await session.execute(
+        update(FollowUp)
+        .where(
+            FollowUp.person_id == erased.id, FollowUp.visited_on.is_(None), FollowUp.cancelled_on.is_(None)
+        )
+        .values(cancelled_on=beijing_date(erased.erased_at))
+    )
 
 
 # --- placements and follow-up visits --------------------------------------------------------------------------

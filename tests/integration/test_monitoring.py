@@ -16,7 +16,7 @@ from libs.db import beijing_date
 from libs.events.contracts import PLACEMENT_CONFIRMED, REPORT_PUBLISHED, PlacementConfirmed, ReportPublished
 from libs.events.envelope import new_event
 from services.monitoring.report import publish_due
-from services.monitoring.service import shift_month
+from services.monitoring.service import month_end, shift_month
 from tests.harness import ADMIN, Platform, auth, eventually
 from tests.integration.test_demand import new_station, register, station_token
 
@@ -52,17 +52,26 @@ def cells(figures: dict[str, Any]) -> dict[str | None, Any]:
     return {cell["key"]: cell["count"] for cell in figures["breakdown"]}
 
 
+HIRED, NEAR_HOME_SINCE, LOST = 6, 4, 2  # months before this one
+
+
+def months_ago(months: int) -> str:
+    return shift_month(beijing_date().strftime("%Y-%m"), -months)
+
+
 async def history(platform: Platform) -> tuple[str, str]:
-    """Six workers of a Shaanxi station at work in Suzhou since June (one lost the job in October), one of a
-    Guizhou station working near home since mid-August."""
+    """Six workers of a Shaanxi station at work in Suzhou since the first of the month six months ago (one lost
+    the job on the first of the month two months ago), one of a Guizhou station working near home since the
+    15th of the month four months ago."""
     shaanxi, guizhou = await new_station(platform, "61"), await new_station(platform, "52")
-    today = beijing_date()
-    june, october, august = date(today.year, 6, 1), date(today.year, 10, 1), date(today.year, 8, 15)
     workers = [await register(platform, shaanxi, serial) for serial in range(1, 7)]
     for worker in workers:
-        await set_status(platform, worker, "employed", june, IN_SUZHOU)
-    await set_status(platform, workers[-1], "unemployed", october)
-    await set_status(platform, await register(platform, guizhou, 7), "employed", august, NEAR_HOME)
+        await set_status(
+            platform, worker, "employed", date.fromisoformat(f"{months_ago(HIRED)}-01"), IN_SUZHOU
+        )
+    await set_status(platform, workers[-1], "unemployed", date.fromisoformat(f"{months_ago(LOST)}-01"))
+    near_home = date.fromisoformat(f"{months_ago(NEAR_HOME_SINCE)}-15")
+    await set_status(platform, await register(platform, guizhou, 7), "employed", near_home, NEAR_HOME)
 
     async def caught_up() -> bool:
         figures = await stats(platform, "employment", ADMIN, by="station")
@@ -86,15 +95,15 @@ async def test_employment_scale_by_scope_with_small_cells_hidden(platform: Platf
         "poverty_alleviated": 6, "registered_low_income": 0, "rural_low_income": 0, "dibao": 0,
     }  # fmt: skip
 
-    # the month-end series: seven at work from August to September, six after October's job loss
+    # the month-end series: seven at work once Guizhou's worker starts, six after the job loss
     series = {point["month"]: point for point in admin["series"]}
-    october, september = series[f"{today.year}-10"], series[f"{today.year}-09"]
-    assert (september["employed"], october["employed"]) == (7, 6)
-    assert october["change_on_previous_month"] == -1
-    assert series[f"{today.year}-06"]["started"] == 6
-    assert series[f"{today.year}-06"]["change_on_last_year"] == 6
+    before, after = series[months_ago(LOST + 1)], series[months_ago(LOST)]
+    assert (before["employed"], after["employed"]) == (7, 6)
+    assert after["change_on_previous_month"] == -1
+    assert series[months_ago(HIRED)]["started"] == 6
+    assert series[months_ago(HIRED)]["change_on_last_year"] == 6
     assert series[this_month]["on"] == today.isoformat()
-    assert series[f"{today.year}-05"]["employed"] == 0
+    assert series[months_ago(HIRED + 1)]["employed"] == 0
 
     # the owning station sees its own exact figures; each other caller only its scope, small cells hidden
     assert (await stats(platform, "employment", station_token(guizhou)))["employed"] == 1
@@ -103,7 +112,7 @@ async def test_employment_scale_by_scope_with_small_cells_hidden(platform: Platf
     assert (await stats(platform, "employment", auth("partner", provinces=["52"])))["employed"] == "<5"
     assert (await stats(platform, "employment", auth("bureau", city_code="3205")))["employed"] == 5
     assert (await stats(platform, "employment", auth("bureau", city_code="3206")))["employed"] == 0
-    past = await stats(platform, "employment", ADMIN, on=f"{today.year}-09-30")
+    past = await stats(platform, "employment", ADMIN, on=month_end(months_ago(LOST + 1), today).isoformat())
     assert past["employed"] == 7
 
     # stability: one job loss, its warning
@@ -187,7 +196,7 @@ async def test_a_placement_owes_follow_ups_and_counts_in_the_funnel(platform: Pl
 
 async def test_agreements_and_their_progress(platform: Platform) -> None:
     await history(platform)
-    year = beijing_date().year
+    year = int(months_ago(HIRED)[:4])  # the hires fall in this year
     body = {
         "title": "苏州市—陕西省人力资源合作框架协议",
         "jiangsu_city_code": "3205",
