@@ -41,7 +41,7 @@ from services.monitoring.service import Period, View
 
 router = service_router("monitoring")
 
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH = r"^20\d{2}-(0[1-9]|1[0-2])$"  # 2000-01 to 2099-12
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,7 @@ async def test_periods_are_checked(platform: Platform) -> None:
         ("from", "2020-01"): "query.from",  # longer than 36 months
         ("on", (today + timedelta(days=1)).isoformat()): "query.on",
         ("from", "2026-13"): "query.from",
+        ("from", "0000-01"): "query.from",
         ("by", "name"): "query.by",
     }
     for (name, value), field in cases.items():
