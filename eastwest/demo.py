@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 import httpx
 
 from eastwest.demo_data import demo_employers, demo_jobs
+from eastwest.demo_history import load_history
 from eastwest.demo_origin import STATIONS, demo_workers
 from libs.auth import Role, issue_token
 from libs.db import BEIJING, beijing_date
@@ -29,7 +30,7 @@ async def load_origin_demo(client: httpx.AsyncClient) -> tuple[int, int, int]:
             station_id = response.json()["existing_id"]
         else:
             response.raise_for_status()
-        for worker in demo_workers(station_id, station["county_code"], index):
+        for worker in demo_workers(station_id, station["county_code"], index, count=30):
             for _attempt in range(100):
                 response = await client.post("/v1/persons", json=worker)
                 if response.status_code != 404:  # 404: demand has not seen the station event yet
@@ -76,11 +77,12 @@ class DemoCounts:
     stations: int
     workers: int
     trips: int = 0
+    histories: int = 0
 
     def __str__(self) -> str:
         return (
             f"{self.employers} employers, {self.jobs} jobs, {self.stations} stations, {self.workers} workers, "
-            f"{self.trips} bus trips"
+            f"{self.trips} bus trips, {self.histories} employment histories"
         )
 
 
@@ -110,4 +112,11 @@ async def load_demo(base_url: str, settings: Settings) -> DemoCounts:
             response.raise_for_status()
             jobs += 1
         stations, workers, trips = await load_origin_demo(client)
-    return DemoCounts(len(created), jobs, stations, workers, trips)
+        partner_cities = {
+            station["id"]: station["partner_city_code"]
+            for station in (await client.get("/v1/stations", params={"limit": 200}))
+            .raise_for_status()
+            .json()["items"]
+        }
+        histories = await load_history(client, partner_cities)
+    return DemoCounts(len(created), jobs, stations, workers, trips, histories)
