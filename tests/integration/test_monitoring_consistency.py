@@ -23,10 +23,12 @@ from libs.reference.regions import JIANGSU_CITIES
 from services.demand.models import EarlyWarning, FollowUp, Person, StatusChange
 from services.matching.models import Placement
 from services.monitoring.service import month_bounds, month_end, shift_month
+from services.training.models import Enrolment
 from tests.factories import person_body
 from tests.harness import ADMIN, Platform, auth, eventually
 from tests.integration.test_demand import new_station, register, station_token
 from tests.integration.test_matching import new_employer, new_job
+from tests.integration.test_training import base_body, programme_body
 
 EMPLOYMENTS = [
     {"how": "self_found", "where": "jiangsu", "region_code": "3205"},
@@ -79,6 +81,7 @@ async def make_history(platform: Platform, seed: int) -> History:
             workers.append(await register(platform, station, serial))
             serials[workers[-1]["id"]] = serial
     placed: list[tuple[dict[str, Any], str, date]] = []
+    starts: dict[str, date] = {}  # each worker's first job start, for training completed before it
     for worker in workers:
         token = station_token(worker["station_id"])
         day = today - timedelta(days=rng.randint(200, 330))
@@ -87,6 +90,7 @@ async def make_history(platform: Platform, seed: int) -> History:
             body: dict[str, Any] = {"status": status, "since": day.isoformat()}
             if status == "employed":
                 body["employment"] = rng.choice(EMPLOYMENTS)
+                starts.setdefault(worker["id"], day)
             response = await platform.client.post(
                 f"/v1/persons/{worker['id']}/status", json=body, headers=token
             )
@@ -171,7 +175,29 @@ async def make_history(platform: Platform, seed: int) -> History:
             if rng.random() < 0.4:
                 resolved = await platform.client.post(f"/v1/warnings/{warning['id']}/resolve", headers=token)
                 assert resolved.status_code == 200, resolved.text
-    erased = rng.choice(workers)
+    # training: a programme that began months ago; some workers enrolled, most of them completed on some day
+    base = (await platform.client.post("/v1/training-bases", json=base_body(), headers=ADMIN)).json()
+    programme_body_ = programme_body(
+        base["id"], starts_on=(today - timedelta(days=330)).isoformat(), capacity=60
+    )
+    programme = (await platform.client.post("/v1/programmes", json=programme_body_, headers=ADMIN)).json()
+    trained = [worker for worker in workers if rng.random() < 0.4]
+    for worker in trained:
+        enrolment = await platform.client.post(
+            f"/v1/programmes/{programme['id']}/enrolments", json={"person_id": worker["id"]}, headers=ADMIN
+        )
+        assert enrolment.status_code == 201, enrolment.text
+        if rng.random() < 0.7:
+            before_work = starts.get(worker["id"], today) - timedelta(days=rng.randint(0, 250))
+            completed_on = max(today - timedelta(days=320), before_work)
+            body = {"completed_on": completed_on.isoformat(), "certificate": "电子设备装接工（五级）"}
+            done = await platform.client.post(
+                f"/v1/enrolments/{enrolment.json()['id']}/complete", json=body, headers=ADMIN
+            )
+            assert done.status_code == 200, done.text
+    erased = rng.choice(
+        [worker for worker in workers if worker not in trained]
+    )  # training forgets the erased
     response = await platform.client.delete(f"/v1/persons/{erased['id']}", headers=ADMIN)
     assert response.status_code == 204, response.text
     await eventually(lambda: settled(platform), timeout=60, what="monitoring has the whole history")
@@ -197,6 +223,7 @@ class Truth:
     warnings: list[EarlyWarning]
     visits: list[FollowUp]
     placements: list[Placement]
+    enrolments: list[Enrolment]
 
     def timeline(self, person_id: str) -> list[StatusChange]:
         """The statuses in force, by day: each record holds from its day on, over what earlier records said
@@ -215,6 +242,14 @@ class Truth:
             self.state_on(person.id, day) for person in self.persons.values() if person.station_id == station
         ]
         return [state for state in states if state is not None and state.status == "employed"]
+
+    def employed_within(self, person_id: str, first: date, months: int) -> bool:
+        """A job started from `first` to `months` later."""
+        last = months_after(first, months)
+        return any(
+            segment.status == "employed" and first <= segment.since <= last
+            for segment in self.timeline(person_id)
+        )
 
     def job_losses(self, station: str, first: date, last: date) -> int:
         """Employed one day, unemployed or seeking from the next record on."""
@@ -239,7 +274,9 @@ async def ground_truth(platform: Platform) -> Truth:
         visits = list((await session.scalars(select(FollowUp))).all())
     async with platform.runtime("matching").sessions() as session:
         placements = list((await session.scalars(select(Placement))).all())
-    return Truth(persons, changes, warnings, visits, placements)
+    async with platform.runtime("training").sessions() as session:
+        enrolments = list((await session.scalars(select(Enrolment))).all())
+    return Truth(persons, changes, warnings, visits, placements, enrolments)
 
 
 def local_day(moment: Any) -> date:
@@ -309,6 +346,18 @@ async def check_figures(platform: Platform, history: History) -> int:
                 )
                 assert cohorts[month]["retained_3_months"] == round(still / len(started), 4), month
         compared += 7 + len(months)
+
+        training = (await platform.client.get("/v1/stats/training", headers=token)).json()
+        enrolled = [
+            e for e in truth.enrolments if e.person_id and truth.persons[e.person_id].station_id == station
+        ]
+        done = [e for e in enrolled if e.completed_on is not None and first <= e.completed_on <= last]
+        assert training["enrolled"] == sum(first <= local_day(e.created_at) <= last for e in enrolled)
+        assert training["completed"] == len(done)
+        assert training["employed_within_6_months"] == sum(
+            truth.employed_within(str(e.person_id), e.completed_on, 6) for e in done if e.completed_on
+        )
+        compared += 3
     total = sum(len(truth.employed_on(today, station)) for station in history.stations)
     admin = (await platform.client.get("/v1/stats/employment", headers=ADMIN)).json()
     assert admin["employed"] == ("<5" if 0 < total < 5 else total)
