@@ -28,7 +28,7 @@ class Role(StrEnum):
     recruiter = "recruiter"
     training = "training"
     operator = "operator"  # a bus company: its own trips and their manifests (bus)
-    bureau = "bureau"  # a Jiangsu city's (or county's) human-resources bureau: work in its city (monitoring)
+    bureau = "bureau"  # a Jiangsu city's human-resources bureau: work in its city (monitoring)
     public = "public"
 
 
@@ -56,8 +56,8 @@ class Claims(BaseModel):
     @field_validator("city_code")
     @classmethod
     def _jiangsu_city(cls, value: str | None) -> str | None:
-        if value is not None and not (value.isdigit() and len(value) in (4, 6) and value.startswith("32")):
-            raise ValueError("city_code is a Jiangsu city (4 digits) or county (6 digits) code")
+        if value is not None and not (value.isdigit() and len(value) == 4 and value.startswith("32")):
+            raise ValueError("city_code is a Jiangsu city's 4-digit code")
         return value
 
     @field_validator("provinces")
