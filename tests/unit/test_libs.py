@@ -57,6 +57,8 @@ def test_token_round_trip_and_scope_claims() -> None:
     assert principal.role is Role.partner and principal.provinces == ("61", "52")
     with pytest.raises(Problem):  # a partner without provinces has no scope
         _verifier().verify(issue_token("s" * 32, role=Role.partner))
+    bureau = _verifier().verify(issue_token("s" * 32, role=Role.bureau, city_code="3205"))
+    assert bureau.role is Role.bureau and bureau.city_code == "3205"
 
 
 @pytest.mark.parametrize(
@@ -65,6 +67,9 @@ def test_token_round_trip_and_scope_claims() -> None:
         issue_token("other-secret" * 3, role=Role.admin),
         issue_token("s" * 32, role=Role.admin, ttl_seconds=-10),
         issue_token("s" * 32, role=Role.admin, audience="someone-else"),
+        issue_token("s" * 32, role=Role.bureau),  # a bureau names its city
+        issue_token("s" * 32, role=Role.bureau, city_code="320505"),  # a city, not a county
+        issue_token("s" * 32, role=Role.bureau, city_code="6101"),  # in Jiangsu
         "not.a.token",
     ],
 )
