@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 
 import httpx
 
 from eastwest.demo_data import demo_employers, demo_jobs
-from eastwest.demo_history import load_history
+from eastwest.demo_history import each, load_history
 from eastwest.demo_origin import STATIONS, demo_workers
 from libs.auth import Role, issue_token
 from libs.db import BEIJING, beijing_date
@@ -20,6 +21,10 @@ async def load_origin_demo(client: httpx.AsyncClient) -> tuple[int, int, int]:
     """Stations, then their workers once demand has heard of each station (it learns them from events), and
     for each new station two direct-bus trips to its partner city."""
     stations = workers = trips = 0
+
+    async def register(worker: dict[str, Any]) -> bool:
+        return await _register(client, worker)
+
     for index, station in enumerate(STATIONS):
         response = await client.post("/v1/stations", json=station)
         if response.status_code == 201:
@@ -30,17 +35,22 @@ async def load_origin_demo(client: httpx.AsyncClient) -> tuple[int, int, int]:
             station_id = response.json()["existing_id"]
         else:
             response.raise_for_status()
-        for worker in demo_workers(station_id, station["county_code"], index, count=30):
-            for _attempt in range(100):
-                response = await client.post("/v1/persons", json=worker)
-                if response.status_code != 404:  # 404: demand has not seen the station event yet
-                    break
-                await asyncio.sleep(0.1)
-            if response.status_code == 201:
-                workers += 1
-            elif response.status_code != 409:
-                response.raise_for_status()
+        made = await each(demo_workers(station_id, station["county_code"], index, count=30), register)
+        workers += sum(made)
     return stations, workers, trips
+
+
+async def _register(client: httpx.AsyncClient, worker: dict[str, Any]) -> bool:
+    """True when registered now, False when already there."""
+    for _attempt in range(100):
+        response = await client.post("/v1/persons", json=worker)
+        if response.status_code != 404:  # 404: demand has not seen the station event yet
+            break
+        await asyncio.sleep(0.1)
+    if response.status_code == 409:
+        return False
+    response.raise_for_status()
+    return True
 
 
 async def demo_trips(client: httpx.AsyncClient, station_id: str, city_code: str, index: int) -> int:

@@ -6,13 +6,18 @@ a history already is left alone)."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from libs.db import beijing_date
+
+T = TypeVar("T")
+CONCURRENCY = 6
 
 EMPLOYMENTS: list[dict[str, Any]] = [
     {"how": "self_found", "where": "jiangsu"},
@@ -55,35 +60,34 @@ async def load_history(client: httpx.AsyncClient, partner_city_by_station: dict[
     today = beijing_date()
     workers = [w for w in await _all(client, "/v1/persons") if w["status"] == "seeking"]
     jobs = [job for job in await _all(client, "/v1/jobs") if job["status"] == "published"]
-    given = 0
-    for worker in sorted(workers, key=lambda w: str(w["id"])):
+
+    async def history_of(worker: dict[str, Any]) -> bool:
         rng = random.Random(worker["id"])
         if rng.random() < 0.2:
-            continue  # still seeking: every list has some
+            return False  # still seeking: every list has some
         partner_city = partner_city_by_station.get(worker["station_id"], "3205")
         start = today - timedelta(days=rng.randint(20, 540))
         placed = start > today - timedelta(days=330) and jobs and rng.random() < 0.6
-        if not (placed and await _placed(client, rng, worker, rng.choice(jobs), start)):
-            await _status(
-                client,
-                worker["id"],
-                {
+        if placed and await _placed(client, rng, worker, rng.choice(jobs), start):
+            return True
+        employment = _employment(rng, partner_city)
+        await _status(
+            client, worker["id"], {"status": "employed", "since": start.isoformat(), "employment": employment}
+        )
+        lost = start + timedelta(days=rng.randint(60, 240))
+        if rng.random() < 0.3 and lost < today:
+            await _status(client, worker["id"], {"status": "unemployed", "since": lost.isoformat()})
+            again = lost + timedelta(days=rng.randint(15, 90))
+            if again < today and rng.random() < 0.6:
+                body = {
                     "status": "employed",
-                    "since": start.isoformat(),
+                    "since": again.isoformat(),
                     "employment": _employment(rng, partner_city),
-                },
-            )
-            if rng.random() < 0.3:
-                lost = start + timedelta(days=rng.randint(60, 240))
-                if lost < today:
-                    await _status(client, worker["id"], {"status": "unemployed", "since": lost.isoformat()})
-                    again = lost + timedelta(days=rng.randint(15, 90))
-                    if again < today and rng.random() < 0.6:
-                        body = {"status": "employed", "since": again.isoformat()}
-                        await _status(
-                            client, worker["id"], {**body, "employment": _employment(rng, partner_city)}
-                        )
-        given += 1
+                }
+                await _status(client, worker["id"], body)
+        return True
+
+    given = sum(await each(sorted(workers, key=lambda w: str(w["id"])), history_of))
     await _visit(client)
     await _settle_warnings(client)
     if (await _all(client, "/v1/agreements"))[:1]:
@@ -125,12 +129,25 @@ async def _placed(
     return True
 
 
+async def each(items: list[dict[str, Any]], do: Callable[[dict[str, Any]], Awaitable[T]]) -> list[T]:
+    """`do` for every item, a few at a time (the demo loads in seconds, not minutes)."""
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(item: dict[str, Any]) -> T:
+        async with gate:
+            return await do(item)
+
+    return list(await asyncio.gather(*(one(item) for item in items)))
+
+
 async def _visit(client: httpx.AsyncClient) -> None:
     """Most overdue follow-up visits made: most still at work, some left, a few with wages late."""
-    for visit in await _all(client, "/v1/follow-ups", state="overdue"):
-        rng = random.Random(visit["id"])
-        if rng.random() < 0.25:
-            continue
+    await each(await _all(client, "/v1/follow-ups", state="overdue"), lambda visit: _visit_one(client, visit))
+
+
+async def _visit_one(client: httpx.AsyncClient, visit: dict[str, Any]) -> None:
+    rng = random.Random(visit["id"])
+    if rng.random() >= 0.25:
         body = {
             "visited_on": beijing_date().isoformat(),
             "still_employed": rng.random() < 0.85,
@@ -144,6 +161,9 @@ async def _visit(client: httpx.AsyncClient) -> None:
 
 async def _settle_warnings(client: httpx.AsyncClient) -> None:
     """Stations have dealt with most warnings."""
-    for warning in await _all(client, "/v1/warnings"):
+
+    async def settle(warning: dict[str, Any]) -> None:
         if warning["resolved_at"] is None and random.Random(warning["id"]).random() < 0.6:
             (await client.post(f"/v1/warnings/{warning['id']}/resolve")).raise_for_status()
+
+    await each(await _all(client, "/v1/warnings"), settle)

@@ -26,6 +26,7 @@ import httpx
 import pytest
 
 from eastwest.embedded import NatsServer, free_port
+from eastwest.service_names import SERVICE_NAMES
 from services.demand.leads.api import TokenBucket
 from tests.harness import DatabaseFactory, Platform, eventually, make_settings, running_platform
 from tests.integration.test_live_board import signup
@@ -51,7 +52,7 @@ def render(upstream_port: int, listen_port: int, folder: Path) -> str:
     services on one port), no Docker DNS, files in `folder`, and upstream connections from GATEWAY_SIDE."""
     text = CONFIG.read_text(encoding="utf-8")
     text, upstreams = re.subn(r"server \w+:8000 resolve;", f"server 127.0.0.1:{upstream_port};", text)
-    assert upstreams == 7, "an upstream changed shape: update this rendering"
+    assert upstreams == len(SERVICE_NAMES), "an upstream changed shape: update this rendering"
     text = re.sub(r"^\s*resolver(_timeout)?\s[^;]*;\n", "", text, flags=re.M)
     text = text.replace("listen 8000;", f"listen 127.0.0.1:{listen_port};")
     text = text.replace(
