@@ -21,10 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db import BEIJING, create_engine, session_factory
 from libs.events.contracts import (
-    ApplicationPayload,
-    BookingPayload,
     Employment,
-    FollowUpRecorded,
     Intention,
     PersonErased,
     PersonPayload,
@@ -32,14 +29,17 @@ from libs.events.contracts import (
     PlacementEnded,
     TrainingCompleted,
     TrainingEnrolled,
-    TripPayload,
     WarningPayload,
     WarningResolved,
 )
 from libs.settings import Settings
 from services.bus import models as bus
+from services.bus.seats import booking_payload
+from services.bus.service import trip_payload
 from services.demand import models as demand
+from services.demand.follow_ups.service import recorded
 from services.matching import models as matching
+from services.matching.service import application_payload
 from services.monitoring import facts
 from services.monitoring import models as monitoring
 from services.stations import models as stations
@@ -160,22 +160,8 @@ async def _warnings_and_visits(session: AsyncSession, history: History) -> None:
             history.add(warning.resolved_at, facts.resolve_warning, resolved)
     done = select(demand.FollowUp).where(demand.FollowUp.status == "done")
     for visit in (await session.scalars(done)).all():
-        assert visit.visited_on is not None and visit.still_employed is not None and visit.recorded_at
-        recorded = FollowUpRecorded(
-            id=visit.id,
-            placement_id=visit.placement_id,
-            person_id=visit.person_id,
-            station_id=visit.station_id,
-            job_id=visit.job_id,
-            employer_id=visit.employer_id,
-            months=visit.months,
-            visited_on=visit.visited_on,
-            still_employed=visit.still_employed,
-            contract_signed=visit.contract_signed,
-            insurance_paid=visit.insurance_paid,
-            wages_on_time=visit.wages_on_time,
-        )
-        history.add(visit.recorded_at, facts.record_follow_up, recorded)
+        assert visit.recorded_at is not None
+        history.add(visit.recorded_at, facts.record_follow_up, recorded(visit))
 
 
 async def _matching(session: AsyncSession, history: History, visit_months: Sequence[int]) -> None:
@@ -190,18 +176,7 @@ async def _matching(session: AsyncSession, history: History, visit_months: Seque
             if at is not None
         ]
         for status, at in steps:
-            payload = ApplicationPayload(
-                id=application.id,
-                person_id=application.person_id,
-                job_id=application.job_id,
-                employer_id=application.employer_id,
-                station_id=application.station_id,
-                channel=application.channel,
-                stream_id=application.stream_id,
-                status=status,
-                at=at,
-            )
-            history.add(at, facts.apply_application, payload)
+            history.add(at, facts.apply_application, application_payload(application, status, at))
 
     async def confirm(session: AsyncSession, confirmed: PlacementConfirmed) -> None:
         await facts.confirm_placement(session, confirmed, visit_months)
@@ -264,32 +239,10 @@ async def _training(session: AsyncSession, history: History) -> None:
 async def _bus(session: AsyncSession, history: History) -> None:
     trips = {trip.id: trip for trip in (await session.scalars(select(bus.Trip))).all()}
     for trip in trips.values():
-        payload = TripPayload(
-            id=trip.id,
-            status=trip.status,
-            origin_station_id=trip.origin_station_id,
-            origin_province_code=trip.origin_province_code,
-            destination_city_codes=list(trip.destination_city_codes),
-            departs_at=trip.departs_at,
-            seats=trip.seats,
-            seats_left=trip.seats_left,
-        )
-        history.add(trip.created_at, facts.apply_trip, payload)
+        history.add(trip.created_at, facts.apply_trip, trip_payload(trip))
     for booking in (await session.scalars(select(bus.Booking))).all():
         on_trip = trips.get(booking.trip_id) if booking.trip_id else None
-        said = BookingPayload(
-            id=booking.id,
-            status=booking.status,
-            trip_id=booking.trip_id,
-            person_id=booking.person_id,
-            placement_id=booking.placement_id,
-            station_id=booking.station_id,
-            origin_station_id=booking.origin_station_id,
-            destination_city_code=booking.destination_city_code,
-            departs_at=on_trip.departs_at if on_trip is not None else None,
-            needed_by=booking.needed_by,
-            at=booking.created_at,
-        )
+        said = booking_payload(booking, on_trip, None, booking.created_at)
         history.add(booking.created_at, facts.apply_booking, said)
 
 

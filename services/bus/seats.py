@@ -64,7 +64,17 @@ async def emit(
 ) -> None:
     """The booking's current state as `booking.<status>` (or as `event_type`: `booking.unserved` for a worker
     who waits on a full trip)."""
-    payload = BookingPayload(
+    payload = booking_payload(booking, trip, reason, utcnow())
+    subject = event_type or EVENT_OF[booking.status]
+    await add_event(
+        session, platform.outbox, new_event(SERVICE, subject, booking.id, payload.model_dump(mode="json"))
+    )
+    if event_type is None:
+        BOOKINGS.labels(outcome=booking.status).inc()
+
+
+def booking_payload(booking: Booking, trip: Trip | None, reason: str | None, at: datetime) -> BookingPayload:
+    return BookingPayload(
         id=booking.id,
         status=booking.status,
         trip_id=booking.trip_id,
@@ -76,14 +86,8 @@ async def emit(
         departs_at=trip.departs_at if trip is not None else None,
         needed_by=booking.needed_by,
         reason=reason,
-        at=utcnow(),
+        at=at,
     )
-    subject = event_type or EVENT_OF[booking.status]
-    await add_event(
-        session, platform.outbox, new_event(SERVICE, subject, booking.id, payload.model_dump(mode="json"))
-    )
-    if event_type is None:
-        BOOKINGS.labels(outcome=booking.status).inc()
 
 
 @dataclass(frozen=True)

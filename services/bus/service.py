@@ -152,8 +152,8 @@ async def cancel_trip(session: AsyncSession, caller: Principal, trip_id: str, re
     return trip
 
 
-async def _emit_trip(session: AsyncSession, trip: Trip, event_type: str, reason: str | None = None) -> None:
-    payload = TripPayload(
+def trip_payload(trip: Trip, reason: str | None = None) -> TripPayload:
+    return TripPayload(
         id=trip.id,
         status=trip.status,
         origin_station_id=trip.origin_station_id,
@@ -164,6 +164,10 @@ async def _emit_trip(session: AsyncSession, trip: Trip, event_type: str, reason:
         seats_left=trip.seats_left,
         reason=reason,
     )
+
+
+async def _emit_trip(session: AsyncSession, trip: Trip, event_type: str, reason: str | None = None) -> None:
+    payload = trip_payload(trip, reason)
     await add_event(
         session, platform.outbox, new_event(SERVICE, event_type, trip.id, payload.model_dump(mode="json"))
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, true
@@ -327,7 +328,10 @@ async def allocate_workers(
 # --- pipeline -----------------------------------------------------------------------------------------------
 
 
-def application_payload(application: Application) -> dict[str, Any]:
+def application_payload(
+    application: Application, status: str | None = None, at: datetime | None = None
+) -> ApplicationPayload:
+    """The application as its event says it: as it is now, or as it was at one of its steps (`status`, `at`)."""
     return ApplicationPayload(
         id=application.id,
         person_id=application.person_id,
@@ -336,9 +340,9 @@ def application_payload(application: Application) -> dict[str, Any]:
         station_id=application.station_id,
         channel=application.channel,
         stream_id=application.stream_id,
-        status=application.status,
-        at=application.updated_at,
-    ).model_dump(mode="json")
+        status=status or application.status,
+        at=at or application.updated_at,
+    )
 
 
 async def _emit(session: AsyncSession, event_type: str, subject: str, data: dict[str, Any]) -> None:
@@ -384,7 +388,12 @@ async def submit_application(session: AsyncSession, caller: Principal, data: App
             await session.flush()
     except IntegrityError as error:
         raise Problem(409, "该务工人员已报名此岗位") from error
-    await _emit(session, APPLICATION_SUBMITTED, application.id, application_payload(application))
+    await _emit(
+        session,
+        APPLICATION_SUBMITTED,
+        application.id,
+        application_payload(application).model_dump(mode="json"),
+    )
     return application
 
 
@@ -424,7 +433,12 @@ async def apply_from_livestream(
     )
     session.add(application)
     await session.flush()
-    await _emit(session, APPLICATION_SUBMITTED, application.id, application_payload(application))
+    await _emit(
+        session,
+        APPLICATION_SUBMITTED,
+        application.id,
+        application_payload(application).model_dump(mode="json"),
+    )
     return application
 
 
@@ -473,7 +487,12 @@ async def transition(
         setattr(application, f"{target}_at", application.updated_at)
     await session.flush()
     if action in ACTION_EVENTS:
-        await _emit(session, ACTION_EVENTS[action], application.id, application_payload(application))
+        await _emit(
+            session,
+            ACTION_EVENTS[action],
+            application.id,
+            application_payload(application).model_dump(mode="json"),
+        )
     return application, placement
 
 

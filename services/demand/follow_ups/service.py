@@ -164,7 +164,19 @@ async def record(
         for kind, answer in (("no_contract", data.contract_signed), ("wage_arrears", data.wages_on_time)):
             if answer is False:
                 await raise_warning(session, person, kind)
-    payload = FollowUpRecorded(
+    payload = recorded(visit)
+    await add_event(
+        session,
+        platform.outbox,
+        new_event(SERVICE, FOLLOW_UP_RECORDED, visit.id, payload.model_dump(mode="json")),
+    )
+    return visit
+
+
+def recorded(visit: FollowUp) -> FollowUpRecorded:
+    """A recorded visit as its event says it: the flags and the employer, never the words."""
+    assert visit.visited_on is not None and visit.still_employed is not None
+    return FollowUpRecorded(
         id=visit.id,
         placement_id=visit.placement_id,
         person_id=visit.person_id,
@@ -172,15 +184,9 @@ async def record(
         job_id=visit.job_id,
         employer_id=visit.employer_id,
         months=visit.months,
-        visited_on=data.visited_on,
-        still_employed=data.still_employed,
-        contract_signed=data.contract_signed,
-        insurance_paid=data.insurance_paid,
-        wages_on_time=data.wages_on_time,
+        visited_on=visit.visited_on,
+        still_employed=visit.still_employed,
+        contract_signed=visit.contract_signed,
+        insurance_paid=visit.insurance_paid,
+        wages_on_time=visit.wages_on_time,
     )
-    await add_event(
-        session,
-        platform.outbox,
-        new_event(SERVICE, FOLLOW_UP_RECORDED, visit.id, payload.model_dump(mode="json")),
-    )
-    return visit
