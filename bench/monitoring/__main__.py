@@ -1,0 +1,5 @@
+"""`python -m bench.monitoring`."""
+
+from bench.monitoring.run import main
+
+main()
