@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.events.consumer import EventConsumer, Handler
@@ -45,6 +47,16 @@ from libs.runtime import ServiceRuntime
 from services.monitoring import facts
 
 Apply = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+P = TypeVar("P", bound=BaseModel)
+
+
+def keep(contract: type[P], fact: Callable[[AsyncSession, P], Awaitable[None]]) -> Apply:
+    """An event validated into its contract and kept by `fact` (services/monitoring/facts.py)."""
+
+    async def apply(session: AsyncSession, event: CloudEvent) -> None:
+        await fact(session, contract.model_validate(event.data))
+
+    return apply
 
 
 def by_type(handlers: dict[str, Apply]) -> Handler:
@@ -59,13 +71,15 @@ def by_type(handlers: dict[str, Apply]) -> Handler:
 
 
 def placement_handler(visit_months: Sequence[int]) -> Handler:
-    async def confirmed(session: AsyncSession, event: CloudEvent) -> None:
-        await facts.confirm_placement(session, PlacementConfirmed.model_validate(event.data), visit_months)
+    async def confirmed(session: AsyncSession, placement: PlacementConfirmed) -> None:
+        await facts.confirm_placement(session, placement, visit_months)
 
-    async def ended(session: AsyncSession, event: CloudEvent) -> None:
-        await facts.end_placement(session, PlacementEnded.model_validate(event.data))
-
-    return by_type({PLACEMENT_CONFIRMED: confirmed, PLACEMENT_ENDED: ended})
+    return by_type(
+        {
+            PLACEMENT_CONFIRMED: keep(PlacementConfirmed, confirmed),
+            PLACEMENT_ENDED: keep(PlacementEnded, facts.end_placement),
+        }
+    )
 
 
 async def on_person_event(session: AsyncSession, event: CloudEvent) -> None:
@@ -75,63 +89,41 @@ async def on_person_event(session: AsyncSession, event: CloudEvent) -> None:
         await facts.apply_person(session, PersonPayload.model_validate(event.data))
 
 
-async def on_station_event(session: AsyncSession, event: CloudEvent) -> None:
-    await facts.apply_station(session, StationPayload.model_validate(event.data))
-
-
-async def on_job_event(session: AsyncSession, event: CloudEvent) -> None:
-    await facts.apply_job(session, JobPayload.model_validate(event.data))
-
-
-async def on_application_event(session: AsyncSession, event: CloudEvent) -> None:
-    await facts.apply_application(session, ApplicationPayload.model_validate(event.data))
-
-
-async def on_booking_event(session: AsyncSession, event: CloudEvent) -> None:
-    await facts.apply_booking(session, BookingPayload.model_validate(event.data))
-
-
-async def _raised(session: AsyncSession, event: CloudEvent) -> None:
-    await facts.raise_warning(session, WarningPayload.model_validate(event.data))
-
-
-async def _resolved(session: AsyncSession, event: CloudEvent) -> None:
-    await facts.resolve_warning(session, WarningResolved.model_validate(event.data))
-
-
-async def _visited(session: AsyncSession, event: CloudEvent) -> None:
-    await facts.record_follow_up(session, FollowUpRecorded.model_validate(event.data))
-
-
-async def _enrolled(session: AsyncSession, event: CloudEvent) -> None:
-    await facts.enrol(session, TrainingEnrolled.model_validate(event.data))
-
-
-async def _completed(session: AsyncSession, event: CloudEvent) -> None:
-    await facts.complete_training(session, TrainingCompleted.model_validate(event.data))
-
-
-async def _trip(session: AsyncSession, event: CloudEvent) -> None:
-    await facts.apply_trip(session, TripPayload.model_validate(event.data))
-
-
 def monitoring_consumers(runtime: ServiceRuntime) -> list[EventConsumer]:
     handlers: dict[str, tuple[str, Handler]] = {
-        "monitoring-stations": (STATION_EVENTS, on_station_event),
+        "monitoring-stations": (STATION_EVENTS, keep(StationPayload, facts.apply_station)),
         "monitoring-persons": (PERSON_EVENTS, on_person_event),
-        "monitoring-jobs": (JOB_EVENTS, on_job_event),
+        "monitoring-jobs": (JOB_EVENTS, keep(JobPayload, facts.apply_job)),
         "monitoring-placements": (PLACEMENT_EVENTS, placement_handler(runtime.settings.follow_up_months)),
-        "monitoring-applications": (APPLICATION_EVENTS, on_application_event),
+        "monitoring-applications": (APPLICATION_EVENTS, keep(ApplicationPayload, facts.apply_application)),
         "monitoring-warnings": (
             WARNING_EVENTS,
-            by_type({WARNING_RAISED: _raised, WARNING_RESOLVED: _resolved}),
+            by_type(
+                {
+                    WARNING_RAISED: keep(WarningPayload, facts.raise_warning),
+                    WARNING_RESOLVED: keep(WarningResolved, facts.resolve_warning),
+                }
+            ),
         ),
-        "monitoring-follow-ups": (FOLLOW_UP_RECORDED, _visited),
+        "monitoring-follow-ups": (FOLLOW_UP_RECORDED, keep(FollowUpRecorded, facts.record_follow_up)),
         "monitoring-training": (
             "ew.training.enrolment.>",
-            by_type({TRAINING_ENROLLED: _enrolled, TRAINING_COMPLETED: _completed}),
+            by_type(
+                {
+                    TRAINING_ENROLLED: keep(TrainingEnrolled, facts.enrol),
+                    TRAINING_COMPLETED: keep(TrainingCompleted, facts.complete_training),
+                }
+            ),
         ),
-        "monitoring-trips": ("ew.bus.trip.>", by_type({TRIP_SCHEDULED: _trip, TRIP_CANCELLED: _trip})),
-        "monitoring-bookings": (BOOKING_EVENTS, on_booking_event),
+        "monitoring-trips": (
+            "ew.bus.trip.>",
+            by_type(
+                {
+                    TRIP_SCHEDULED: keep(TripPayload, facts.apply_trip),
+                    TRIP_CANCELLED: keep(TripPayload, facts.apply_trip),
+                }
+            ),
+        ),
+        "monitoring-bookings": (BOOKING_EVENTS, keep(BookingPayload, facts.apply_booking)),
     }
     return [runtime.consumer(name, subject, handler) for name, (subject, handler) in handlers.items()]

@@ -62,11 +62,9 @@ def _in_city(model: Any, city: str) -> ColumnElement[bool]:
         return Trip.destinations.like(f"%,{city},%")
     if hasattr(model, "jiangsu_city_code"):
         return model.jiangsu_city_code == city  # type: ignore[no-any-return]
-    if hasattr(model, "person_id"):
-        worked_there = select(Spell.person_id).where(Spell.jiangsu_city_code == city)
-        return model.person_id.in_(worked_there)  # type: ignore[no-any-return]
     worked_there = select(Spell.person_id).where(Spell.jiangsu_city_code == city)
-    return model.id.in_(worked_there)  # type: ignore[no-any-return]
+    person = model.person_id if hasattr(model, "person_id") else model.id  # a worker's facts, or the worker
+    return person.in_(worked_there)  # type: ignore[no-any-return]
 
 
 def employed_on(day: date, model: Any = Spell) -> ColumnElement[bool]:
