@@ -63,7 +63,11 @@ class Worker(Origin, Base):
     """One registered worker, anonymous: the attributes the figures need and the current status."""
 
     __tablename__ = "workers"
-    __table_args__ = (Index("ix_workers_registered", "registered_on"),)
+    __table_args__ = (
+        Index("ix_workers_registered", "registered_on"),
+        Index("ix_workers_station_registered", "station_id", "registered_on"),
+        Index("ix_workers_province_registered", "province_code", "registered_on"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
@@ -83,7 +87,11 @@ class Spell(Origin, Base):
     __tablename__ = "spells"
     __table_args__ = (
         Index("ix_spells_person", "person_id", "started_on"),
+        # A figure reads the dates of its scope's spells from one of these, without a row look-up:
         Index("ix_spells_dates", "started_on", "ended_on"),
+        Index("ix_spells_station_dates", "station_id", "started_on", "ended_on"),
+        Index("ix_spells_province_dates", "province_code", "started_on", "ended_on"),
+        Index("ix_spells_jiangsu_city_dates", "jiangsu_city_code", "started_on", "ended_on"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -126,11 +134,18 @@ class Placement(Origin, Base):
     month12_on: Mapped[date] = mapped_column(Date)
 
 
+FUNNEL_COLUMNS = ("submitted_on", "person_id", "offered_on", "accepted_on", "channel")
+
+
 class Application(Origin, Base):
     """An application and how far it went; the dates of each step, for the funnel."""
 
     __tablename__ = "applications"
-    __table_args__ = (Index("ix_applications_submitted", "submitted_on"),)
+    # The funnel reads a range's applications from one of these (each holds the columns it counts):
+    __table_args__ = tuple(
+        Index(f"ix_applications_{name}", *scope, *FUNNEL_COLUMNS)
+        for name, scope in (("submitted", ()), ("station", ("station_id",)), ("province", ("province_code",)))
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     person_id: Mapped[str] = mapped_column(String(36))
@@ -160,7 +175,14 @@ class FollowUp(Origin, Base):
     """A follow-up visit a placement owes (due `months` after the start) and, once recorded, its date."""
 
     __tablename__ = "follow_ups"
-    __table_args__ = (Index("ix_follow_ups_due", "due_on"), Index("ix_follow_ups_placement", "placement_id"))
+    __table_args__ = (
+        Index("ix_follow_ups_placement", "placement_id"),
+        # What is overdue is counted from one of these, without a row look-up:
+        *(
+            Index(f"ix_follow_ups_{name}", *scope, "due_on", "visited_on", "cancelled_on")
+            for name, scope in (("due", ()), ("station", ("station_id",)), ("province", ("province_code",)))
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(60), primary_key=True)  # placement id + months
     placement_id: Mapped[str] = mapped_column(String(36))

@@ -20,7 +20,7 @@ from libs.spreadsheets import Sheet, write_workbook
 from services.monitoring import service
 from services.monitoring.models import PublishedReport, platform
 from services.monitoring.repository import Scope
-from services.monitoring.schemas import Cell, Dimension, MonthlyReport, MonthPoint
+from services.monitoring.schemas import Dimension, MonthlyReport
 from services.monitoring.service import Period, View, month_bounds, shift_month
 
 log = structlog.get_logger()
@@ -43,14 +43,11 @@ async def monthly_report(
     on = min(last, today)
     the_month = Period((month,), first, on)
     twelve = service.period(shift_month(month, -11), month, today)
-    employment: dict[str, list[Cell]] = {}
-    series: list[MonthPoint] = []
-    for name, (dimension, _) in SECTIONS.items():
-        figures = await service.employment(
-            session, view, on, the_month if series else twelve, dimension, today
-        )
-        employment[name] = figures.breakdown
-        series = series or figures.series
+    figures = await service.employment_by(
+        session, view, on, twelve, [dimension for dimension, _ in SECTIONS.values()], today
+    )
+    employment = {name: figures[dimension].breakdown for name, (dimension, _) in SECTIONS.items()}
+    series = next(iter(figures.values())).series  # the same in each
     agreements = [
         await service.agreement_progress(session, row, on, exact=view.exact)
         for row in await service.list_agreements(session, caller, int(month[:4]))

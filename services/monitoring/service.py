@@ -219,6 +219,19 @@ def _key(key: Any) -> str | None:
 async def employment(
     session: AsyncSession, view: View, on: date, span: Period, dimension: Dimension, today: date
 ) -> EmploymentStats:
+    figures = await employment_by(session, view, on, span, [dimension], today)
+    return figures[dimension]
+
+
+async def employment_by(
+    session: AsyncSession,
+    view: View,
+    on: date,
+    span: Period,
+    dimensions: Sequence[Dimension],
+    today: date,
+) -> dict[Dimension, EmploymentStats]:
+    """The count on `on` and the month-end series, with the breakdown by each of `dimensions` (one pass)."""
     ends = [month_end(month, today) for month in span.months]
     previous = [month_end(shift_month(month, -1), today) for month in span.months]
     last_year = [month_end(shift_month(month, -12), today) for month in span.months]
@@ -240,22 +253,31 @@ async def employment(
             zip(span.months, ends, previous, last_year, strict=True)
         )
     ]
-    stations: dict[str, str] = {}
-    if dimension == "category":
-        pairs: list[tuple[Any, int]] = list(
-            await repository.employed_by_category(session, view.scope, on, list(CATEGORY_NAMES))
-        )
-    else:
-        pairs = await repository.employed_by(session, view.scope, on, dimension)
-        if dimension == "station":
-            stations = await repository.station_names(session, [str(key) for key, _ in pairs])
-    breakdown = [
-        Cell(key=_key(key), label=_label(dimension, key, stations), count=view.count(count))
-        for key, count in sorted(pairs, key=lambda pair: -pair[1])
-    ]
-    return EmploymentStats(
-        scope=view.title, on=on, employed=view.count(at[on]), by=dimension, breakdown=breakdown, series=series
+    counted = await repository.employed_by(session, view.scope, on, dimensions)
+    stations = (
+        await repository.station_names(session, [str(key) for key, _ in counted["station"]])
+        if "station" in counted
+        else {}
     )
+    figures: dict[Dimension, EmploymentStats] = {}
+    for dimension in dimensions:
+        pairs = counted[dimension]
+        if dimension == "category":
+            found = dict(pairs)
+            pairs = [(category, found.get(category, 0)) for category in CATEGORY_NAMES]
+        breakdown = [
+            Cell(key=_key(key), label=_label(dimension, key, stations), count=view.count(count))
+            for key, count in sorted(pairs, key=lambda pair: -pair[1])
+        ]
+        figures[dimension] = EmploymentStats(
+            scope=view.title,
+            on=on,
+            employed=view.count(at[on]),
+            by=dimension,
+            breakdown=breakdown,
+            series=series,
+        )
+    return figures
 
 
 # --- 稳定就业 ---------------------------------------------------------------------------------------------------
