@@ -182,6 +182,7 @@ async def apply_person(session: AsyncSession, payload: PersonPayload) -> None:
         await _cut_timeline(session, payload.id, payload.status_since, payload.status)
         if employment is not None:
             await _open_spell(session, worker, employment)
+        await settle(session, payload.id)
     await session.flush()
 
 
@@ -218,6 +219,33 @@ async def _cut_timeline(session: AsyncSession, person_id: str, on: date, next_st
             await session.delete(spell)
         else:
             spell.ended_on, spell.ended_to = on, next_status
+    await session.flush()
+
+
+CHECKS = {"day90": "day90_on", "month3": "month3_on", "month6": "month6_on", "month12": "month12_on"}
+
+
+async def settle(session: AsyncSession, person_id: str) -> None:
+    """What a worker's timeline answers, kept on the facts when it changes (so a figure reads a column instead
+    of searching each worker's spells): each spell's next start, and each placement's checks employed or not."""
+    await session.flush()
+    spells = (
+        await session.scalars(select(Spell).where(Spell.person_id == person_id).order_by(Spell.started_on))
+    ).all()
+    for spell in spells:
+        later = [
+            other.started_on for other in spells if spell.ended_on and other.started_on >= spell.ended_on
+        ]
+        spell.next_started_on = min(later, default=None)
+    placements = (await session.scalars(select(Placement).where(Placement.person_id == person_id))).all()
+    for placement in placements:
+        for check, day_column in CHECKS.items():
+            day = getattr(placement, day_column)
+            employed = any(
+                other.started_on <= day and (other.ended_on is None or other.ended_on > day)
+                for other in spells
+            )
+            setattr(placement, f"{check}_employed", employed)
     await session.flush()
 
 
@@ -301,7 +329,7 @@ async def confirm_placement(
     spell = await _open_spell_of(session, confirmed.person_id)
     if spell is not None and spell.how == "placed" and spell.placement_id is None:
         await _link(session, spell, placement)
-    await session.flush()
+    await settle(session, confirmed.person_id)
 
 
 async def end_placement(session: AsyncSession, ended: PlacementEnded) -> None:

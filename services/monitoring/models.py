@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, String, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from libs.db import UTCDateTime, new_metadata
@@ -110,6 +110,8 @@ class Spell(Origin, Base):
     employer_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     industry: Mapped[str | None] = mapped_column(String(40), nullable=True)
     occupation_group: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    # The start of the worker's next spell, from this one's end on (re-employment), kept by facts.settle:
+    next_started_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class Placement(Origin, Base):
@@ -132,6 +134,11 @@ class Placement(Origin, Base):
     month3_on: Mapped[date] = mapped_column(Date)
     month6_on: Mapped[date] = mapped_column(Date)
     month12_on: Mapped[date] = mapped_column(Date)
+    # Whether the worker was employed (in any job) on each check's day, kept by facts.settle as spells change:
+    day90_employed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    month3_employed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    month6_employed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    month12_employed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 FUNNEL_COLUMNS = ("submitted_on", "person_id", "offered_on", "accepted_on", "channel")

@@ -184,22 +184,12 @@ async def employed_by(
 
 # --- 稳定就业 ---------------------------------------------------------------------------------------------------
 
-RETENTION_CHECKS = {
-    "day90": Placement.day90_on,
-    "month3": Placement.month3_on,
-    "month6": Placement.month6_on,
-    "month12": Placement.month12_on,
+RETENTION_CHECKS = {  # each check's day, and whether the worker was employed on it (kept by facts.settle)
+    "day90": (Placement.day90_on, Placement.day90_employed),
+    "month3": (Placement.month3_on, Placement.month3_employed),
+    "month6": (Placement.month6_on, Placement.month6_employed),
+    "month12": (Placement.month12_on, Placement.month12_employed),
 }
-
-
-def _employed_at(check: Any) -> ColumnElement[bool]:
-    """The placed worker was employed (in any job) on the check's day."""
-    spell = Spell.__table__.alias("later")
-    return exists().where(
-        spell.c.person_id == Placement.person_id,
-        spell.c.started_on <= check,
-        or_(spell.c.ended_on.is_(None), spell.c.ended_on > check),
-    )
 
 
 async def retention_cohorts(
@@ -207,9 +197,9 @@ async def retention_cohorts(
 ) -> dict[str, dict[str, int]]:
     """Per start month: placed, and for each check both how many have reached it and how many were employed."""
     columns: list[Any] = [Placement.cohort, func.count()]
-    for check in RETENTION_CHECKS.values():
-        columns.append(_count_if(check <= today))
-        columns.append(_count_if(and_(check <= today, _employed_at(check))))
+    for day, employed in RETENTION_CHECKS.values():
+        columns.append(_count_if(day <= today))
+        columns.append(_count_if(and_(day <= today, employed)))
     query = (
         select(*columns).where(scope.of(Placement), Placement.cohort.in_(cohorts)).group_by(Placement.cohort)
     )
@@ -237,13 +227,7 @@ async def job_losses(
     session: AsyncSession, scope: Scope, first: date, last: date
 ) -> list[tuple[date, date | None]]:
     """Each employed-to-unemployed transition in the range (the day it happened) and the worker's next job start."""
-    later = Spell.__table__.alias("next")
-    next_start = (
-        select(func.min(later.c.started_on))
-        .where(later.c.person_id == Spell.person_id, later.c.started_on >= Spell.ended_on)
-        .scalar_subquery()
-    )
-    query = select(Spell.ended_on, next_start).where(
+    query = select(Spell.ended_on, Spell.next_started_on).where(
         scope.of(Spell),
         Spell.ended_on >= first,
         Spell.ended_on <= last,
@@ -307,9 +291,7 @@ async def placement_steps(
         func.count(func.distinct(Placement.person_id)),
         func.count(
             func.distinct(
-                case(
-                    (and_(Placement.day90_on <= today, _employed_at(Placement.day90_on)), Placement.person_id)
-                )
+                case((and_(Placement.day90_on <= today, Placement.day90_employed), Placement.person_id))
             )
         ),
     ]
