@@ -89,9 +89,18 @@ class Spell(Origin, Base):
         Index("ix_spells_person", "person_id", "started_on"),
         # A figure reads the dates of its scope's spells from one of these, without a row look-up:
         Index("ix_spells_dates", "started_on", "ended_on"),
+        Index("ix_spells_ended", "ended_on"),
         Index("ix_spells_station_dates", "station_id", "started_on", "ended_on"),
         Index("ix_spells_province_dates", "province_code", "started_on", "ended_on"),
-        Index("ix_spells_jiangsu_city_dates", "jiangsu_city_code", "started_on", "ended_on"),
+        # and a cooperation agreement's workers who started work in its city (who they are, where from):
+        Index(
+            "ix_spells_jiangsu_city_dates",
+            "jiangsu_city_code",
+            "started_on",
+            "ended_on",
+            "province_code",
+            "person_id",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -67,6 +67,15 @@ class Scope:
     jiangsu_city: str | None = None
     narrowed: dict[str, str] = field(default_factory=dict)  # the request's own filters, within the scope
 
+    @property
+    def everything(self) -> bool:
+        return (self.station_ids, self.province_codes, self.jiangsu_city, self.narrowed) == (
+            None,
+            None,
+            None,
+            {},
+        )
+
     def of(self, model: Any) -> ColumnElement[bool]:
         conditions: list[ColumnElement[bool]] = []
         station_ids = self.station_ids
@@ -113,8 +122,10 @@ async def _one_row(session: AsyncSession, query: Select[Any]) -> Sequence[int]:
 
 
 async def _by_day(session: AsyncSession, scope: Scope, column: Any) -> list[tuple[date, int]]:
-    """How many spells start (or end) on each day: a scope index holds both dates, so SQLite reads no row."""
-    query = select(column, func.count()).where(scope.of(Spell)).group_by(column)
+    """How many spells start (or end) on each day, read from an index: the date's own for all spells, the
+    scope's otherwise (SQLite would walk the date's own in order and look each row up)."""
+    key = column if scope.everything else unindexed(column)
+    query = select(key, func.count()).where(scope.of(Spell)).group_by(key)
     return sorted((day, int(count)) for day, count in (await session.execute(query)).all() if day is not None)
 
 
@@ -229,8 +240,8 @@ async def job_losses(
     """Each employed-to-unemployed transition in the range (the day it happened) and the worker's next job start."""
     query = select(Spell.ended_on, Spell.next_started_on).where(
         scope.of(Spell),
-        Spell.ended_on >= first,
-        Spell.ended_on <= last,
+        unindexed(Spell.ended_on) >= first,  # a year's ends are many: a scan beats a look-up each
+        unindexed(Spell.ended_on) <= last,
         Spell.ended_to.in_(("unemployed", "seeking")),
     )
     return [(ended, started) for ended, started in (await session.execute(query)).all() if ended is not None]
@@ -253,54 +264,40 @@ async def registered(
     return {None: int((await session.execute(query)).scalar_one())}
 
 
+async def _workers(
+    session: AsyncSession, model: Any, where: Sequence[ColumnElement[bool]], group: Any, steps: Sequence[Any]
+) -> dict[str | None, tuple[int, ...]]:
+    """Workers among the rows, and of them those with a row at each step, per group: each worker's rows folded
+    into one first (one sort of the range, not a DISTINCT sort per step)."""
+    keys = [] if group is None else [group]
+    reached = [func.max(case((step, 1), else_=0)).label(f"step{index}") for index, step in enumerate(steps)]
+    per_worker = select(*keys, *reached).where(*where).group_by(*keys, model.person_id).subquery()
+    outer = [] if group is None else [per_worker.c[group.key]]
+    counts = [func.coalesce(func.sum(per_worker.c[column.name]), 0) for column in reached]
+    rows = (await session.execute(select(*outer, func.count(), *counts).group_by(*outer))).all()
+    width = len(outer)
+    return {row[0] if width else None: tuple(int(value) for value in row[width:]) for row in rows}
+
+
 async def application_steps(
     session: AsyncSession, scope: Scope, first: date, last: date, group: Any
 ) -> dict[str | None, tuple[int, int, int]]:
-    """Workers who applied, were offered and accepted, among applications submitted in the range: each worker's
-    applications folded into one row first (a sort of the range's index entries, not three DISTINCT sorts)."""
-    keys = [] if group is None else [group]
-    per_worker = (
-        select(
-            *keys,
-            func.max(case((Application.offered_on.is_not(None), 1), else_=0)).label("offered"),
-            func.max(case((Application.accepted_on.is_not(None), 1), else_=0)).label("accepted"),
-        )
-        .where(scope.of(Application), Application.submitted_on >= first, Application.submitted_on <= last)
-        .group_by(*keys, Application.person_id)
-        .subquery()
-    )
-    outer = [] if group is None else [per_worker.c[group.key]]
-    query = select(
-        *outer,
-        func.count(),
-        func.coalesce(func.sum(per_worker.c.offered), 0),
-        func.coalesce(func.sum(per_worker.c.accepted), 0),
-    ).group_by(*outer)
-    rows = (await session.execute(query)).all()
-    if group is None:
-        row = rows[0] if rows else (0, 0, 0)
-        return {None: (int(row[0]), int(row[1]), int(row[2]))}
-    return {row[0]: (int(row[1]), int(row[2]), int(row[3])) for row in rows}
+    """Workers who applied, were offered and accepted, among applications submitted in the range (a covering
+    index holds the columns: SQLite reads no row)."""
+    where = [scope.of(Application), Application.submitted_on >= first, Application.submitted_on <= last]
+    steps = [Application.offered_on.is_not(None), Application.accepted_on.is_not(None)]
+    found = await _workers(session, Application, where, group, steps)
+    return {key: (values[0], values[1], values[2]) for key, values in found.items()}
 
 
 async def placement_steps(
     session: AsyncSession, scope: Scope, first: date, last: date, group: Any, today: date
 ) -> dict[str | None, tuple[int, int]]:
     """Workers placed in the range, and of them those still employed 90 days after the start."""
-    steps = [
-        func.count(func.distinct(Placement.person_id)),
-        func.count(
-            func.distinct(
-                case((and_(Placement.day90_on <= today, Placement.day90_employed), Placement.person_id))
-            )
-        ),
-    ]
     where = [scope.of(Placement), Placement.started_on >= first, Placement.started_on <= last]
-    if group is None:
-        row = (await session.execute(select(*steps).where(*where))).one()
-        return {None: (int(row[0]), int(row[1]))}
-    query = select(group, *steps).where(*where).group_by(group)
-    return {row[0]: (int(row[1]), int(row[2])) for row in (await session.execute(query)).all()}
+    steps = [and_(Placement.day90_on <= today, Placement.day90_employed)]
+    found = await _workers(session, Placement, where, group, steps)
+    return {key: (values[0], values[1]) for key, values in found.items()}
 
 
 # --- 培训 -------------------------------------------------------------------------------------------------------

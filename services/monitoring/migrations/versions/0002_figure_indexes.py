@@ -34,7 +34,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_follow_ups_station', ['station_id', 'due_on', 'visited_on', 'cancelled_on'], unique=False)
 
     with op.batch_alter_table('spells', schema=None) as batch_op:
-        batch_op.create_index('ix_spells_jiangsu_city_dates', ['jiangsu_city_code', 'started_on', 'ended_on'], unique=False)
+        batch_op.create_index('ix_spells_ended', ['ended_on'], unique=False)
+        batch_op.create_index('ix_spells_jiangsu_city_dates', ['jiangsu_city_code', 'started_on', 'ended_on', 'province_code', 'person_id'], unique=False)
         batch_op.create_index('ix_spells_province_dates', ['province_code', 'started_on', 'ended_on'], unique=False)
         batch_op.create_index('ix_spells_station_dates', ['station_id', 'started_on', 'ended_on'], unique=False)
 
@@ -55,6 +56,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_spells_station_dates')
         batch_op.drop_index('ix_spells_province_dates')
         batch_op.drop_index('ix_spells_jiangsu_city_dates')
+        batch_op.drop_index('ix_spells_ended')
 
     with op.batch_alter_table('follow_ups', schema=None) as batch_op:
         batch_op.drop_index('ix_follow_ups_station')
