@@ -227,7 +227,8 @@ CHECKS = {"day90": "day90_on", "month3": "month3_on", "month6": "month6_on", "mo
 
 async def settle(session: AsyncSession, person_id: str) -> None:
     """What a worker's timeline answers, kept on the facts when it changes (so a figure reads a column instead
-    of searching each worker's spells): each spell's next start, and each placement's checks employed or not."""
+    of searching each worker's spells): each spell's next start, each placement's checks employed or not, and
+    whether a job started within each completed training's window."""
     await session.flush()
     spells = (
         await session.scalars(select(Spell).where(Spell.person_id == person_id).order_by(Spell.started_on))
@@ -246,6 +247,12 @@ async def settle(session: AsyncSession, person_id: str) -> None:
                 for other in spells
             )
             setattr(placement, f"{check}_employed", employed)
+    trainings = (await session.scalars(select(Training).where(Training.person_id == person_id))).all()
+    for training in trainings:
+        start, end = training.completed_on, training.window_ends_on
+        training.employed_in_window = bool(
+            start and end and any(start <= other.started_on <= end for other in spells)
+        )
     await session.flush()
 
 
@@ -427,6 +434,7 @@ async def complete_training(session: AsyncSession, completed: TrainingCompleted)
     if training.completed_on is None:
         training.completed_on = completed.completed_on
         training.window_ends_on = months_after(completed.completed_on, TRAINING_WINDOW_MONTHS)
+        await settle(session, training.person_id)
 
 
 async def _add_training(

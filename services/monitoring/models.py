@@ -150,17 +150,17 @@ class Placement(Origin, Base):
     month12_employed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
-FUNNEL_COLUMNS = ("submitted_on", "person_id", "offered_on", "accepted_on", "channel")
+FUNNEL_COLUMNS = ("person_id", "channel", "submitted_on", "offered_on", "accepted_on")  # in a worker's order
 
 
 class Application(Origin, Base):
     """An application and how far it went; the dates of each step, for the funnel."""
 
     __tablename__ = "applications"
-    # The funnel reads a range's applications from one of these (each holds the columns it counts):
+    # The funnel folds each worker's applications from one of these, in the worker's order (no sort, no row):
     __table_args__ = tuple(
         Index(f"ix_applications_{name}", *scope, *FUNNEL_COLUMNS)
-        for name, scope in (("submitted", ()), ("station", ("station_id",)), ("province", ("province_code",)))
+        for name, scope in (("worker", ()), ("station", ("station_id",)), ("province", ("province_code",)))
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -224,6 +224,9 @@ class Training(Origin, Base):
     window_ends_on: Mapped[date | None] = mapped_column(
         Date, nullable=True
     )  # employed within 6 months by then
+    employed_in_window: Mapped[bool] = mapped_column(  # a job started within it: kept by facts.settle
+        Boolean, default=False, server_default=false()
+    )
 
 
 class Trip(Base):

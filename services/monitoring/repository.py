@@ -271,7 +271,7 @@ async def _workers(
     into one first (one sort of the range, not a DISTINCT sort per step)."""
     keys = [] if group is None else [group]
     reached = [func.max(case((step, 1), else_=0)).label(f"step{index}") for index, step in enumerate(steps)]
-    per_worker = select(*keys, *reached).where(*where).group_by(*keys, model.person_id).subquery()
+    per_worker = select(*keys, *reached).where(*where).group_by(model.person_id, *keys).subquery()
     outer = [] if group is None else [per_worker.c[group.key]]
     counts = [func.coalesce(func.sum(per_worker.c[column.name]), 0) for column in reached]
     rows = (await session.execute(select(*outer, func.count(), *counts).group_by(*outer))).all()
@@ -282,8 +282,8 @@ async def _workers(
 async def application_steps(
     session: AsyncSession, scope: Scope, first: date, last: date, group: Any
 ) -> dict[str | None, tuple[int, int, int]]:
-    """Workers who applied, were offered and accepted, among applications submitted in the range (a covering
-    index holds the columns: SQLite reads no row)."""
+    """Workers who applied, were offered and accepted, among applications submitted in the range (an index in
+    each worker's order holds the columns: SQLite reads no row and sorts nothing)."""
     where = [scope.of(Application), Application.submitted_on >= first, Application.submitted_on <= last]
     steps = [Application.offered_on.is_not(None), Application.accepted_on.is_not(None)]
     found = await _workers(session, Application, where, group, steps)
@@ -308,11 +308,6 @@ async def training_by_programme(
 ) -> list[tuple[str, str, int, int, int]]:
     """Per base and programme: enrolled in the range, completed in the range, and of those completed, employed
     within six months of completing (a job started from the completion day to six months later)."""
-    employed_after = exists().where(
-        Spell.person_id == Training.person_id,
-        Spell.started_on >= Training.completed_on,
-        Spell.started_on <= Training.window_ends_on,
-    )
     completed = and_(Training.completed_on >= first, Training.completed_on <= last)
     query = (
         select(
@@ -320,7 +315,7 @@ async def training_by_programme(
             Training.programme_id,
             _count_if(and_(Training.enrolled_on >= first, Training.enrolled_on <= last)),
             _count_if(completed),
-            _count_if(and_(completed, employed_after)),
+            _count_if(and_(completed, Training.employed_in_window)),
         )
         .where(scope.of(Training))
         .group_by(Training.base_id, Training.programme_id)
