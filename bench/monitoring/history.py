@@ -97,9 +97,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {  # the order the generator writes them i
     "trips": names("id status origin_station_id province_code destinations departs_on seats seats_left"),
     "bookings": names(f"id person_id {ORIGIN} status trip_id jiangsu_city_code booked_on departs_on at"),
 }
-WRITTEN_AT = (
-    "0002"  # the schema the generator writes; the later migrations fill in what they add (settled answers)
-)
+# The schema the generator writes rows in; the later migrations then add their indexes and fill in what they
+# derive from the rows (the settled answers), as they would on a province's database.
+WRITTEN_AT = "0001"
 FACT_TABLES = ("spells", "placements", "applications", "warnings", "follow_ups", "trainings", "bookings")
 
 

@@ -227,17 +227,16 @@ CHECKS = {"day90": "day90_on", "month3": "month3_on", "month6": "month6_on", "mo
 
 async def settle(session: AsyncSession, person_id: str) -> None:
     """What a worker's timeline answers, kept on the facts when it changes (so a figure reads a column instead
-    of searching each worker's spells): each spell's next start, each placement's checks employed or not, and
-    whether a job started within each completed training's window."""
+    of searching each worker's spells): the days from each spell's end to the next job, each placement's
+    checks employed or not, and whether a job started within each completed training's window."""
     await session.flush()
     spells = (
         await session.scalars(select(Spell).where(Spell.person_id == person_id).order_by(Spell.started_on))
     ).all()
     for spell in spells:
-        later = [
-            other.started_on for other in spells if spell.ended_on and other.started_on >= spell.ended_on
-        ]
-        spell.next_started_on = min(later, default=None)
+        ended = spell.ended_on
+        later = [other.started_on for other in spells if ended and other.started_on >= ended]
+        spell.days_to_next_job = (min(later) - ended).days if later and ended else None
     placements = (await session.scalars(select(Placement).where(Placement.person_id == person_id))).all()
     for placement in placements:
         for check, day_column in CHECKS.items():
@@ -344,6 +343,7 @@ async def end_placement(session: AsyncSession, ended: PlacementEnded) -> None:
     if placement is None or placement.ended_on is not None:
         return
     placement.ended_on = ended.ended_on
+    placement.tenure_days = (ended.ended_on - placement.started_on).days
     await _cancel_visits(session, placement.id, ended.ended_on)
 
 
@@ -419,6 +419,7 @@ async def resolve_warning(session: AsyncSession, payload: WarningResolved) -> No
     if warning is None:
         raise LookupError(f"warning {payload.id} not seen yet")
     warning.resolved_on = warning.resolved_on or beijing_date(payload.resolved_at)
+    warning.days_to_resolve = (warning.resolved_on - warning.raised_on).days
 
 
 async def enrol(session: AsyncSession, enrolled: TrainingEnrolled) -> None:

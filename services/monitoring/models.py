@@ -23,6 +23,14 @@ class Base(DeclarativeBase):
 
 platform = platform_tables(Base.metadata)
 
+SCOPES = {"all": (), "station": ("station_id",), "province": ("province_code",)}
+
+
+def by_scope(name: str, *columns: str) -> tuple[Index, ...]:
+    """One index per scope a figure is asked in (all, a station, a province), led by it and holding every
+    column the figure reads, so that SQLite answers from the index alone."""
+    return tuple(Index(f"ix_{name}_{scope}", *lead, *columns) for scope, lead in SCOPES.items())
+
 
 class Station(Base):
     """Read model of liaison stations: where a worker comes from (the station's county, city, province)."""
@@ -89,7 +97,7 @@ class Spell(Origin, Base):
         Index("ix_spells_person", "person_id", "started_on"),
         # A figure reads the dates of its scope's spells from one of these, without a row look-up:
         Index("ix_spells_dates", "started_on", "ended_on"),
-        Index("ix_spells_ended", "ended_on"),
+        Index("ix_spells_ended", "ended_on", "ended_to", "days_to_next_job"),
         Index("ix_spells_station_dates", "station_id", "started_on", "ended_on"),
         Index("ix_spells_province_dates", "province_code", "started_on", "ended_on"),
         # and a cooperation agreement's workers who started work in its city (who they are, where from):
@@ -119,15 +127,28 @@ class Spell(Origin, Base):
     employer_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     industry: Mapped[str | None] = mapped_column(String(40), nullable=True)
     occupation_group: Mapped[str | None] = mapped_column(String(8), nullable=True)
-    # The start of the worker's next spell, from this one's end on (re-employment), kept by facts.settle:
-    next_started_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Days from this spell's end to the worker's next start (re-employment), kept by facts.settle:
+    days_to_next_job: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Placement(Origin, Base):
     """A placement through the platform: start, end, the Jiangsu city and how the application came."""
 
     __tablename__ = "placements"
-    __table_args__ = (Index("ix_placements_start", "started_on"), Index("ix_placements_person", "person_id"))
+    __table_args__ = (
+        Index("ix_placements_start", "started_on"),
+        Index("ix_placements_person", "person_id"),
+        *by_scope("placements_funnel", "person_id", "channel", "started_on", "day90_on", "day90_employed"),
+        *by_scope(
+            "placements_cohorts",
+            "cohort",
+            *(
+                f"{check}_{part}"
+                for check in ("day90", "month3", "month6", "month12")
+                for part in ("on", "employed")
+            ),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     person_id: Mapped[str] = mapped_column(String(36))
@@ -137,6 +158,7 @@ class Placement(Origin, Base):
     channel: Mapped[str] = mapped_column(String(12))
     started_on: Mapped[date] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    tenure_days: Mapped[int | None] = mapped_column(Integer, nullable=True)  # from start to end, once ended
     # When the retention checks fall (computed once here, so that every figure stays one portable query):
     cohort: Mapped[str] = mapped_column(String(7))  # "2026-11", the month it started
     day90_on: Mapped[date] = mapped_column(Date)
@@ -150,17 +172,13 @@ class Placement(Origin, Base):
     month12_employed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
-FUNNEL_COLUMNS = ("person_id", "channel", "submitted_on", "offered_on", "accepted_on")  # in a worker's order
-
-
 class Application(Origin, Base):
     """An application and how far it went; the dates of each step, for the funnel."""
 
     __tablename__ = "applications"
     # The funnel folds each worker's applications from one of these, in the worker's order (no sort, no row):
-    __table_args__ = tuple(
-        Index(f"ix_applications_{name}", *scope, *FUNNEL_COLUMNS)
-        for name, scope in (("worker", ()), ("station", ("station_id",)), ("province", ("province_code",)))
+    __table_args__ = by_scope(
+        "applications_funnel", "person_id", "channel", "submitted_on", "offered_on", "accepted_on"
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -185,6 +203,7 @@ class Warning(Origin, Base):
     kind: Mapped[str] = mapped_column(String(30))
     raised_on: Mapped[date] = mapped_column(Date)
     resolved_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    days_to_resolve: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class FollowUp(Origin, Base):
@@ -193,11 +212,7 @@ class FollowUp(Origin, Base):
     __tablename__ = "follow_ups"
     __table_args__ = (
         Index("ix_follow_ups_placement", "placement_id"),
-        # What is overdue is counted from one of these, without a row look-up:
-        *(
-            Index(f"ix_follow_ups_{name}", *scope, "due_on", "visited_on", "cancelled_on")
-            for name, scope in (("due", ()), ("station", ("station_id",)), ("province", ("province_code",)))
-        ),
+        *by_scope("follow_ups_due", "due_on", "visited_on", "cancelled_on"),
     )
 
     id: Mapped[str] = mapped_column(String(60), primary_key=True)  # placement id + months

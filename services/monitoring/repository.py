@@ -224,27 +224,33 @@ async def retention_cohorts(
     return figures
 
 
-async def ended_tenures(
-    session: AsyncSession, scope: Scope, first: date, last: date
-) -> list[tuple[date, date]]:
-    """Start and end of placements that ended within the range (their tenure is complete)."""
-    query = select(Placement.started_on, Placement.ended_on).where(
-        scope.of(Placement), Placement.ended_on >= first, Placement.ended_on <= last
+Histogram = list[tuple[int | None, int]]  # (days, how many), the days None where there are none
+
+
+async def _histogram(session: AsyncSession, column: Any, *where: ColumnElement[bool]) -> Histogram:
+    query = select(column, func.count()).where(*where).group_by(column)
+    return [(days, int(count)) for days, count in (await session.execute(query)).all()]
+
+
+async def tenures(session: AsyncSession, scope: Scope, first: date, last: date) -> Histogram:
+    """How many days the placements that ended within the range lasted."""
+    ended = Placement.ended_on
+    return await _histogram(
+        session, Placement.tenure_days, scope.of(Placement), ended >= first, ended <= last
     )
-    return [(start, end) for start, end in (await session.execute(query)).all() if end is not None]
 
 
-async def job_losses(
-    session: AsyncSession, scope: Scope, first: date, last: date
-) -> list[tuple[date, date | None]]:
-    """Each employed-to-unemployed transition in the range (the day it happened) and the worker's next job start."""
-    query = select(Spell.ended_on, Spell.next_started_on).where(
+async def job_losses(session: AsyncSession, scope: Scope, first: date, last: date) -> Histogram:
+    """The employed-to-unemployed transitions in the range, by the days to the worker's next job (None: none)."""
+    ended = Spell.ended_on if scope.everything else unindexed(Spell.ended_on)  # the scope's index, else ends'
+    return await _histogram(
+        session,
+        Spell.days_to_next_job,
         scope.of(Spell),
-        unindexed(Spell.ended_on) >= first,  # a year's ends are many: a scan beats a look-up each
-        unindexed(Spell.ended_on) <= last,
+        ended >= first,
+        ended <= last,
         Spell.ended_to.in_(("unemployed", "seeking")),
     )
-    return [(ended, started) for ended, started in (await session.execute(query)).all() if ended is not None]
 
 
 # --- 服务漏斗 ---------------------------------------------------------------------------------------------------
@@ -382,11 +388,11 @@ async def warnings_by_kind(
     return [(kind, int(a), int(b), int(c)) for kind, a, b, c in (await session.execute(query)).all()]
 
 
-async def resolution_days(session: AsyncSession, scope: Scope, first: date, last: date) -> list[int]:
-    query = select(Warning.raised_on, Warning.resolved_on).where(
-        scope.of(Warning), Warning.resolved_on >= first, Warning.resolved_on <= last
+async def resolution_days(session: AsyncSession, scope: Scope, first: date, last: date) -> Histogram:
+    resolved = Warning.resolved_on
+    return await _histogram(
+        session, Warning.days_to_resolve, scope.of(Warning), resolved >= first, resolved <= last
     )
-    return [(resolved - raised).days for raised, resolved in (await session.execute(query)).all() if resolved]
 
 
 async def follow_ups_overdue(session: AsyncSession, scope: Scope, on: date) -> tuple[int, int]:

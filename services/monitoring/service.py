@@ -3,7 +3,6 @@ figures themselves assembled from the repository's counts."""
 
 from __future__ import annotations
 
-import statistics
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from libs.reference.regions import JIANGSU_CITIES, PROVINCES
 from services.monitoring import repository
 from services.monitoring.models import Agreement as AgreementRow
 from services.monitoring.models import Application, Placement
-from services.monitoring.repository import Scope
+from services.monitoring.repository import Histogram, Scope
 from services.monitoring.schemas import (
     Agreement,
     AgreementCreate,
@@ -283,8 +282,23 @@ async def employment_by(
 # --- 稳定就业 ---------------------------------------------------------------------------------------------------
 
 
-def _median(values: Sequence[int]) -> float | None:
-    return float(statistics.median(values)) if values else None
+def _counted(histogram: Histogram) -> int:
+    """How many a histogram counts that have days."""
+    return sum(count for days, count in histogram if days is not None)
+
+
+def _median(histogram: Histogram) -> float | None:
+    """The median of the days a histogram counts, as statistics.median gives it for the values spelled out."""
+    total = _counted(histogram)
+    if not total:
+        return None
+    wanted, found, seen = [(total - 1) // 2, total // 2], [], 0
+    for days, count in sorted((days, count) for days, count in histogram if days is not None):
+        while wanted and wanted[0] < seen + count:
+            found.append(days)
+            wanted.pop(0)
+        seen += count
+    return (found[0] + found[1]) / 2
 
 
 async def retention(session: AsyncSession, view: View, span: Period, today: date) -> RetentionStats:
@@ -306,21 +320,18 @@ async def retention(session: AsyncSession, view: View, span: Period, today: date
                 retained_12_months=share("month12"),
             )
         )
-    tenures = [
-        (end - start).days
-        for start, end in await repository.ended_tenures(session, view.scope, span.first_day, span.last_day)
-    ]
+    tenures = await repository.tenures(session, view.scope, span.first_day, span.last_day)
     losses = await repository.job_losses(session, view.scope, span.first_day, span.last_day)
-    gaps = [(started - ended).days for ended, started in losses if started is not None]
+    ended, re_employed = _counted(tenures), _counted(losses)
     small = not view.exact
     return RetentionStats(
         scope=view.title,
         cohorts=cohorts,
-        median_tenure_days=_median(tenures) if not (small and len(tenures) < SMALL) else None,
-        ended=view.count(len(tenures)),
-        job_losses=view.count(len(losses)),
-        re_employed=view.count(len(gaps)),
-        median_days_to_re_employment=_median(gaps) if not (small and len(gaps) < SMALL) else None,
+        median_tenure_days=_median(tenures) if not (small and ended < SMALL) else None,
+        ended=view.count(ended),
+        job_losses=view.count(sum(count for _, count in losses)),
+        re_employed=view.count(re_employed),
+        median_days_to_re_employment=_median(losses) if not (small and re_employed < SMALL) else None,
     )
 
 
@@ -442,7 +453,7 @@ async def warnings(session: AsyncSession, view: View, span: Period, on: date) ->
         raised=view.count(raised),
         resolved=view.count(resolved),
         open=view.count(still_open),
-        median_days_to_resolve=_median(days) if view.exact or len(days) >= SMALL else None,
+        median_days_to_resolve=_median(days) if view.exact or _counted(days) >= SMALL else None,
         kinds=[
             WarningKind(
                 kind=kind,

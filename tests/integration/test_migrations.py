@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +87,84 @@ async def test_a_pod_is_not_ready_until_its_database_is_migrated(
         await migrations.upgrade("feed", url)  # the new release's migration Job
         response = await feed.get("/readyz")
         assert response.status_code == 200 and response.json()["checks"]["schema"] is True
+
+
+ORIGIN = {"station_id": "s1", "province_code": "61", "city_code": "6101", "county_code": "610102"}
+KEPT_BEFORE: dict[str, list[dict[str, Any]]] = {  # one worker's facts as monitoring's first schema kept them
+    "spells": [
+        {"id": "a", "started_on": "2025-01-01", "ended_on": "2025-03-01", "ended_to": "unemployed"},
+        {"id": "b", "started_on": "2025-04-15", "ended_on": None, "ended_to": None},
+    ],
+    "placements": [
+        {
+            "id": "p",
+            "job_id": "j",
+            "channel": "station",
+            "started_on": "2025-01-01",
+            "ended_on": "2025-03-01",
+            "cohort": "2025-01",
+            "day90_on": "2025-04-01",
+            "month3_on": "2025-04-01",
+            "month6_on": "2025-07-01",
+            "month12_on": "2026-01-01",
+        }
+    ],
+    "trainings": [
+        {
+            "id": "t",
+            "base_id": "b",
+            "programme_id": "g",
+            "enrolled_on": "2025-03-01",
+            "completed_on": "2025-03-10",
+            "window_ends_on": "2025-09-10",
+        }
+    ],
+    "warnings": [{"id": "w", "kind": "job_lost", "raised_on": "2025-03-01", "resolved_on": "2025-03-11"}],
+}
+SPELL_DEFAULTS: dict[str, Any] = {"categories": "", "key_region": False, "how": "self_found"}
+
+
+async def test_monitoring_fills_in_the_answers_for_facts_kept_before(databases: DatabaseFactory) -> None:
+    """The migration that adds the settled answers computes them for the facts already kept, as facts.settle
+    does for new ones (in each database's own date arithmetic)."""
+    url = await databases.create("monitoring")
+    await migrations.upgrade("monitoring", url, "0001")
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            for table, rows in KEPT_BEFORE.items():
+                for row in rows:
+                    values = {
+                        **ORIGIN,
+                        "person_id": "w1",
+                        **(SPELL_DEFAULTS if table == "spells" else {}),
+                        **row,
+                    }
+                    values = {
+                        name: date.fromisoformat(value) if name.endswith("_on") and value else value
+                        for name, value in values.items()
+                    }
+                    names = ", ".join(values)
+                    await connection.execute(
+                        text(f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + n for n in values)})"),
+                        values,
+                    )
+        await migrations.upgrade("monitoring", url)
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text("SELECT id, days_to_next_job FROM spells"))).all()
+            spells = {row[0]: row[1] for row in rows}
+            placement = (
+                await connection.execute(
+                    text(
+                        "SELECT tenure_days, day90_employed, month3_employed, month6_employed, month12_employed "
+                        "FROM placements"
+                    )
+                )
+            ).one()
+            in_window = await connection.scalar(text("SELECT employed_in_window FROM trainings"))
+            days_to_resolve = await connection.scalar(text("SELECT days_to_resolve FROM warnings"))
+    finally:
+        await engine.dispose()
+    assert spells == {"a": 45, "b": None}  # 1 March to 15 April
+    assert tuple(placement) == (59, False, False, True, True)
+    assert bool(in_window) is True and days_to_resolve == 10
