@@ -151,8 +151,8 @@ async def test_monitoring_fills_in_the_answers_for_facts_kept_before(databases: 
                     )
         await migrations.upgrade("monitoring", url)
         async with engine.connect() as connection:
-            rows = (await connection.execute(text("SELECT id, days_to_next_job FROM spells"))).all()
-            spells = {row[0]: row[1] for row in rows}
+            found = (await connection.execute(text("SELECT id, days_to_next_job FROM spells"))).all()
+            spells = {row[0]: row[1] for row in found}
             placement = (
                 await connection.execute(
                     text(
