@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import itertools
 import random
+import statistics
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -251,16 +252,20 @@ class Truth:
             for segment in self.timeline(person_id)
         )
 
-    def job_losses(self, station: str, first: date, last: date) -> int:
-        """Employed one day, unemployed or seeking from the next record on."""
-        count = 0
+    def job_losses(self, station: str, first: date, last: date) -> list[int | None]:
+        """Employed one day, unemployed or seeking from the next record on: for each such loss in the range,
+        the days until the worker's next job (None: none yet)."""
+        losses: list[int | None] = []
         for person_id in self.changes:
             if self.persons[person_id].station_id != station:
                 continue
-            for before, after in itertools.pairwise(self.timeline(person_id)):
-                if before.status == "employed" and after.status in ("unemployed", "seeking"):
-                    count += first <= after.since <= last
-        return count
+            timeline = self.timeline(person_id)
+            for index, (before, after) in enumerate(itertools.pairwise(timeline)):
+                lost = before.status == "employed" and after.status in ("unemployed", "seeking")
+                if lost and first <= after.since <= last:
+                    later = [s.since for s in timeline[index + 2 :] if s.status == "employed"]
+                    losses.append((later[0] - after.since).days if later else None)
+        return losses
 
 
 async def ground_truth(platform: Platform) -> Truth:
@@ -319,6 +324,13 @@ async def check_figures(platform: Platform, history: History) -> int:
         mine = [w for w in truth.warnings if w.station_id == station]
         assert warnings["raised"] == sum(first <= local_day(w.raised_at) <= last for w in mine)
         assert warnings["open"] == sum(w.resolved_at is None for w in mine)
+        waits = [
+            (local_day(w.resolved_at) - local_day(w.raised_at)).days
+            for w in mine
+            if w.resolved_at and first <= local_day(w.resolved_at) <= last
+        ]
+        assert warnings["resolved"] == len(waits)
+        assert warnings["median_days_to_resolve"] == (statistics.median(waits) if waits else None)
         visits = [v for v in truth.visits if v.station_id == station and v.due_on < today]
         assert warnings["follow_ups_due"] == len(visits)
         assert warnings["follow_ups_overdue"] == sum(v.status == "due" for v in visits)
@@ -333,7 +345,18 @@ async def check_figures(platform: Platform, history: History) -> int:
         assert steps["placed"] == len({p.person_id for p in placements})
 
         retention = (await platform.client.get("/v1/stats/retention", headers=token)).json()
-        assert retention["job_losses"] == truth.job_losses(station, first, last)
+        losses = truth.job_losses(station, first, last)
+        gaps = [days for days in losses if days is not None]
+        assert retention["job_losses"] == len(losses)
+        assert retention["re_employed"] == len(gaps)
+        assert retention["median_days_to_re_employment"] == (statistics.median(gaps) if gaps else None)
+        ended = [
+            (p.ended_on - p.start_date).days
+            for p in truth.placements
+            if p.station_id == station and p.ended_on and first <= p.ended_on <= last
+        ]
+        assert retention["ended"] == len(ended)
+        assert retention["median_tenure_days"] == (statistics.median(ended) if ended else None)
         cohorts = {cohort["month"]: cohort for cohort in retention["cohorts"]}
         for month in months:
             started = [p for p in placements if p.start_date.strftime("%Y-%m") == month]
@@ -345,7 +368,7 @@ async def check_figures(platform: Platform, history: History) -> int:
                     for p, day in zip(started, check, strict=True)
                 )
                 assert cohorts[month]["retained_3_months"] == round(still / len(started), 4), month
-        compared += 7 + len(months)
+        compared += 13 + len(months)
 
         training = (await platform.client.get("/v1/stats/training", headers=token)).json()
         enrolled = [
