@@ -9,16 +9,16 @@ home or elsewhere; placed, self-found ...), placements with their retention-chec
 facts.confirm_placement computes them, follow-up visits, applications, warnings, trainings, direct-bus trips and
 bookings, up to --today. One cooperation agreement is created through the service.
 
-Each figure is asked for as an admin, a partner (one province) and a station would ask, as the routes ask by
-default (the twelve months to this month; the monthly report for last month, report.monthly_report): the
-service-layer call (view_of and the figure in one AsyncSession transaction on libs.db's engine, as a route runs
-it), and two baselines answering the same question: plain SQL (GROUP BY, joins instead of correlated EXISTS,
-medians from a GROUP BY histogram) through the sqlite3 module on the same file, and the same SQL in an in-memory
-DuckDB holding a copy of the tables (DuckDB's sqlite scanner is an extension downloaded at run time, so the
-tables are copied through numpy arrays instead; nothing is downloaded). Before anything is timed the three
-answers are compared (the service's, with small counts hidden, against the baselines' numbers hidden the same
-way; the two baselines' raw numbers against each other): a difference stops the run. That is a correctness
-check; no timing is asserted.
+Each figure is asked for as an admin, a partner (one province), a station and a Jiangsu city bureau would ask, as
+the routes ask by default (the twelve months to this month; the monthly report for last month,
+report.monthly_report): the service-layer call (view_of and the figure in one AsyncSession transaction on
+libs.db's engine, as a route runs it), and two baselines answering the same question: plain SQL (GROUP BY, joins
+instead of correlated EXISTS, medians from a GROUP BY histogram) through the sqlite3 module on the same file, and
+the same SQL in an in-memory DuckDB holding a copy of the tables (DuckDB's sqlite scanner is an extension
+downloaded at run time, so the tables are copied through numpy arrays instead; nothing is downloaded). Before
+anything is timed the three answers are compared (the service's, with small counts hidden, against the baselines'
+numbers hidden the same way; the two baselines' raw numbers against each other): a difference stops the run. That
+is a correctness check; no timing is asserted.
 
 Timing: the three variants of a figure are run in turn within each round (the order rotates), every figure in
 every round, until --repeats rounds or the figure's --budget seconds (at least --min-repeats rounds): wall time

@@ -20,9 +20,13 @@ from services.monitoring.service import SMALL, Period, View
 # ---------------------------------------------------------------------------------------------- the baselines
 
 
+CITY_TABLES = frozenset({"spells", "placements", "applications", "bookings"})  # with jiangsu_city_code
+
+
 @dataclass(frozen=True)
 class SqlScope:
-    """What a caller may count, as a plain WHERE: station_id or province_code IN (...), or everything."""
+    """What a caller may count, as a plain WHERE on one table: station_id or province_code IN (...), a bureau's
+    Jiangsu city (repository._in_city), or everything."""
 
     column: str | None = None
     values: tuple[str, ...] = ()
@@ -30,13 +34,29 @@ class SqlScope:
         "1=1",
         [],
     )  # the agreements the caller sees (service._visible_agreements)
+    city: str | None = None  # a bureau's: facts of work in that city, and of workers who worked there
 
-    def of(self, alias: str = "", trips: bool = False) -> tuple[str, list[Any]]:
-        if self.column is None:
-            return "1=1", []
-        column = "origin_station_id" if trips and self.column == "station_id" else self.column
+    def of(self, table: str, alias: str = "") -> tuple[str, list[Any]]:
         prefix = f"{alias}." if alias else ""
-        return f"{prefix}{column} IN ({', '.join('?' * len(self.values))})", list(self.values)
+        conditions: list[str] = []
+        params: list[Any] = []
+        if self.column is not None:
+            column = "origin_station_id" if table == "trips" and self.column == "station_id" else self.column
+            conditions.append(f"{prefix}{column} IN ({', '.join('?' * len(self.values))})")
+            params.extend(self.values)
+        if self.city is not None:
+            conditions.append(self.in_city(table, prefix))
+            params.append(f"%,{self.city},%" if table == "trips" else self.city)
+        return " AND ".join(conditions) or "1=1", params
+
+    @staticmethod
+    def in_city(table: str, prefix: str) -> str:
+        if table == "trips":
+            return f"{prefix}destinations LIKE ?"
+        if table in CITY_TABLES:
+            return f"{prefix}jiangsu_city_code = ?"
+        person = f"{prefix}id" if table == "workers" else f"{prefix}person_id"
+        return f"{person} IN (SELECT person_id FROM spells WHERE jiangsu_city_code = ?)"
 
 
 @dataclass
@@ -195,7 +215,7 @@ def context(today: date, span: Period, on: date, dimension: str, agreement_id: s
 
 
 def employment_raw(db: Db, scope: SqlScope, ctx: Context) -> dict[str, Any]:
-    where, params = scope.of()
+    where, params = scope.of("spells")
     started = db.rows(f"SELECT started_on, count(*) FROM spells WHERE {where} GROUP BY started_on", params)
     ended = db.rows(
         f"SELECT ended_on, count(*) FROM spells WHERE {where} AND ended_on IS NOT NULL GROUP BY ended_on",
@@ -228,7 +248,7 @@ def employment_raw(db: Db, scope: SqlScope, ctx: Context) -> dict[str, Any]:
 
 def employed_by(db: Db, scope: SqlScope, day: date, dimension: str) -> dict[str | None, int]:
     """Employed on `day` by one dimension: GROUP BY, or one count per category (a worker may be in several)."""
-    where, params = scope.of()
+    where, params = scope.of("spells")
     on = db.day(day)
     employed_on = f"started_on <= {on} AND (ended_on IS NULL OR ended_on > {on})"
     if dimension == "category":
@@ -312,7 +332,7 @@ CHECKS = ("day90", "month3", "month6", "month12")
 
 
 def retention_raw(db: Db, scope: SqlScope, ctx: Context) -> dict[str, Any]:
-    where, params = scope.of("p")
+    where, params = scope.of("placements", "p")
     today = db.day(ctx.today)
     first, last = db.day(ctx.span.first_day), db.day(ctx.span.last_day)
     per_check = ", ".join(
@@ -339,14 +359,14 @@ def retention_raw(db: Db, scope: SqlScope, ctx: Context) -> dict[str, Any]:
         for index, check in enumerate(CHECKS):
             named[f"{check}_due"], named[f"{check}_employed"] = values[1 + 2 * index], values[2 + 2 * index]
         figures[str(row[0])] = named
-    where, params = scope.of()
+    where, params = scope.of("placements")
     tenures = count_and_median(
         db,
         db.days("ended_on", "started_on"),
         f"FROM placements WHERE {where} AND ended_on >= {first} AND ended_on <= {last}",
         params,
     )
-    where, params = scope.of("s")
+    where, params = scope.of("spells", "s")
     losses = (
         f"SELECT s.id, s.ended_on, min(n.started_on) AS next_start FROM spells s "
         f"LEFT JOIN spells n ON n.person_id = s.person_id AND n.started_on >= s.ended_on "
@@ -408,13 +428,14 @@ def retention_numbers(stats: Any) -> dict[str, Any]:
 
 def funnel_raw(db: Db, scope: SqlScope, ctx: Context) -> dict[str, Any]:
     first, last, today = db.day(ctx.span.first_day), db.day(ctx.span.last_day), db.day(ctx.today)
-    where, params = scope.of()
+    where, params = scope.of("workers")
     registered = int(
         db.rows(
             f"SELECT count(*) FROM workers WHERE {where} AND registered_on >= {first} AND registered_on <= {last}",
             params,
         )[0][0]
     )
+    where, params = scope.of("applications")
     applied_rows = totals_and_groups(
         db,
         "channel",
@@ -423,7 +444,7 @@ def funnel_raw(db: Db, scope: SqlScope, ctx: Context) -> dict[str, Any]:
         f"FROM applications WHERE {where} AND submitted_on >= {first} AND submitted_on <= {last}",
         params,
     )
-    where, params = scope.of("p")
+    where, params = scope.of("placements", "p")
     placed = (
         f"(SELECT p.person_id, p.channel, CASE WHEN p.day90_on <= {today} AND max(CASE WHEN s.started_on <= "
         f"p.day90_on AND (s.ended_on IS NULL OR s.ended_on > p.day90_on) THEN 1 ELSE 0 END) = 1 THEN 1 ELSE 0 "
@@ -471,7 +492,7 @@ def funnel_numbers(stats: Any) -> dict[str, Any]:
 
 def training_raw(db: Db, scope: SqlScope, ctx: Context) -> list[tuple[str, str, int, int, int]]:
     first, last = db.day(ctx.span.first_day), db.day(ctx.span.last_day)
-    where, params = scope.of("t")
+    where, params = scope.of("trainings", "t")
     rows = db.rows(
         f"SELECT base_id, programme_id, sum(enrolled), sum(completed), sum(completed * employed) FROM ("
         f"SELECT t.base_id, t.programme_id, "
@@ -528,13 +549,13 @@ def training_numbers(stats: Any) -> dict[str, Any]:
 
 def bus_raw(db: Db, scope: SqlScope, ctx: Context) -> dict[str, int]:
     first, last, today = db.day(ctx.span.first_day), db.day(ctx.span.last_day), db.day(ctx.today)
-    where, params = scope.of(trips=True)
+    where, params = scope.of("trips")
     trips, seats = db.rows(
         f"SELECT count(*), COALESCE(sum(seats), 0) FROM trips WHERE {where} "
         f"AND departs_on >= {first} AND departs_on <= {last} AND status != 'cancelled'",
         params,
     )[0]
-    where, params = scope.of("b")
+    where, params = scope.of("bookings", "b")
     in_range = f"b.status = 'confirmed' AND b.departs_on >= {first} AND b.departs_on <= {last}"
     taken, carried, unserved, waitlisted = db.rows(
         f"SELECT COALESCE(sum(CASE WHEN {in_range} THEN 1 ELSE 0 END), 0), "
@@ -581,7 +602,7 @@ def bus_numbers(stats: Any) -> dict[str, Any]:
 
 def warnings_raw(db: Db, scope: SqlScope, ctx: Context) -> dict[str, Any]:
     first, last, on = db.day(ctx.span.first_day), db.day(ctx.span.last_day), db.day(ctx.on)
-    where, params = scope.of()
+    where, params = scope.of("warnings")
     kinds = db.rows(
         f"SELECT kind, sum(CASE WHEN raised_on >= {first} AND raised_on <= {last} THEN 1 ELSE 0 END), "
         f"sum(CASE WHEN resolved_on >= {first} AND resolved_on <= {last} THEN 1 ELSE 0 END), "
@@ -595,6 +616,7 @@ def warnings_raw(db: Db, scope: SqlScope, ctx: Context) -> dict[str, Any]:
         f"FROM warnings WHERE {where} AND resolved_on >= {first} AND resolved_on <= {last}",
         params,
     )
+    where, params = scope.of("follow_ups")
     due, overdue = db.rows(
         f"SELECT count(*), COALESCE(sum(CASE WHEN (visited_on IS NULL OR visited_on > {on}) "
         f"AND (cancelled_on IS NULL OR cancelled_on > {on}) THEN 1 ELSE 0 END), 0) "

@@ -27,6 +27,8 @@ from services.monitoring import service
 
 # ---------------------------------------------------------------------------------------------- the run
 
+BUREAU_CITY = "3205"  # Suzhou: the bureau caller's Jiangsu city (the history's agreement is Suzhou's)
+
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     today = args.today
@@ -68,6 +70,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 SqlScope(
                     "station_id", (station_id,), ("partner_region_code IN (?, ?, ?)", list(station_place))
                 ),
+            ),
+            (
+                f"bureau {BUREAU_CITY}",
+                Principal(sub="bench-bureau", role=Role.bureau, city_code=BUREAU_CITY),
+                SqlScope(city=BUREAU_CITY, agreements=("jiangsu_city_code = ?", [BUREAU_CITY])),
             ),
         ]
         callers = []

@@ -171,8 +171,7 @@ async def employed_by(
 ) -> dict[str, list[tuple[Any, int]]]:
     """Employed on `day` broken down by each dimension, in one pass: the dates are read, not looked up (most
     spells started by any day; an index range over them costs a row look-up each)."""
-    columns = [DIMENSIONS[name] for name in dimensions]
-    keys = columns if len(columns) == 1 else [unindexed(column) for column in columns]
+    keys = [DIMENSIONS[name] for name in dimensions]
     query = (
         select(*keys, func.count())
         .where(

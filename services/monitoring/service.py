@@ -4,7 +4,7 @@ figures themselves assembled from the repository's counts."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -347,8 +347,13 @@ STEP_NAMES = {
 }
 
 
+def _added(rows: Iterable[Sequence[int]], width: int) -> list[int]:
+    listed = list(rows)
+    return [sum(row[index] for row in listed) for index in range(width)]
+
+
 def _steps(
-    view: View, registered: int | None, applied: tuple[int, int, int], placed: tuple[int, int]
+    view: View, registered: int | None, applied: Sequence[int], placed: Sequence[int]
 ) -> list[FunnelStep]:
     values = [registered, *applied, *placed]
     return [
@@ -362,12 +367,6 @@ async def funnel(
 ) -> FunnelStats:
     first, last = span.first_day, span.last_day
     scope = view.scope
-    total = _steps(
-        view,
-        (await repository.registered(session, scope, first, last, by_station=False))[None],
-        (await repository.application_steps(session, scope, first, last, None))[None],
-        (await repository.placement_steps(session, scope, first, last, None, today))[None],
-    )
     application_group = Application.channel if by == "channel" else Application.station_id
     placement_group = Placement.channel if by == "channel" else Placement.station_id
     applied = await repository.application_steps(session, scope, first, last, application_group)
@@ -375,6 +374,20 @@ async def funnel(
     registered = (
         await repository.registered(session, scope, first, last, by_station=True) if by == "station" else {}
     )
+    if by == "station":  # a worker counts at their own station only: the stations add up to the whole
+        total = _steps(
+            view,
+            sum(registered.values()),
+            _added(applied.values(), 3),
+            _added(placed.values(), 2),
+        )
+    else:  # a worker may come through several channels: counted once in the whole
+        total = _steps(
+            view,
+            (await repository.registered(session, scope, first, last, by_station=False))[None],
+            (await repository.application_steps(session, scope, first, last, None))[None],
+            (await repository.placement_steps(session, scope, first, last, None, today))[None],
+        )
     keys = sorted({*applied, *placed, *registered} - {None}, key=str)
     stations = await repository.station_names(session, [str(key) for key in keys]) if by == "station" else {}
     groups = [

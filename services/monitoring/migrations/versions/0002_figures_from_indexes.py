@@ -37,6 +37,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_follow_ups_due_station', ['station_id', 'due_on', 'visited_on', 'cancelled_on'], unique=False)
 
     with op.batch_alter_table('placements', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_placements_start'))
         batch_op.add_column(sa.Column('tenure_days', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('day90_employed', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('month3_employed', sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -54,6 +55,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_spells_ended', ['ended_on', 'ended_to', 'days_to_next_job'], unique=False)
         batch_op.create_index('ix_spells_jiangsu_city_dates', ['jiangsu_city_code', 'started_on', 'ended_on', 'province_code', 'person_id'], unique=False)
         batch_op.create_index('ix_spells_province_dates', ['province_code', 'started_on', 'ended_on'], unique=False)
+        batch_op.create_index('ix_spells_report', ['province_code', 'jiangsu_city_code', 'categories', 'how', 'where', 'started_on', 'ended_on'], unique=False)
         batch_op.create_index('ix_spells_station_dates', ['station_id', 'started_on', 'ended_on'], unique=False)
 
     with op.batch_alter_table('trainings', schema=None) as batch_op:
@@ -113,6 +115,7 @@ def downgrade() -> None:
         batch_op.drop_column('employed_in_window')
 
     with op.batch_alter_table('spells', schema=None) as batch_op:
+        batch_op.drop_index('ix_spells_report')
         batch_op.drop_index('ix_spells_station_dates')
         batch_op.drop_index('ix_spells_province_dates')
         batch_op.drop_index('ix_spells_jiangsu_city_dates')
@@ -131,6 +134,7 @@ def downgrade() -> None:
         batch_op.drop_column('month3_employed')
         batch_op.drop_column('day90_employed')
         batch_op.drop_column('tenure_days')
+        batch_op.create_index(batch_op.f('ix_placements_start'), ['started_on'], unique=False)
 
     with op.batch_alter_table('follow_ups', schema=None) as batch_op:
         batch_op.drop_index('ix_follow_ups_due_station')
