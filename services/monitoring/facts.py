@@ -6,7 +6,7 @@ the rest arrives (a station's or a job's event fills in the columns copied from 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -228,7 +228,8 @@ CHECKS = {"day90": "day90_on", "month3": "month3_on", "month6": "month6_on", "mo
 async def settle(session: AsyncSession, person_id: str) -> None:
     """What a worker's timeline answers, kept on the facts when it changes (so a figure reads a column instead
     of searching each worker's spells): the days from each spell's end to the next job, each placement's
-    checks employed or not, and whether a job started within each completed training's window."""
+    checks employed or not and its place in the worker's placements, and whether a job started within each
+    completed training's window."""
     await session.flush()
     spells = (
         await session.scalars(select(Spell).where(Spell.person_id == person_id).order_by(Spell.started_on))
@@ -246,12 +247,53 @@ async def settle(session: AsyncSession, person_id: str) -> None:
                 for other in spells
             )
             setattr(placement, f"{check}_employed", employed)
+    _chain(placements, "started_on", PLACEMENT_FIRSTS)
     trainings = (await session.scalars(select(Training).where(Training.person_id == person_id))).all()
     for training in trainings:
         start, end = training.completed_on, training.window_ends_on
         training.employed_in_window = bool(
             start and end and any(start <= other.started_on <= end for other in spells)
         )
+    await session.flush()
+
+
+# The funnel's workers: each of a worker's rows keeps the day of the worker's previous row among those that
+# count for a step (in any channel, or in the row's own), so the workers in a range are its rows first in it.
+Counts = Callable[[Any], bool]
+APPLICATION_FIRSTS: dict[str, tuple[Counts, bool]] = {  # column: (the rows that count, within the channel)
+    "previous_on": (lambda row: True, False),
+    "previous_offered_on": (lambda row: row.offered_on is not None, False),
+    "previous_accepted_on": (lambda row: row.accepted_on is not None, False),
+    "previous_in_channel_on": (lambda row: True, True),
+    "previous_offered_in_channel_on": (lambda row: row.offered_on is not None, True),
+    "previous_accepted_in_channel_on": (lambda row: row.accepted_on is not None, True),
+}
+PLACEMENT_FIRSTS: dict[str, tuple[Counts, bool]] = {
+    "previous_on": (lambda row: True, False),
+    "previous_kept_on": (lambda row: row.day90_employed, False),
+    "previous_in_channel_on": (lambda row: True, True),
+    "previous_kept_in_channel_on": (lambda row: row.day90_employed, True),
+}
+
+
+def _chain(rows: Sequence[Any], day: str, firsts: dict[str, tuple[Counts, bool]]) -> None:
+    """In the order of (day, id), each counted row gets the day of the previous counted row (of the same channel
+    where asked), None for the first; a row that does not count gets None."""
+    ordered = sorted(rows, key=lambda row: (getattr(row, day), row.id))
+    for column, (counts, in_channel) in firsts.items():
+        last: dict[str | None, date] = {}
+        for row in ordered:
+            key = row.channel if in_channel else None
+            setattr(row, column, last.get(key) if counts(row) else None)
+            if counts(row):
+                last[key] = getattr(row, day)
+
+
+async def settle_applications(session: AsyncSession, person_id: str) -> None:
+    applications = (
+        await session.scalars(select(Application).where(Application.person_id == person_id))
+    ).all()
+    _chain(applications, "submitted_on", APPLICATION_FIRSTS)
     await session.flush()
 
 
@@ -395,6 +437,7 @@ async def apply_application(session: AsyncSession, payload: ApplicationPayload) 
     if step is not None and getattr(application, step) is None:
         setattr(application, step, on)
     await session.flush()
+    await settle_applications(session, application.person_id)
 
 
 async def raise_warning(session: AsyncSession, payload: WarningPayload) -> None:

@@ -88,6 +88,22 @@ class Worker(Origin, Base):
     erased: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+FIRSTS = {  # the columns that say which of a worker's rows is the first in a range (the funnel's workers)
+    "applications": (
+        "previous_on",
+        "previous_offered_on",
+        "previous_accepted_on",
+        "previous_in_channel_on",
+        "previous_offered_in_channel_on",
+        "previous_accepted_in_channel_on",
+    ),
+    "placements": (
+        "previous_on",
+        "previous_kept_on",
+        "previous_in_channel_on",
+        "previous_kept_in_channel_on",
+    ),
+}
 REPORT_BREAKDOWNS = ("province_code", "jiangsu_city_code", "categories", "how", "where")
 
 
@@ -142,7 +158,9 @@ class Placement(Origin, Base):
     __tablename__ = "placements"
     __table_args__ = (
         Index("ix_placements_person", "person_id"),
-        *by_scope("placements_funnel", "person_id", "channel", "started_on", "day90_on", "day90_employed"),
+        *by_scope(
+            "placements_funnel", "channel", "started_on", "day90_on", "day90_employed", *FIRSTS["placements"]
+        ),
         *by_scope(
             "placements_cohorts",
             "cohort",
@@ -174,15 +192,28 @@ class Placement(Origin, Base):
     month3_employed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     month6_employed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     month12_employed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The start of the worker's previous placement (all, kept at 90 days; in any channel, in this one): kept by
+    # facts.settle, so that "workers placed in a range" is a count of the placements first in it
+    previous_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    previous_kept_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    previous_in_channel_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    previous_kept_in_channel_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class Application(Origin, Base):
     """An application and how far it went; the dates of each step, for the funnel."""
 
     __tablename__ = "applications"
-    # The funnel folds each worker's applications from one of these, in the worker's order (no sort, no row):
-    __table_args__ = by_scope(
-        "applications_funnel", "person_id", "channel", "submitted_on", "offered_on", "accepted_on"
+    __table_args__ = (
+        Index("ix_applications_person", "person_id", "submitted_on"),
+        *by_scope(
+            "applications_funnel",
+            "channel",
+            "submitted_on",
+            "offered_on",
+            "accepted_on",
+            *FIRSTS["applications"],
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -194,6 +225,15 @@ class Application(Origin, Base):
     offered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     accepted_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     declined_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # The day the worker's previous application was submitted (of all, of those offered, of those accepted; in any
+    # channel, in this one): kept by facts.settle_applications, so that "workers who applied in a range" is a
+    # count of the applications first in it
+    previous_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    previous_offered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    previous_accepted_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    previous_in_channel_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    previous_offered_in_channel_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    previous_accepted_in_channel_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class Warning(Origin, Base):

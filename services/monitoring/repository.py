@@ -68,6 +68,11 @@ class Scope:
     narrowed: dict[str, str] = field(default_factory=dict)  # the request's own filters, within the scope
 
     @property
+    def whole_workers(self) -> bool:
+        """Whether the scope keeps all of a worker's facts or none (a Jiangsu city keeps the work done there)."""
+        return self.jiangsu_city is None and "city_code" not in self.narrowed
+
+    @property
     def everything(self) -> bool:
         return (self.station_ids, self.province_codes, self.jiangsu_city, self.narrowed) == (
             None,
@@ -269,40 +274,115 @@ async def registered(
     return {None: int((await session.execute(query)).scalar_one())}
 
 
-async def _workers(
-    session: AsyncSession, model: Any, where: Sequence[ColumnElement[bool]], group: Any, steps: Sequence[Any]
-) -> dict[str | None, tuple[int, ...]]:
-    """Workers among the rows, and of them those with a row at each step, per group: each worker's rows folded
-    into one first (one sort of the range, not a DISTINCT sort per step)."""
+Steps = tuple[list[int], dict[str | None, list[int]]]  # workers at each step: in all, and per group
+
+
+@dataclass(frozen=True)
+class Step:
+    """A funnel step counted over a fact table: the rows that reach it, and the columns holding the day of the
+    worker's previous such row (in any channel, in the row's own: facts.settle keeps them)."""
+
+    reached: ColumnElement[bool]
+    previous: Any
+    previous_in_channel: Any
+
+
+async def _steps(
+    session: AsyncSession,
+    model: Any,
+    scope: Scope,
+    day: Any,
+    first: date,
+    last: date,
+    group: Any,
+    steps: Sequence[Step],
+) -> Steps:
+    """Workers with a row in the range at each step: the rows first in the range among the worker's, counted in
+    one pass. A worker counts in one station only, so the stations add up to the whole; a worker may come
+    through several channels, whose rows say which is the first in each channel, and the channels' firsts in
+    all add up to the whole. A Jiangsu city keeps some of a worker's rows and not others: their rows are
+    folded per worker instead."""
+    if not scope.whole_workers:
+        return await _folded(session, model, scope, day, first, last, group, steps)
+
+    def firsts(previous: Any, step: Step) -> Any:
+        return _count_if(and_(step.reached, or_(previous.is_(None), previous < first)))
+
+    in_all = [firsts(step.previous, step) for step in steps]
+    in_group = [firsts(step.previous_in_channel, step) for step in steps] if group is model.channel else []
     keys = [] if group is None else [group]
-    reached = [func.max(case((step, 1), else_=0)).label(f"step{index}") for index, step in enumerate(steps)]
-    per_worker = select(*keys, *reached).where(*where).group_by(model.person_id, *keys).subquery()
-    outer = [] if group is None else [per_worker.c[group.key]]
-    counts = [func.coalesce(func.sum(per_worker.c[column.name]), 0) for column in reached]
-    rows = (await session.execute(select(*outer, func.count(), *counts).group_by(*outer))).all()
-    width = len(outer)
-    return {row[0] if width else None: tuple(int(value) for value in row[width:]) for row in rows}
+    query = (
+        select(*keys, *in_all, *in_group).where(scope.of(model), day >= first, day <= last).group_by(*keys)
+    )
+    rows = (await session.execute(query)).all()
+    width, n = len(keys), len(steps)
+    total = [sum(int(row[width + index]) for row in rows) for index in range(n)]
+    groups = {
+        row[0]: [int(value) for value in (row[width + n :] if in_group else row[width : width + n])]
+        for row in rows
+    }
+    return total, groups
+
+
+async def _folded(
+    session: AsyncSession,
+    model: Any,
+    scope: Scope,
+    day: Any,
+    first: date,
+    last: date,
+    group: Any,
+    steps: Sequence[Step],
+) -> Steps:
+    """The same counts by folding each worker's rows into one (a sort of the range)."""
+    where = [scope.of(model), day >= first, day <= last]
+
+    async def counted(key: Any) -> dict[str | None, list[int]]:
+        keys = [] if key is None else [key]
+        reached = [func.max(case((step.reached, 1), else_=0)).label(f"s{n}") for n, step in enumerate(steps)]
+        per_worker = select(*keys, *reached).where(*where).group_by(model.person_id, *keys).subquery()
+        outer = [] if key is None else [per_worker.c[key.key]]
+        sums = [func.coalesce(func.sum(per_worker.c[column.name]), 0) for column in reached]
+        rows = (await session.execute(select(*outer, *sums).group_by(*outer))).all()
+        return {row[0] if outer else None: [int(value) for value in row[len(outer) :]] for row in rows}
+
+    total = (await counted(None))[None]
+    return total, (await counted(group) if group is not None else {})
 
 
 async def application_steps(
     session: AsyncSession, scope: Scope, first: date, last: date, group: Any
-) -> dict[str | None, tuple[int, int, int]]:
-    """Workers who applied, were offered and accepted, among applications submitted in the range (an index in
-    each worker's order holds the columns: SQLite reads no row and sorts nothing)."""
-    where = [scope.of(Application), Application.submitted_on >= first, Application.submitted_on <= last]
-    steps = [Application.offered_on.is_not(None), Application.accepted_on.is_not(None)]
-    found = await _workers(session, Application, where, group, steps)
-    return {key: (values[0], values[1], values[2]) for key, values in found.items()}
+) -> Steps:
+    """Workers who applied, were offered and accepted, among applications submitted in the range."""
+    steps = [
+        Step(true(), Application.previous_on, Application.previous_in_channel_on),
+        Step(
+            Application.offered_on.is_not(None),
+            Application.previous_offered_on,
+            Application.previous_offered_in_channel_on,
+        ),
+        Step(
+            Application.accepted_on.is_not(None),
+            Application.previous_accepted_on,
+            Application.previous_accepted_in_channel_on,
+        ),
+    ]
+    return await _steps(session, Application, scope, Application.submitted_on, first, last, group, steps)
 
 
 async def placement_steps(
     session: AsyncSession, scope: Scope, first: date, last: date, group: Any, today: date
-) -> dict[str | None, tuple[int, int]]:
+) -> Steps:
     """Workers placed in the range, and of them those still employed 90 days after the start."""
-    where = [scope.of(Placement), Placement.started_on >= first, Placement.started_on <= last]
-    steps = [and_(Placement.day90_on <= today, Placement.day90_employed)]
-    found = await _workers(session, Placement, where, group, steps)
-    return {key: (values[0], values[1]) for key, values in found.items()}
+    steps = [
+        Step(true(), Placement.previous_on, Placement.previous_in_channel_on),
+        Step(
+            and_(Placement.day90_on <= today, Placement.day90_employed),
+            Placement.previous_kept_on,
+            Placement.previous_kept_in_channel_on,
+        ),
+    ]
+    return await _steps(session, Placement, scope, Placement.started_on, first, last, group, steps)
 
 
 # --- 培训 -------------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ figures themselves assembled from the repository's counts."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -347,11 +347,6 @@ STEP_NAMES = {
 }
 
 
-def _added(rows: Iterable[Sequence[int]], width: int) -> list[int]:
-    listed = list(rows)
-    return [sum(row[index] for row in listed) for index in range(width)]
-
-
 def _steps(
     view: View, registered: int | None, applied: Sequence[int], placed: Sequence[int]
 ) -> list[FunnelStep]:
@@ -369,25 +364,16 @@ async def funnel(
     scope = view.scope
     application_group = Application.channel if by == "channel" else Application.station_id
     placement_group = Placement.channel if by == "channel" else Placement.station_id
-    applied = await repository.application_steps(session, scope, first, last, application_group)
-    placed = await repository.placement_steps(session, scope, first, last, placement_group, today)
-    registered = (
-        await repository.registered(session, scope, first, last, by_station=True) if by == "station" else {}
+    applied_total, applied = await repository.application_steps(
+        session, scope, first, last, application_group
     )
-    if by == "station":  # a worker counts at their own station only: the stations add up to the whole
-        total = _steps(
-            view,
-            sum(registered.values()),
-            _added(applied.values(), 3),
-            _added(placed.values(), 2),
-        )
-    else:  # a worker may come through several channels: counted once in the whole
-        total = _steps(
-            view,
-            (await repository.registered(session, scope, first, last, by_station=False))[None],
-            (await repository.application_steps(session, scope, first, last, None))[None],
-            (await repository.placement_steps(session, scope, first, last, None, today))[None],
-        )
+    placed_total, placed = await repository.placement_steps(
+        session, scope, first, last, placement_group, today
+    )
+    registered = await repository.registered(session, scope, first, last, by_station=by == "station")
+    total = _steps(view, sum(registered.values()), applied_total, placed_total)
+    if by == "channel":
+        registered = {}
     keys = sorted({*applied, *placed, *registered} - {None}, key=str)
     stations = await repository.station_names(session, [str(key) for key in keys]) if by == "station" else {}
     groups = [
@@ -397,8 +383,8 @@ async def funnel(
             steps=_steps(
                 view,
                 registered.get(key, 0) if by == "station" else None,
-                applied.get(key, (0, 0, 0)),
-                placed.get(key, (0, 0)),
+                applied.get(key, [0, 0, 0]),
+                placed.get(key, [0, 0]),
             ),
         )
         for key in keys

@@ -120,6 +120,23 @@ KEPT_BEFORE: dict[str, list[dict[str, Any]]] = {  # one worker's facts as monito
         }
     ],
     "warnings": [{"id": "w", "kind": "job_lost", "raised_on": "2025-03-01", "resolved_on": "2025-03-11"}],
+    "applications": [  # in the order of (day, id): x, y, z
+        {
+            "id": "x",
+            "job_id": "j",
+            "channel": "station",
+            "submitted_on": "2025-01-05",
+            "offered_on": "2025-01-10",
+        },
+        {
+            "id": "z",
+            "job_id": "j",
+            "channel": "station",
+            "submitted_on": "2025-02-01",
+            "offered_on": "2025-02-03",
+        },
+        {"id": "y", "job_id": "j", "channel": "online", "submitted_on": "2025-02-01"},
+    ],
 }
 SPELL_DEFAULTS: dict[str, Any] = {"categories": "", "key_region": False, "how": "self_found"}
 
@@ -163,8 +180,29 @@ async def test_monitoring_fills_in_the_answers_for_facts_kept_before(databases: 
             ).one()
             in_window = await connection.scalar(text("SELECT employed_in_window FROM trainings"))
             days_to_resolve = await connection.scalar(text("SELECT days_to_resolve FROM warnings"))
+            previous = {
+                row[0]: tuple(row[1:])
+                for row in (
+                    await connection.execute(
+                        text(
+                            "SELECT id, previous_on, previous_offered_on, previous_in_channel_on, "
+                            "previous_offered_in_channel_on FROM applications"
+                        )
+                    )
+                ).all()
+            }
     finally:
         await engine.dispose()
     assert spells == {"a": 45, "b": None}  # 1 March to 15 April
     assert tuple(placement) == (59, False, False, True, True)
     assert bool(in_window) is True and days_to_resolve == 10
+    jan5, feb1 = date(2025, 1, 5), date(2025, 2, 1)
+    assert {key: tuple(_day(value) for value in values) for key, values in previous.items()} == {
+        "x": (None, None, None, None),
+        "y": (jan5, None, None, None),  # not offered; the first online
+        "z": (feb1, jan5, jan5, jan5),  # after y on the same day (by id); x was offered, in the same channel
+    }
+
+
+def _day(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value  # type: ignore[no-any-return]
