@@ -240,7 +240,7 @@ class Warning(Origin, Base):
     """An early warning: when raised, when resolved."""
 
     __tablename__ = "warnings"
-    __table_args__ = (Index("ix_warnings_raised", "raised_on"),)
+    __table_args__ = by_scope("warnings_kinds", "kind", "raised_on", "resolved_on", "days_to_resolve")
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     person_id: Mapped[str] = mapped_column(String(36))

@@ -302,8 +302,9 @@ async def _steps(
     through several channels, whose rows say which is the first in each channel, and the channels' firsts in
     all add up to the whole. A Jiangsu city keeps some of a worker's rows and not others: their rows are
     folded per worker instead."""
+    where = [scope.of(model), day >= first, day <= last]
     if not scope.whole_workers:
-        return await _folded(session, model, scope, day, first, last, group, steps)
+        return await _folded(session, model, where, group, steps)
 
     def firsts(previous: Any, step: Step) -> Any:
         return _count_if(and_(step.reached, or_(previous.is_(None), previous < first)))
@@ -311,10 +312,7 @@ async def _steps(
     in_all = [firsts(step.previous, step) for step in steps]
     in_group = [firsts(step.previous_in_channel, step) for step in steps] if group is model.channel else []
     keys = [] if group is None else [group]
-    query = (
-        select(*keys, *in_all, *in_group).where(scope.of(model), day >= first, day <= last).group_by(*keys)
-    )
-    rows = (await session.execute(query)).all()
+    rows = (await session.execute(select(*keys, *in_all, *in_group).where(*where).group_by(*keys))).all()
     width, n = len(keys), len(steps)
     total = [sum(int(row[width + index]) for row in rows) for index in range(n)]
     groups = {
@@ -325,17 +323,9 @@ async def _steps(
 
 
 async def _folded(
-    session: AsyncSession,
-    model: Any,
-    scope: Scope,
-    day: Any,
-    first: date,
-    last: date,
-    group: Any,
-    steps: Sequence[Step],
+    session: AsyncSession, model: Any, where: Sequence[ColumnElement[bool]], group: Any, steps: Sequence[Step]
 ) -> Steps:
     """The same counts by folding each worker's rows into one (a sort of the range)."""
-    where = [scope.of(model), day >= first, day <= last]
 
     async def counted(key: Any) -> dict[str | None, list[int]]:
         keys = [] if key is None else [key]

@@ -74,6 +74,10 @@ def upgrade() -> None:
 
     with op.batch_alter_table('warnings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('days_to_resolve', sa.Integer(), nullable=True))
+        batch_op.drop_index(batch_op.f('ix_warnings_raised'))
+        batch_op.create_index('ix_warnings_kinds_all', ['kind', 'raised_on', 'resolved_on', 'days_to_resolve'], unique=False)
+        batch_op.create_index('ix_warnings_kinds_province', ['province_code', 'kind', 'raised_on', 'resolved_on', 'days_to_resolve'], unique=False)
+        batch_op.create_index('ix_warnings_kinds_station', ['station_id', 'kind', 'raised_on', 'resolved_on', 'days_to_resolve'], unique=False)
 
     with op.batch_alter_table('workers', schema=None) as batch_op:
         batch_op.create_index('ix_workers_province_registered', ['province_code', 'registered_on'], unique=False)
@@ -115,14 +119,12 @@ def upgrade() -> None:
 
 def _previous(table: str, day: str, column: str, counts: str, in_channel: bool) -> None:
     """Each counted row gets the day of the worker's previous counted row (of its channel where asked), in the
-    order of (day, id); the others keep None."""
-    same_channel = f"AND earlier.channel = {table}.channel " if in_channel else ""
+    order of (day, id); the others keep None. One window per column, not a look-up per row."""
+    partition = "person_id, channel" if in_channel else "person_id"
     op.execute(
-        f"UPDATE {table} SET {column} = (SELECT earlier.{day} FROM {table} AS earlier "
-        f"WHERE earlier.person_id = {table}.person_id {same_channel}AND {counts.format(row='earlier')} "
-        f"AND (earlier.{day} < {table}.{day} OR (earlier.{day} = {table}.{day} AND earlier.id < {table}.id)) "
-        f"ORDER BY earlier.{day} DESC, earlier.id DESC LIMIT 1) "
-        f"WHERE {counts.format(row=table)}"
+        f"UPDATE {table} SET {column} = earlier.day FROM (SELECT id, "
+        f"LAG({day}) OVER (PARTITION BY {partition} ORDER BY {day}, id) AS day "
+        f"FROM {table} WHERE {counts.format(row=table)}) AS earlier WHERE {table}.id = earlier.id"
     )
 
 
@@ -140,6 +142,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_workers_province_registered')
 
     with op.batch_alter_table('warnings', schema=None) as batch_op:
+        batch_op.drop_index('ix_warnings_kinds_station')
+        batch_op.drop_index('ix_warnings_kinds_province')
+        batch_op.drop_index('ix_warnings_kinds_all')
+        batch_op.create_index(batch_op.f('ix_warnings_raised'), ['raised_on'], unique=False)
         batch_op.drop_column('days_to_resolve')
 
     with op.batch_alter_table('trainings', schema=None) as batch_op:
