@@ -104,6 +104,9 @@ FIRSTS = {  # the columns that say which of a worker's rows is the first in a ra
         "previous_kept_in_channel_on",
     ),
 }
+CHECK_COLUMNS = tuple(
+    f"{check}_{part}" for check in ("day90", "month3", "month6", "month12") for part in ("on", "employed")
+)
 REPORT_BREAKDOWNS = ("province_code", "jiangsu_city_code", "categories", "how", "where")
 
 
@@ -161,14 +164,17 @@ class Placement(Origin, Base):
         *by_scope(
             "placements_funnel", "channel", "started_on", "day90_on", "day90_employed", *FIRSTS["placements"]
         ),
-        *by_scope(
-            "placements_cohorts",
-            "cohort",
-            *(
-                f"{check}_{part}"
-                for check in ("day90", "month3", "month6", "month12")
-                for part in ("on", "employed")
-            ),
+        *by_scope("placements_cohorts", "cohort", *CHECK_COLUMNS),
+        # a Jiangsu city's placements: its cohorts, and its funnel folding them in each worker's order
+        Index("ix_placements_cohorts_city", "jiangsu_city_code", "cohort", *CHECK_COLUMNS),
+        Index(
+            "ix_placements_funnel_city",
+            "jiangsu_city_code",
+            "person_id",
+            "channel",
+            "started_on",
+            "day90_on",
+            "day90_employed",
         ),
     )
 
@@ -206,6 +212,15 @@ class Application(Origin, Base):
     __tablename__ = "applications"
     __table_args__ = (
         Index("ix_applications_person", "person_id", "submitted_on"),
+        Index(  # a Jiangsu city's applications in each worker's order (its funnel folds them per worker)
+            "ix_applications_funnel_city",
+            "jiangsu_city_code",
+            "person_id",
+            "channel",
+            "submitted_on",
+            "offered_on",
+            "accepted_on",
+        ),
         *by_scope(
             "applications_funnel",
             "channel",

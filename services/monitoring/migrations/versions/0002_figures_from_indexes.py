@@ -36,6 +36,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_applications_funnel_province', ['province_code', 'channel', 'submitted_on', 'offered_on', 'accepted_on', 'previous_on', 'previous_offered_on', 'previous_accepted_on', 'previous_in_channel_on', 'previous_offered_in_channel_on', 'previous_accepted_in_channel_on'], unique=False)
         batch_op.create_index('ix_applications_funnel_station', ['station_id', 'channel', 'submitted_on', 'offered_on', 'accepted_on', 'previous_on', 'previous_offered_on', 'previous_accepted_on', 'previous_in_channel_on', 'previous_offered_in_channel_on', 'previous_accepted_in_channel_on'], unique=False)
         batch_op.create_index('ix_applications_person', ['person_id', 'submitted_on'], unique=False)
+        batch_op.create_index('ix_applications_funnel_city', ['jiangsu_city_code', 'person_id', 'channel', 'submitted_on', 'offered_on', 'accepted_on'], unique=False)
 
     with op.batch_alter_table('follow_ups', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_follow_ups_due'))
@@ -57,6 +58,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_placements_cohorts_all', ['cohort', 'day90_on', 'day90_employed', 'month3_on', 'month3_employed', 'month6_on', 'month6_employed', 'month12_on', 'month12_employed'], unique=False)
         batch_op.create_index('ix_placements_cohorts_province', ['province_code', 'cohort', 'day90_on', 'day90_employed', 'month3_on', 'month3_employed', 'month6_on', 'month6_employed', 'month12_on', 'month12_employed'], unique=False)
         batch_op.create_index('ix_placements_cohorts_station', ['station_id', 'cohort', 'day90_on', 'day90_employed', 'month3_on', 'month3_employed', 'month6_on', 'month6_employed', 'month12_on', 'month12_employed'], unique=False)
+        batch_op.create_index('ix_placements_cohorts_city', ['jiangsu_city_code', 'cohort', 'day90_on', 'day90_employed', 'month3_on', 'month3_employed', 'month6_on', 'month6_employed', 'month12_on', 'month12_employed'], unique=False)
+        batch_op.create_index('ix_placements_funnel_city', ['jiangsu_city_code', 'person_id', 'channel', 'started_on', 'day90_on', 'day90_employed'], unique=False)
         batch_op.create_index('ix_placements_funnel_all', ['channel', 'started_on', 'day90_on', 'day90_employed', 'previous_on', 'previous_kept_on', 'previous_in_channel_on', 'previous_kept_in_channel_on'], unique=False)
         batch_op.create_index('ix_placements_funnel_province', ['province_code', 'channel', 'started_on', 'day90_on', 'day90_employed', 'previous_on', 'previous_kept_on', 'previous_in_channel_on', 'previous_kept_in_channel_on'], unique=False)
         batch_op.create_index('ix_placements_funnel_station', ['station_id', 'channel', 'started_on', 'day90_on', 'day90_employed', 'previous_on', 'previous_kept_on', 'previous_in_channel_on', 'previous_kept_in_channel_on'], unique=False)
@@ -163,6 +166,8 @@ def downgrade() -> None:
         batch_op.drop_index('ix_placements_funnel_station')
         batch_op.drop_index('ix_placements_funnel_province')
         batch_op.drop_index('ix_placements_funnel_all')
+        batch_op.drop_index('ix_placements_funnel_city')
+        batch_op.drop_index('ix_placements_cohorts_city')
         batch_op.drop_index('ix_placements_cohorts_station')
         batch_op.drop_index('ix_placements_cohorts_province')
         batch_op.drop_index('ix_placements_cohorts_all')
@@ -184,6 +189,7 @@ def downgrade() -> None:
         batch_op.create_index(batch_op.f('ix_follow_ups_due'), ['due_on'], unique=False)
 
     with op.batch_alter_table('applications', schema=None) as batch_op:
+        batch_op.drop_index('ix_applications_funnel_city')
         batch_op.drop_index('ix_applications_person')
         batch_op.drop_index('ix_applications_funnel_station')
         batch_op.drop_index('ix_applications_funnel_province')
