@@ -119,7 +119,7 @@ class Spell(Origin, Base):
         Index("ix_spells_person", "person_id", "started_on"),
         # A figure reads the dates of its scope's spells from one of these, without a row look-up:
         Index("ix_spells_dates", "started_on", "ended_on"),
-        Index("ix_spells_ended", "ended_on", "ended_to", "days_to_next_job"),
+        *by_scope("spells_ended", "ended_on", "ended_to", "days_to_next_job"),
         Index("ix_spells_station_dates", "station_id", "started_on", "ended_on"),
         Index("ix_spells_province_dates", "province_code", "started_on", "ended_on"),
         # the monthly report's breakdowns (report.SECTIONS), counted in one pass in this index's order:
@@ -165,6 +165,7 @@ class Placement(Origin, Base):
             "placements_funnel", "channel", "started_on", "day90_on", "day90_employed", *FIRSTS["placements"]
         ),
         *by_scope("placements_cohorts", "cohort", *CHECK_COLUMNS),
+        *by_scope("placements_ended", "ended_on", "tenure_days"),
         # a Jiangsu city's placements: its cohorts, and its funnel folding them in each worker's order
         Index("ix_placements_cohorts_city", "jiangsu_city_code", "cohort", *CHECK_COLUMNS),
         Index(

@@ -47,6 +47,13 @@ class unindexed(ColumnElement[Any]):
         self.type = self.column.type
 
 
+def scoped(column: Any, scope: Scope) -> Any:
+    """A date as the scope's index reads it: from the index led by the scope (all, a station, a province), or,
+    for a Jiangsu city, scanned within the city's own rows (SQLite would walk the date's index and look each
+    row up)."""
+    return column if scope.whole_workers else unindexed(column)
+
+
 @compiles(unindexed)
 def _plain(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
     return compiler.process(element.column, **kw)
@@ -71,15 +78,6 @@ class Scope:
     def whole_workers(self) -> bool:
         """Whether the scope keeps all of a worker's facts or none (a Jiangsu city keeps the work done there)."""
         return self.jiangsu_city is None and "city_code" not in self.narrowed
-
-    @property
-    def everything(self) -> bool:
-        return (self.station_ids, self.province_codes, self.jiangsu_city, self.narrowed) == (
-            None,
-            None,
-            None,
-            {},
-        )
 
     def of(self, model: Any) -> ColumnElement[bool]:
         conditions: list[ColumnElement[bool]] = []
@@ -127,9 +125,8 @@ async def _one_row(session: AsyncSession, query: Select[Any]) -> Sequence[int]:
 
 
 async def _by_day(session: AsyncSession, scope: Scope, column: Any) -> list[tuple[date, int]]:
-    """How many spells start (or end) on each day, read from an index: the date's own for all spells, the
-    scope's otherwise (SQLite would walk the date's own in order and look each row up)."""
-    key = column if scope.everything else unindexed(column)
+    """How many spells start (or end) on each day, read from an index led by the scope that holds the date."""
+    key = scoped(column, scope)
     query = select(key, func.count()).where(scope.of(Spell)).group_by(key)
     return sorted((day, int(count)) for day, count in (await session.execute(query)).all() if day is not None)
 
@@ -238,7 +235,7 @@ async def _histogram(session: AsyncSession, column: Any, *where: ColumnElement[b
 
 async def tenures(session: AsyncSession, scope: Scope, first: date, last: date) -> Histogram:
     """How many days the placements that ended within the range lasted."""
-    ended = Placement.ended_on
+    ended = scoped(Placement.ended_on, scope)
     return await _histogram(
         session, Placement.tenure_days, scope.of(Placement), ended >= first, ended <= last
     )
@@ -246,7 +243,7 @@ async def tenures(session: AsyncSession, scope: Scope, first: date, last: date) 
 
 async def job_losses(session: AsyncSession, scope: Scope, first: date, last: date) -> Histogram:
     """The employed-to-unemployed transitions in the range, by the days to the worker's next job (None: none)."""
-    ended = Spell.ended_on if scope.everything else unindexed(Spell.ended_on)  # the scope's index, else ends'
+    ended = scoped(Spell.ended_on, scope)
     return await _histogram(
         session,
         Spell.days_to_next_job,
