@@ -114,7 +114,8 @@ def employed_on(day: date, model: Any = Spell) -> ColumnElement[bool]:
 
 
 def _count_if(condition: ColumnElement[bool]) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    """Rows meeting the condition (SQL's aggregate FILTER: cheaper per row in SQLite than a sum of CASE)."""
+    return func.count().filter(condition)
 
 
 async def _one_row(session: AsyncSession, query: Select[Any]) -> Sequence[int]:
