@@ -87,9 +87,10 @@ async def history(platform: Platform) -> tuple[str, str]:
     near_home = date.fromisoformat(f"{months_ago(NEAR_HOME_SINCE)}-15")
     await set_status(platform, await register(platform, guizhou, 7), "employed", near_home, NEAR_HOME)
 
-    async def caught_up() -> bool:
+    async def caught_up() -> bool:  # the statuses, and the warning the job loss raised (another consumer)
         figures = await stats(platform, "employment", ADMIN, by="station")
-        return figures["employed"] == 6 and cells(figures).get(shaanxi) == 5
+        warnings = await stats(platform, "warnings", station_token(shaanxi))
+        return figures["employed"] == 6 and cells(figures).get(shaanxi) == 5 and warnings["raised"] == 1
 
     await eventually(caught_up, what="monitoring has the history")  # fmt: skip
     return shaanxi, guizhou
