@@ -195,9 +195,10 @@ async def test_a_placement_owes_follow_ups_and_counts_in_the_funnel(platform: Pl
     await js.publish(event.type, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id})
     token = station_token(station)
 
-    async def placed() -> bool:
+    async def placed() -> bool:  # the spell (from demand's status) and the visits owed (from the placement)
         figures = await stats(platform, "employment", token, by="how")
-        return cells(figures).get("placed") == 1
+        owed = (await stats(platform, "warnings", token))["follow_ups_due"]
+        return cells(figures).get("placed") == 1 and owed == 1
 
     await eventually(placed, what="the placement's spell")
     warnings = await stats(platform, "warnings", token)
