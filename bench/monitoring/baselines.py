@@ -55,6 +55,8 @@ class SqlScope:
             return f"{prefix}destinations LIKE ?"
         if table in CITY_TABLES:
             return f"{prefix}jiangsu_city_code = ?"
+        if table == "follow_ups":  # the visits of placements there
+            return f"{prefix}placement_id IN (SELECT id FROM placements WHERE jiangsu_city_code = ?)"
         person = f"{prefix}id" if table == "workers" else f"{prefix}person_id"
         return f"{person} IN (SELECT person_id FROM spells WHERE jiangsu_city_code = ?)"
 

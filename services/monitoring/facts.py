@@ -33,6 +33,8 @@ from libs.events.contracts import (
 from libs.events.projection import Projection
 from libs.reference.regions import JIANGSU_CITIES
 from services.monitoring.models import (
+    STEPS,
+    WITHIN,
     Application,
     Booking,
     FollowUp,
@@ -44,6 +46,7 @@ from services.monitoring.models import (
     Trip,
     Warning,
     Worker,
+    previous,
 )
 
 TRAINING_WINDOW_MONTHS = 6  # 培训后就业: employed within six months of completing
@@ -106,9 +109,15 @@ async def apply_job(session: AsyncSession, payload: JobPayload) -> None:
         .values(industry=job.industry, occupation_group=occupation_group(job.occupation_code))
     )
     city = jiangsu_city(job.city_code)
+    moved = select(Application.person_id).where(
+        Application.job_id == job.id, Application.jiangsu_city_code.is_distinct_from(city)
+    )
+    people = set((await session.scalars(moved)).all())
     await session.execute(
         update(Application).where(Application.job_id == job.id).values(jiangsu_city_code=city)
     )
+    for person_id in sorted(people):  # their applications in that city are in another order now
+        await settle_applications(session, person_id)
 
 
 async def _origin(session: AsyncSession, station_id: str, province_code: str) -> dict[str, str]:
@@ -120,6 +129,11 @@ async def _origin(session: AsyncSession, station_id: str, province_code: str) ->
         "city_code": station.city_code if station else "",
         "county_code": station.county_code if station else "",
     }
+
+
+async def _worked_in(session: AsyncSession, person_id: str) -> str:
+    worker = await session.get(Worker, person_id)
+    return worker.jiangsu_cities or "" if worker else ""
 
 
 async def _worker_origin(session: AsyncSession, person_id: str, station_id: str | None) -> dict[str, str]:
@@ -228,8 +242,8 @@ CHECKS = {"day90": "day90_on", "month3": "month3_on", "month6": "month6_on", "mo
 async def settle(session: AsyncSession, person_id: str) -> None:
     """What a worker's timeline answers, kept on the facts when it changes (so a figure reads a column instead
     of searching each worker's spells): the days from each spell's end to the next job, each placement's
-    checks employed or not and its place in the worker's placements, and whether a job started within each
-    completed training's window."""
+    checks employed or not and its place in the worker's placements, whether a job started within each
+    completed training's window, and the Jiangsu cities the worker has worked in."""
     await session.flush()
     spells = (
         await session.scalars(select(Spell).where(Spell.person_id == person_id).order_by(Spell.started_on))
@@ -254,36 +268,56 @@ async def settle(session: AsyncSession, person_id: str) -> None:
         training.employed_in_window = bool(
             start and end and any(start <= other.started_on <= end for other in spells)
         )
+    cities = {spell.jiangsu_city_code for spell in spells if spell.jiangsu_city_code}
+    await _settle_cities(session, person_id, cities)
     await session.flush()
 
 
-# The funnel's workers: each of a worker's rows keeps the day of the worker's previous row among those that
-# count for a step (in any channel, or in the row's own), so the workers in a range are its rows first in it.
+async def _settle_cities(session: AsyncSession, person_id: str, cities: set[str]) -> None:
+    """The Jiangsu cities the worker has worked in, on the worker and the facts kept per worker."""
+    worked_in = f",{','.join(sorted(cities))}," if cities else ""
+    worker = await session.get(Worker, person_id)
+    if worker is None or worker.jiangsu_cities == worked_in:
+        return
+    worker.jiangsu_cities = worked_in
+    for model in (Warning, Training):
+        await session.execute(
+            update(model).where(model.person_id == person_id).values(jiangsu_cities=worked_in)
+        )
+
+
+# The funnel's workers (models.STEPS, models.WITHIN): each of a worker's rows keeps the day of the worker's
+# previous row among those that count for a step, so the workers in a range are its rows first in it.
 Counts = Callable[[Any], bool]
-APPLICATION_FIRSTS: dict[str, tuple[Counts, bool]] = {  # column: (the rows that count, within the channel)
-    "previous_on": (lambda row: True, False),
-    "previous_offered_on": (lambda row: row.offered_on is not None, False),
-    "previous_accepted_on": (lambda row: row.accepted_on is not None, False),
-    "previous_in_channel_on": (lambda row: True, True),
-    "previous_offered_in_channel_on": (lambda row: row.offered_on is not None, True),
-    "previous_accepted_in_channel_on": (lambda row: row.accepted_on is not None, True),
-}
-PLACEMENT_FIRSTS: dict[str, tuple[Counts, bool]] = {
-    "previous_on": (lambda row: True, False),
-    "previous_kept_on": (lambda row: row.day90_employed, False),
-    "previous_in_channel_on": (lambda row: True, True),
-    "previous_kept_in_channel_on": (lambda row: row.day90_employed, True),
+COUNTS: dict[str, Counts] = {  # the rows that count for each step
+    "": lambda row: True,
+    "offered_": lambda row: row.offered_on is not None,
+    "accepted_": lambda row: row.accepted_on is not None,
+    "kept_": lambda row: bool(row.day90_employed),
 }
 
 
-def _chain(rows: Sequence[Any], day: str, firsts: dict[str, tuple[Counts, bool]]) -> None:
-    """In the order of (day, id), each counted row gets the day of the previous counted row (of the same channel
-    where asked), None for the first; a row that does not count gets None."""
+def _firsts(table: str) -> dict[str, tuple[Counts, tuple[str, ...]]]:
+    """Each column: (the rows that count, the columns a previous row must share)."""
+    return {
+        previous(step, within): (COUNTS[step], same)
+        for within, same in WITHIN.items()
+        for step in STEPS[table]
+    }
+
+
+APPLICATION_FIRSTS = _firsts("applications")
+PLACEMENT_FIRSTS = _firsts("placements")
+
+
+def _chain(rows: Sequence[Any], day: str, firsts: dict[str, tuple[Counts, tuple[str, ...]]]) -> None:
+    """In the order of (day, id), each counted row gets the day of the previous counted row (sharing the
+    columns asked), None for the first; a row that does not count gets None."""
     ordered = sorted(rows, key=lambda row: (getattr(row, day), row.id))
-    for column, (counts, in_channel) in firsts.items():
-        last: dict[str | None, date] = {}
+    for column, (counts, same) in firsts.items():
+        last: dict[tuple[Any, ...], date] = {}
         for row in ordered:
-            key = row.channel if in_channel else None
+            key = tuple(getattr(row, name) for name in same)
             setattr(row, column, last.get(key) if counts(row) else None)
             if counts(row):
                 last[key] = getattr(row, day)
@@ -369,6 +403,7 @@ async def confirm_placement(
                 id=f"{placement.id}:{months}",
                 placement_id=placement.id,
                 person_id=placement.person_id,
+                jiangsu_city_code=placement.jiangsu_city_code,
                 months=months,
                 due_on=months_after(placement.started_on, months),
                 **origin,
@@ -450,6 +485,7 @@ async def raise_warning(session: AsyncSession, payload: WarningPayload) -> None:
             person_id=payload.person_id,
             kind=payload.kind,
             raised_on=beijing_date(payload.raised_at),
+            jiangsu_cities=await _worked_in(session, payload.person_id),
             **origin,
         )
     )
@@ -491,6 +527,7 @@ async def _add_training(
         base_id=event.base_id,
         programme_id=event.programme_id,
         enrolled_on=on,
+        jiangsu_cities=await _worked_in(session, event.person_id),
         **origin,
     )
     session.add(training)

@@ -24,12 +24,15 @@ class Base(DeclarativeBase):
 platform = platform_tables(Base.metadata)
 
 SCOPES = {"all": (), "station": ("station_id",), "province": ("province_code",)}
+CITY = ("jiangsu_city_code",)  # a bureau's scope, on the facts of work in a Jiangsu city
 
 
-def by_scope(name: str, *columns: str) -> tuple[Index, ...]:
-    """One index per scope a figure is asked in (all, a station, a province), led by it and holding every
-    column the figure reads, so that SQLite answers from the index alone."""
-    return tuple(Index(f"ix_{name}_{scope}", *lead, *columns) for scope, lead in SCOPES.items())
+def by_scope(name: str, *columns: str, city: bool = False) -> tuple[Index, ...]:
+    """One index per scope a figure is asked in (all, a station, a province; a Jiangsu city for the facts of
+    work there), led by it and holding every column the figure reads, so that SQLite answers from the index
+    alone."""
+    scopes = {**SCOPES, "city": CITY} if city else SCOPES
+    return tuple(Index(f"ix_{name}_{scope}", *lead, *columns) for scope, lead in scopes.items())
 
 
 class Station(Base):
@@ -67,12 +70,19 @@ class Origin:
     county_code: Mapped[str] = mapped_column(String(6))
 
 
-class Worker(Origin, Base):
+class WorkedIn:
+    """The Jiangsu cities a worker has worked in (",3205,3202,"), copied onto the facts kept per worker: a
+    city's bureau counts them (a scan with LIKE, as a trip's destinations). Kept by facts.settle."""
+
+    jiangsu_cities: Mapped[str] = mapped_column(String(60), default="", server_default="")
+
+
+class Worker(Origin, WorkedIn, Base):
     """One registered worker, anonymous: the attributes the figures need and the current status."""
 
     __tablename__ = "workers"
     __table_args__ = (
-        Index("ix_workers_registered", "registered_on"),
+        Index("ix_workers_registered", "registered_on", "jiangsu_cities", "station_id"),
         Index("ix_workers_station_registered", "station_id", "registered_on"),
         Index("ix_workers_province_registered", "province_code", "registered_on"),
     )
@@ -88,22 +98,30 @@ class Worker(Origin, Base):
     erased: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-FIRSTS = {  # the columns that say which of a worker's rows is the first in a range (the funnel's workers)
-    "applications": (
-        "previous_on",
-        "previous_offered_on",
-        "previous_accepted_on",
-        "previous_in_channel_on",
-        "previous_offered_in_channel_on",
-        "previous_accepted_in_channel_on",
-    ),
-    "placements": (
-        "previous_on",
-        "previous_kept_on",
-        "previous_in_channel_on",
-        "previous_kept_in_channel_on",
-    ),
+# The funnel's workers: each application and placement keeps the day of the worker's previous row that counts
+# for the same step (offered, kept, ...), among the worker's rows, in the row's channel, in its Jiangsu city, or
+# both; so "workers in a range" is a count of the rows first in it (facts.settle keeps them).
+STEPS = {"applications": ("", "offered_", "accepted_"), "placements": ("", "kept_")}
+WITHIN = {  # the rows a row is compared with: the worker's ... in the same columns
+    "": (),
+    "in_channel_": ("channel",),
+    "in_city_": CITY,
+    "in_city_channel_": (*CITY, "channel"),
 }
+
+
+def previous(step: str, within: str) -> str:
+    return f"previous_{step}{within}on"
+
+
+def firsts(table: str, *withins: str) -> tuple[str, ...]:
+    return tuple(previous(step, within) for within in withins for step in STEPS[table])
+
+
+FIRSTS = {
+    table: firsts(table, "", "in_channel_") for table in STEPS
+}  # a scope that keeps all a worker's rows
+CITY_FIRSTS = {table: firsts(table, "in_city_", "in_city_channel_") for table in STEPS}  # a Jiangsu city's
 CHECK_COLUMNS = tuple(
     f"{check}_{part}" for check in ("day90", "month3", "month6", "month12") for part in ("on", "employed")
 )
@@ -119,11 +137,12 @@ class Spell(Origin, Base):
         Index("ix_spells_person", "person_id", "started_on"),
         # A figure reads the dates of its scope's spells from one of these, without a row look-up:
         Index("ix_spells_dates", "started_on", "ended_on"),
-        *by_scope("spells_ended", "ended_on", "ended_to", "days_to_next_job"),
+        *by_scope("spells_ended", "ended_on", "ended_to", "days_to_next_job", city=True),
         Index("ix_spells_station_dates", "station_id", "started_on", "ended_on"),
         Index("ix_spells_province_dates", "province_code", "started_on", "ended_on"),
         # the monthly report's breakdowns (report.SECTIONS), counted in one pass in this index's order:
         Index("ix_spells_report", *REPORT_BREAKDOWNS, "started_on", "ended_on"),
+        Index("ix_spells_report_city", *dict.fromkeys((*CITY, *REPORT_BREAKDOWNS)), "started_on", "ended_on"),
         # and a cooperation agreement's workers who started work in its city (who they are, where from):
         Index(
             "ix_spells_jiangsu_city_dates",
@@ -164,19 +183,17 @@ class Placement(Origin, Base):
         *by_scope(
             "placements_funnel", "channel", "started_on", "day90_on", "day90_employed", *FIRSTS["placements"]
         ),
-        *by_scope("placements_cohorts", "cohort", *CHECK_COLUMNS),
-        *by_scope("placements_ended", "ended_on", "tenure_days"),
-        # a Jiangsu city's placements: its cohorts, and its funnel folding them in each worker's order
-        Index("ix_placements_cohorts_city", "jiangsu_city_code", "cohort", *CHECK_COLUMNS),
         Index(
             "ix_placements_funnel_city",
-            "jiangsu_city_code",
-            "person_id",
+            *CITY,
             "channel",
             "started_on",
             "day90_on",
             "day90_employed",
+            *CITY_FIRSTS["placements"],
         ),
+        *by_scope("placements_cohorts", "cohort", *CHECK_COLUMNS, city=True),
+        *by_scope("placements_ended", "ended_on", "tenure_days", city=True),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -199,12 +216,16 @@ class Placement(Origin, Base):
     month3_employed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     month6_employed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     month12_employed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    # The start of the worker's previous placement (all, kept at 90 days; in any channel, in this one): kept by
-    # facts.settle, so that "workers placed in a range" is a count of the placements first in it
+    # The start of the worker's previous placement (all, kept at 90 days; among all theirs, in this channel, in
+    # this Jiangsu city, in both): see STEPS and WITHIN
     previous_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     previous_kept_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     previous_in_channel_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     previous_kept_in_channel_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    previous_in_city_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    previous_kept_in_city_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    previous_in_city_channel_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    previous_kept_in_city_channel_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class Application(Origin, Base):
@@ -213,14 +234,14 @@ class Application(Origin, Base):
     __tablename__ = "applications"
     __table_args__ = (
         Index("ix_applications_person", "person_id", "submitted_on"),
-        Index(  # a Jiangsu city's applications in each worker's order (its funnel folds them per worker)
+        Index(
             "ix_applications_funnel_city",
-            "jiangsu_city_code",
-            "person_id",
+            *CITY,
             "channel",
             "submitted_on",
             "offered_on",
             "accepted_on",
+            *CITY_FIRSTS["applications"],
         ),
         *by_scope(
             "applications_funnel",
@@ -241,22 +262,30 @@ class Application(Origin, Base):
     offered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     accepted_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     declined_on: Mapped[date | None] = mapped_column(Date, nullable=True)
-    # The day the worker's previous application was submitted (of all, of those offered, of those accepted; in any
-    # channel, in this one): kept by facts.settle_applications, so that "workers who applied in a range" is a
-    # count of the applications first in it
+    # The day the worker's previous application was submitted (of all, of those offered, of those accepted; among
+    # all theirs, in this channel, in this Jiangsu city, in both): see STEPS and WITHIN
     previous_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     previous_offered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     previous_accepted_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     previous_in_channel_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     previous_offered_in_channel_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     previous_accepted_in_channel_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    previous_in_city_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    previous_offered_in_city_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    previous_accepted_in_city_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    previous_in_city_channel_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    previous_offered_in_city_channel_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    previous_accepted_in_city_channel_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
-class Warning(Origin, Base):
+class Warning(Origin, WorkedIn, Base):
     """An early warning: when raised, when resolved."""
 
     __tablename__ = "warnings"
-    __table_args__ = by_scope("warnings_kinds", "kind", "raised_on", "resolved_on", "days_to_resolve")
+    __table_args__ = (
+        Index("ix_warnings_person", "person_id"),
+        *by_scope("warnings_kinds", "kind", "raised_on", "resolved_on", "days_to_resolve", "jiangsu_cities"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     person_id: Mapped[str] = mapped_column(String(36))
@@ -267,28 +296,42 @@ class Warning(Origin, Base):
 
 
 class FollowUp(Origin, Base):
-    """A follow-up visit a placement owes (due `months` after the start) and, once recorded, its date."""
+    """A follow-up visit a placement owes (due `months` after the start) and, once recorded, its date; in the
+    placement's Jiangsu city."""
 
     __tablename__ = "follow_ups"
     __table_args__ = (
         Index("ix_follow_ups_placement", "placement_id"),
-        *by_scope("follow_ups_due", "due_on", "visited_on", "cancelled_on"),
+        *by_scope("follow_ups_due", "due_on", "visited_on", "cancelled_on", city=True),
     )
 
     id: Mapped[str] = mapped_column(String(60), primary_key=True)  # placement id + months
     placement_id: Mapped[str] = mapped_column(String(36))
     person_id: Mapped[str] = mapped_column(String(36))
+    jiangsu_city_code: Mapped[str | None] = mapped_column(String(4), nullable=True)
     months: Mapped[int] = mapped_column(Integer)
     due_on: Mapped[date] = mapped_column(Date)
     visited_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     cancelled_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
-class Training(Origin, Base):
+class Training(Origin, WorkedIn, Base):
     """An enrolment at a base: enrolled, completed, and the first job started after completion."""
 
     __tablename__ = "trainings"
-    __table_args__ = (Index("ix_trainings_enrolled", "enrolled_on"),)
+    __table_args__ = (
+        Index("ix_trainings_enrolled", "enrolled_on"),
+        Index("ix_trainings_person", "person_id"),
+        Index(  # every column the figure counts
+            "ix_trainings_programmes",
+            "base_id",
+            "programme_id",
+            "enrolled_on",
+            "completed_on",
+            "employed_in_window",
+            "jiangsu_cities",
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     person_id: Mapped[str] = mapped_column(String(36))

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from itertools import accumulate
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute
@@ -31,6 +31,7 @@ from services.monitoring.models import (
     Trip,
     Warning,
     Worker,
+    previous,
 )
 
 
@@ -45,13 +46,6 @@ class unindexed(ColumnElement[Any]):
     def __init__(self, column: ColumnElement[Any] | QueryableAttribute[Any]) -> None:
         self.column = column if isinstance(column, ColumnElement) else column.expression
         self.type = self.column.type
-
-
-def scoped(column: Any, scope: Scope) -> Any:
-    """A date as the scope's index reads it: from the index led by the scope (all, a station, a province), or,
-    for a Jiangsu city, scanned within the city's own rows (SQLite would walk the date's index and look each
-    row up)."""
-    return column if scope.whole_workers else unindexed(column)
 
 
 @compiles(unindexed)
@@ -100,13 +94,12 @@ class Scope:
 
 
 def _in_city(model: Any, city: str) -> ColumnElement[bool]:
+    """Facts of work in the city, or of workers who worked there (a worker, their warnings, trainings)."""
     if model is Trip:
         return Trip.destinations.like(f"%,{city},%")
     if hasattr(model, "jiangsu_city_code"):
         return model.jiangsu_city_code == city  # type: ignore[no-any-return]
-    worked_there = select(Spell.person_id).where(Spell.jiangsu_city_code == city)
-    person = model.person_id if hasattr(model, "person_id") else model.id  # a worker's facts, or the worker
-    return person.in_(worked_there)  # type: ignore[no-any-return]
+    return model.jiangsu_cities.like(f"%,{city},%")  # type: ignore[no-any-return]
 
 
 def employed_on(day: date, model: Any = Spell) -> ColumnElement[bool]:
@@ -127,8 +120,7 @@ async def _one_row(session: AsyncSession, query: Select[Any]) -> Sequence[int]:
 
 async def _by_day(session: AsyncSession, scope: Scope, column: Any) -> list[tuple[date, int]]:
     """How many spells start (or end) on each day, read from an index led by the scope that holds the date."""
-    key = scoped(column, scope)
-    query = select(key, func.count()).where(scope.of(Spell)).group_by(key)
+    query = select(column, func.count()).where(scope.of(Spell)).group_by(column)
     return sorted((day, int(count)) for day, count in (await session.execute(query)).all() if day is not None)
 
 
@@ -236,7 +228,7 @@ async def _histogram(session: AsyncSession, column: Any, *where: ColumnElement[b
 
 async def tenures(session: AsyncSession, scope: Scope, first: date, last: date) -> Histogram:
     """How many days the placements that ended within the range lasted."""
-    ended = scoped(Placement.ended_on, scope)
+    ended = Placement.ended_on
     return await _histogram(
         session, Placement.tenure_days, scope.of(Placement), ended >= first, ended <= last
     )
@@ -244,7 +236,7 @@ async def tenures(session: AsyncSession, scope: Scope, first: date, last: date) 
 
 async def job_losses(session: AsyncSession, scope: Scope, first: date, last: date) -> Histogram:
     """The employed-to-unemployed transitions in the range, by the days to the worker's next job (None: none)."""
-    ended = scoped(Spell.ended_on, scope)
+    ended = Spell.ended_on
     return await _histogram(
         session,
         Spell.days_to_next_job,
@@ -277,12 +269,11 @@ Steps = tuple[list[int], dict[str | None, list[int]]]  # workers at each step: i
 
 @dataclass(frozen=True)
 class Step:
-    """A funnel step counted over a fact table: the rows that reach it, and the columns holding the day of the
-    worker's previous such row (in any channel, in the row's own: facts.settle keeps them)."""
+    """A funnel step counted over a fact table: the rows that reach it, and its name in the columns that hold
+    the day of the worker's previous such row (models.STEPS: facts.settle keeps them)."""
 
     reached: ColumnElement[bool]
-    previous: Any
-    previous_in_channel: Any
+    name: str
 
 
 async def _steps(
@@ -298,19 +289,18 @@ async def _steps(
     """Workers with a row in the range at each step: the rows first in the range among the worker's, counted in
     one pass. A worker counts in one station only, so the stations add up to the whole; a worker may come
     through several channels, whose rows say which is the first in each channel, and the channels' firsts in
-    all add up to the whole. A Jiangsu city keeps some of a worker's rows and not others: their rows are
-    folded per worker instead."""
-    where = [scope.of(model), day >= first, day <= last]
-    if not scope.whole_workers:
-        return await _folded(session, model, where, group, steps)
+    all add up to the whole. A Jiangsu city keeps a worker's rows of work there: their firsts are among those."""
+    within, in_channel = ("", "in_channel_") if scope.whole_workers else ("in_city_", "in_city_channel_")
 
-    def firsts(previous: Any, step: Step) -> Any:
-        return _count_if(and_(step.reached, or_(previous.is_(None), previous < first)))
+    def firsts(step: Step, where: str) -> Any:
+        before = getattr(model, previous(step.name, where))
+        return _count_if(and_(step.reached, or_(before.is_(None), before < first)))
 
-    in_all = [firsts(step.previous, step) for step in steps]
-    in_group = [firsts(step.previous_in_channel, step) for step in steps] if group is model.channel else []
+    in_all = [firsts(step, within) for step in steps]
+    in_group = [firsts(step, in_channel) for step in steps] if group is model.channel else []
     keys = [] if group is None else [group]
-    rows = (await session.execute(select(*keys, *in_all, *in_group).where(*where).group_by(*keys))).all()
+    query = select(*keys, *in_all, *in_group).where(scope.of(model), day >= first, day <= last)
+    rows = (await session.execute(query.group_by(*keys))).all()
     width, n = len(keys), len(steps)
     total = [sum(int(row[width + index]) for row in rows) for index in range(n)]
     groups = {
@@ -320,40 +310,14 @@ async def _steps(
     return total, groups
 
 
-async def _folded(
-    session: AsyncSession, model: Any, where: Sequence[ColumnElement[bool]], group: Any, steps: Sequence[Step]
-) -> Steps:
-    """The same counts by folding each worker's rows into one (a sort of the range)."""
-
-    async def counted(key: Any) -> dict[str | None, list[int]]:
-        keys = [] if key is None else [key]
-        reached = [func.max(case((step.reached, 1), else_=0)).label(f"s{n}") for n, step in enumerate(steps)]
-        per_worker = select(*keys, *reached).where(*where).group_by(model.person_id, *keys).subquery()
-        outer = [] if key is None else [per_worker.c[key.key]]
-        sums = [func.coalesce(func.sum(per_worker.c[column.name]), 0) for column in reached]
-        rows = (await session.execute(select(*outer, *sums).group_by(*outer))).all()
-        return {row[0] if outer else None: [int(value) for value in row[len(outer) :]] for row in rows}
-
-    total = (await counted(None))[None]
-    return total, (await counted(group) if group is not None else {})
-
-
 async def application_steps(
     session: AsyncSession, scope: Scope, first: date, last: date, group: Any
 ) -> Steps:
     """Workers who applied, were offered and accepted, among applications submitted in the range."""
     steps = [
-        Step(true(), Application.previous_on, Application.previous_in_channel_on),
-        Step(
-            Application.offered_on.is_not(None),
-            Application.previous_offered_on,
-            Application.previous_offered_in_channel_on,
-        ),
-        Step(
-            Application.accepted_on.is_not(None),
-            Application.previous_accepted_on,
-            Application.previous_accepted_in_channel_on,
-        ),
+        Step(true(), ""),
+        Step(Application.offered_on.is_not(None), "offered_"),
+        Step(Application.accepted_on.is_not(None), "accepted_"),
     ]
     return await _steps(session, Application, scope, Application.submitted_on, first, last, group, steps)
 
@@ -363,12 +327,8 @@ async def placement_steps(
 ) -> Steps:
     """Workers placed in the range, and of them those still employed 90 days after the start."""
     steps = [
-        Step(true(), Placement.previous_on, Placement.previous_in_channel_on),
-        Step(
-            and_(Placement.day90_on <= today, Placement.day90_employed),
-            Placement.previous_kept_on,
-            Placement.previous_kept_in_channel_on,
-        ),
+        Step(true(), ""),
+        Step(and_(Placement.day90_on <= today, Placement.day90_employed), "kept_"),
     ]
     return await _steps(session, Placement, scope, Placement.started_on, first, last, group, steps)
 

@@ -91,14 +91,39 @@ async def test_a_pod_is_not_ready_until_its_database_is_migrated(
 
 ORIGIN = {"station_id": "s1", "province_code": "61", "city_code": "6101", "county_code": "610102"}
 KEPT_BEFORE: dict[str, list[dict[str, Any]]] = {  # one worker's facts as monitoring's first schema kept them
-    "spells": [
-        {"id": "a", "started_on": "2025-01-01", "ended_on": "2025-03-01", "ended_to": "unemployed"},
-        {"id": "b", "started_on": "2025-04-15", "ended_on": None, "ended_to": None},
+    "workers": [
+        {
+            "id": "w1",
+            "version": 3,
+            "categories": "",
+            "key_region": False,
+            "registered_on": "2024-12-20",
+            "status": "employed",
+            "status_since": "2025-04-15",
+            "erased": False,
+        }
+    ],
+    "spells": [  # in Suzhou, then in Wuxi
+        {
+            "id": "a",
+            "started_on": "2025-01-01",
+            "ended_on": "2025-03-01",
+            "ended_to": "unemployed",
+            "jiangsu_city_code": "3205",
+        },
+        {
+            "id": "b",
+            "started_on": "2025-04-15",
+            "ended_on": None,
+            "ended_to": None,
+            "jiangsu_city_code": "3202",
+        },
     ],
     "placements": [
         {
             "id": "p",
             "job_id": "j",
+            "jiangsu_city_code": "3205",
             "channel": "station",
             "started_on": "2025-01-01",
             "ended_on": "2025-03-01",
@@ -119,11 +144,13 @@ KEPT_BEFORE: dict[str, list[dict[str, Any]]] = {  # one worker's facts as monito
             "window_ends_on": "2025-09-10",
         }
     ],
+    "follow_ups": [{"id": "p:1", "placement_id": "p", "months": 1, "due_on": "2025-02-01"}],
     "warnings": [{"id": "w", "kind": "job_lost", "raised_on": "2025-03-01", "resolved_on": "2025-03-11"}],
-    "applications": [  # in the order of (day, id): x, y, z
+    "applications": [  # in the order of (day, id): x, y, z; y for a job in Wuxi
         {
             "id": "x",
             "job_id": "j",
+            "jiangsu_city_code": "3205",
             "channel": "station",
             "submitted_on": "2025-01-05",
             "offered_on": "2025-01-10",
@@ -131,11 +158,18 @@ KEPT_BEFORE: dict[str, list[dict[str, Any]]] = {  # one worker's facts as monito
         {
             "id": "z",
             "job_id": "j",
+            "jiangsu_city_code": "3205",
             "channel": "station",
             "submitted_on": "2025-02-01",
             "offered_on": "2025-02-03",
         },
-        {"id": "y", "job_id": "j", "channel": "online", "submitted_on": "2025-02-01"},
+        {
+            "id": "y",
+            "job_id": "k",
+            "jiangsu_city_code": "3202",
+            "channel": "online",
+            "submitted_on": "2025-02-01",
+        },
     ],
 }
 SPELL_DEFAULTS: dict[str, Any] = {"categories": "", "key_region": False, "how": "self_found"}
@@ -153,12 +187,14 @@ async def test_monitoring_fills_in_the_answers_for_facts_kept_before(databases: 
                 for row in rows:
                     values = {
                         **ORIGIN,
-                        "person_id": "w1",
+                        **({} if table == "workers" else {"person_id": "w1"}),
                         **(SPELL_DEFAULTS if table == "spells" else {}),
                         **row,
                     }
                     values = {
-                        name: date.fromisoformat(value) if name.endswith("_on") and value else value
+                        name: date.fromisoformat(value)
+                        if name.endswith(("_on", "_since")) and value
+                        else value
                         for name, value in values.items()
                     }
                     names = ", ".join(values)
@@ -186,11 +222,17 @@ async def test_monitoring_fills_in_the_answers_for_facts_kept_before(databases: 
                     await connection.execute(
                         text(
                             "SELECT id, previous_on, previous_offered_on, previous_in_channel_on, "
-                            "previous_offered_in_channel_on FROM applications"
+                            "previous_offered_in_channel_on, previous_in_city_on, previous_offered_in_city_on, "
+                            "previous_in_city_channel_on FROM applications"
                         )
                     )
                 ).all()
             }
+            cities = [
+                await connection.scalar(text(f"SELECT jiangsu_cities FROM {table}"))
+                for table in ("workers", "warnings", "trainings")
+            ]
+            visit_city = await connection.scalar(text("SELECT jiangsu_city_code FROM follow_ups"))
     finally:
         await engine.dispose()
     assert spells == {"a": 45, "b": None}  # 1 March to 15 April
@@ -198,10 +240,13 @@ async def test_monitoring_fills_in_the_answers_for_facts_kept_before(databases: 
     assert bool(in_window) is True and days_to_resolve == 10
     jan5, feb1 = date(2025, 1, 5), date(2025, 2, 1)
     assert {key: tuple(_day(value) for value in values) for key, values in previous.items()} == {
-        "x": (None, None, None, None),
-        "y": (jan5, None, None, None),  # not offered; the first online
-        "z": (feb1, jan5, jan5, jan5),  # after y on the same day (by id); x was offered, in the same channel
+        "x": (None, None, None, None, None, None, None),
+        "y": (jan5, None, None, None, None, None, None),  # not offered; the first online, the first in Wuxi
+        # after y on the same day (by id); x was offered, in the same channel and city:
+        "z": (feb1, jan5, jan5, jan5, jan5, jan5, jan5),
     }
+    assert cities == [",3202,3205,"] * 3  # worked in both, on the worker and the facts kept per worker
+    assert visit_city == "3205"  # the placement's
 
 
 def _day(value: Any) -> date | None:

@@ -139,6 +139,13 @@ async def test_employment_scale_by_scope_with_small_cells_hidden(platform: Platf
     funnel = await stats(platform, "funnel", station_token(shaanxi), by="station")
     assert funnel["total"][0] == {"step": "registered", "label": "登记", "count": 6}
 
+    # a Jiangsu city's bureau: the workers who worked there and the facts kept per worker (their warning)
+    suzhou, wuxi = auth("bureau", city_code="3205"), auth("bureau", city_code="3202")
+    assert (await stats(platform, "funnel", suzhou))["total"][0]["count"] == 6
+    assert (await stats(platform, "warnings", suzhou))["raised"] == "<5"
+    assert (await stats(platform, "funnel", wuxi))["total"][0]["count"] == 0
+    assert (await stats(platform, "warnings", wuxi))["raised"] == 0
+
 
 async def test_figures_outside_the_scope_are_not_found(platform: Platform) -> None:
     shaanxi, guizhou = await new_station(platform, "61"), await new_station(platform, "52")
