@@ -132,7 +132,9 @@ async def _origin(session: AsyncSession, station_id: str, province_code: str) ->
 
 
 async def _worked_in(session: AsyncSession, person_id: str) -> str:
-    worker = await session.get(Worker, person_id)
+    """The worker's Jiangsu cities for a new fact kept per worker, read under the worker's lock: a concurrent
+    settle either has committed them already or updates the fact once this one commits."""
+    worker = await session.get(Worker, person_id, with_for_update=True, populate_existing=True)
     return worker.jiangsu_cities or "" if worker else ""
 
 

@@ -24,6 +24,7 @@ from libs.reference.regions import JIANGSU_CITIES
 from services.demand.models import EarlyWarning, FollowUp, Person, StatusChange
 from services.matching.models import Placement
 from services.monitoring.service import month_bounds, month_end, shift_month
+from services.supply.models import Job
 from services.training.models import Enrolment
 from tests.factories import person_body
 from tests.harness import ADMIN, Platform, auth, eventually
@@ -225,6 +226,13 @@ class Truth:
     visits: list[FollowUp]
     placements: list[Placement]
     enrolments: list[Enrolment]
+    job_cities: dict[str, str]
+
+    def worked_in(self, person_id: str, city: str) -> bool:
+        """Employed in the Jiangsu city at some time (in the timeline in force)."""
+        return any(
+            segment.status == "employed" and in_city(segment, city) for segment in self.timeline(person_id)
+        )
 
     def timeline(self, person_id: str) -> list[StatusChange]:
         """The statuses in force, by day: each record holds from its day on, over what earlier records said
@@ -281,7 +289,18 @@ async def ground_truth(platform: Platform) -> Truth:
         placements = list((await session.scalars(select(Placement))).all())
     async with platform.runtime("training").sessions() as session:
         enrolments = list((await session.scalars(select(Enrolment))).all())
-    return Truth(persons, changes, warnings, visits, placements, enrolments)
+    async with platform.runtime("supply").sessions() as session:
+        job_cities = {job.id: job.city_code for job in (await session.scalars(select(Job))).all()}
+    return Truth(persons, changes, warnings, visits, placements, enrolments, job_cities)
+
+
+def in_city(segment: StatusChange | None, city: str) -> bool:
+    return segment is not None and (segment.employment_region_code or "")[:4] == city
+
+
+def shown(count: int) -> int | str:
+    """As a caller outside the owning station sees a count."""
+    return "<5" if 0 < count < 5 else count
 
 
 def local_day(moment: Any) -> date:
@@ -386,7 +405,50 @@ async def check_figures(platform: Platform, history: History) -> int:
     total = sum(len(truth.employed_on(today, station)) for station in history.stations)
     admin = (await platform.client.get("/v1/stats/employment", headers=ADMIN)).json()
     assert admin["employed"] == ("<5" if 0 < total < 5 else total)
-    return compared + 1
+    return compared + 1 + await check_bureau(platform, truth, history, "3205")
+
+
+async def check_bureau(platform: Platform, truth: Truth, history: History, city: str) -> int:
+    """A Jiangsu city's bureau: the facts of work there (employment, placements, the visits they owe) and the
+    facts kept per worker of the workers who worked there (registration, warnings, trainings), small counts
+    hidden; the number of figures compared."""
+    today = history.today
+    first = month_bounds(shift_month(today.strftime("%Y-%m"), -11))[0]
+    token = auth("bureau", city_code=city)
+    worked = {person_id for person_id in truth.persons if truth.worked_in(person_id, city)}
+    assert worked, "the history has work in the city"
+
+    async def figures(topic: str) -> dict[str, Any]:
+        response = await platform.client.get(f"/v1/stats/{topic}", headers=token)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    employment = await figures("employment")
+    now = [person_id for person_id in truth.persons if in_city(truth.state_on(person_id, today), city)]
+    assert employment["employed"] == shown(len(now))
+    warnings = await figures("warnings")
+    mine = [w for w in truth.warnings if w.person_id in worked]
+    assert warnings["raised"] == shown(sum(first <= local_day(w.raised_at) <= today for w in mine))
+    assert warnings["open"] == shown(sum(w.resolved_at is None for w in mine))
+    visits = [v for v in truth.visits if truth.job_cities.get(v.job_id) == city and v.due_on < today]
+    assert warnings["follow_ups_due"] == shown(len(visits))
+    assert warnings["follow_ups_overdue"] == shown(sum(v.status == "due" for v in visits))
+    funnel = await figures("funnel")
+    steps = {step["step"]: step["count"] for step in funnel["total"]}
+    registered = [truth.persons[person_id] for person_id in worked]
+    assert steps["registered"] == shown(sum(first <= local_day(p.created_at) <= today for p in registered))
+    placed = {
+        p.person_id
+        for p in truth.placements
+        if truth.job_cities.get(p.job_id) == city and first <= p.start_date <= today
+    }
+    assert steps["placed"] == shown(len(placed))
+    training = await figures("training")
+    enrolled = [e for e in truth.enrolments if e.person_id in worked]
+    assert training["enrolled"] == shown(sum(first <= local_day(e.created_at) <= today for e in enrolled))
+    done = [e for e in enrolled if e.completed_on is not None and first <= e.completed_on <= today]
+    assert training["completed"] == shown(len(done))
+    return 10
 
 
 @pytest.mark.parametrize("seed", [20261206, 2])
