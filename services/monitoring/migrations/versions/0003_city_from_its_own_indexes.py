@@ -54,7 +54,9 @@ def upgrade() -> None:
     with op.batch_alter_table('trainings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('jiangsu_cities', sa.String(length=60), server_default='', nullable=False))
         batch_op.create_index('ix_trainings_person', ['person_id'], unique=False)
-        batch_op.create_index('ix_trainings_programmes', ['base_id', 'programme_id', 'enrolled_on', 'completed_on', 'employed_in_window', 'jiangsu_cities'], unique=False)
+        batch_op.create_index('ix_trainings_programmes_all', ['base_id', 'programme_id', 'enrolled_on', 'completed_on', 'employed_in_window', 'jiangsu_cities'], unique=False)
+        batch_op.create_index('ix_trainings_programmes_province', ['province_code', 'base_id', 'programme_id', 'enrolled_on', 'completed_on', 'employed_in_window', 'jiangsu_cities'], unique=False)
+        batch_op.create_index('ix_trainings_programmes_station', ['station_id', 'base_id', 'programme_id', 'enrolled_on', 'completed_on', 'employed_in_window', 'jiangsu_cities'], unique=False)
 
     with op.batch_alter_table('warnings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('jiangsu_cities', sa.String(length=60), server_default='', nullable=False))
@@ -127,7 +129,9 @@ def downgrade() -> None:
         batch_op.drop_column('jiangsu_cities')
 
     with op.batch_alter_table('trainings', schema=None) as batch_op:
-        batch_op.drop_index('ix_trainings_programmes')
+        batch_op.drop_index('ix_trainings_programmes_station')
+        batch_op.drop_index('ix_trainings_programmes_province')
+        batch_op.drop_index('ix_trainings_programmes_all')
         batch_op.drop_index('ix_trainings_person')
         batch_op.drop_column('jiangsu_cities')
 
