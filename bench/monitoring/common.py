@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 console = Console()
 if not console.is_terminal:  # piped into a file or a note: do not squeeze the tables into 80 columns
-    console.width = 220
+    console.width = 260
 err = Console(stderr=True)
 
 GENERATOR_VERSION = 2  # part of the cache key: change it whenever the history's shape changes
