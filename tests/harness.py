@@ -114,6 +114,16 @@ async def eventually(
     raise AssertionError(f"{what} did not happen within {timeout}s")
 
 
+async def known_to(platform: Platform, service: str, model: type[Any], key: str, what: str) -> None:
+    """Until the service's own table has the row an event carried to it (its consumer has handled it)."""
+
+    async def found() -> bool:
+        async with platform.runtime(service).sessions() as session:
+            return await session.get(model, key) is not None
+
+    await eventually(found, what=what)
+
+
 RETRIES = 8
 # The longest a client waits between two tries, whatever Retry-After says.
 _MAX_RETRY_WAIT = 30.0

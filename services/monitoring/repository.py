@@ -1,6 +1,6 @@
-"""The figures' queries: each one scan of one fact table (plus an indexed look-up of spells), portable between
-SQLite and PostgreSQL (dates are compared, never computed, in SQL: the dates a rule needs are stored on the
-fact when it arrives)."""
+"""The figures' queries: each one pass over an index of one fact table, portable between SQLite and PostgreSQL
+(dates are compared, never computed, in SQL: what a rule needs is stored on the fact when it arrives or when the
+worker's timeline changes)."""
 
 from __future__ import annotations
 

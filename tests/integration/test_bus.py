@@ -17,7 +17,7 @@ from libs.db import beijing_date
 from services.bus.models import Booking, Passenger, Station
 from services.bus.models import platform as bus_tables
 from tests.factories import person_body, phone
-from tests.harness import ADMIN, Platform, auth, eventually
+from tests.harness import ADMIN, Platform, auth, eventually, known_to
 from tests.integration.test_demand import new_station
 from tests.integration.test_matching import new_employer, new_job, new_worker
 
@@ -45,19 +45,11 @@ def trip_body(station_id: str, **overrides: Any) -> dict[str, Any]:
 
 
 async def bus_knows_station(platform: Platform, station_id: str) -> None:
-    async def known() -> bool:
-        async with platform.runtime("bus").sessions() as session:
-            return await session.get(Station, station_id) is not None
-
-    await eventually(known, what="bus learns the station")
+    await known_to(platform, "bus", Station, station_id, what="bus learns the station")
 
 
 async def bus_knows_worker(platform: Platform, person_id: str) -> None:
-    async def known() -> bool:
-        async with platform.runtime("bus").sessions() as session:
-            return await session.get(Passenger, person_id) is not None
-
-    await eventually(known, what="bus learns the worker")
+    await known_to(platform, "bus", Passenger, person_id, what="bus learns the worker")
 
 
 async def new_trip(platform: Platform, station_id: str, **overrides: Any) -> dict[str, Any]:

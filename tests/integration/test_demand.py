@@ -15,7 +15,7 @@ from libs.events.contracts import PLACEMENT_CONFIRMED, PlacementConfirmed
 from libs.events.envelope import new_event
 from services.demand.models import Person, Station
 from tests.factories import person_body, station_body
-from tests.harness import ADMIN, Platform, auth, eventually
+from tests.harness import ADMIN, Platform, auth, eventually, known_to
 from tests.integration.test_training import problem_fields
 
 pytestmark = pytest.mark.services("stations", "demand")
@@ -28,12 +28,7 @@ async def new_station(platform: Platform, province_code: str = "61", **overrides
     )
     assert response.status_code == 201, response.text
     station_id = str(response.json()["id"])
-
-    async def known() -> bool:
-        async with platform.runtime("demand").sessions() as session:
-            return await session.get(Station, station_id) is not None
-
-    await eventually(known, what="demand learns the station")
+    await known_to(platform, "demand", Station, station_id, what="demand learns the station")
     return station_id
 
 

@@ -24,7 +24,7 @@ from services.demand.models import platform as demand_tables
 from services.feed import streaming
 from services.feed.live.models import LiveStation
 from tests.factories import employer_body, job_body, person_body
-from tests.harness import ADMIN, PUBLIC, Platform, auth, eventually
+from tests.harness import ADMIN, PUBLIC, Platform, auth, eventually, known_to
 from tests.integration.test_demand import new_station
 
 pytestmark = pytest.mark.services("stations", "demand", "supply", "matching", "feed")
@@ -64,12 +64,7 @@ async def open_job(platform: Platform, **overrides: Any) -> dict[str, Any]:
 async def board_station(platform: Platform, province_code: str = "61") -> str:
     """A station demand knows (for sign-ups) and the board lists (for the form)."""
     station_id = await new_station(platform, province_code)
-
-    async def listed() -> bool:
-        async with platform.runtime("feed").sessions() as session:
-            return await session.get(LiveStation, station_id) is not None
-
-    await eventually(listed, what="the board lists the station")
+    await known_to(platform, "feed", LiveStation, station_id, what="the board lists the station")
     return station_id
 
 

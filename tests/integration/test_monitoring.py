@@ -18,7 +18,7 @@ from libs.events.envelope import new_event
 from services.monitoring.models import Station
 from services.monitoring.report import publish_due
 from services.monitoring.service import month_end, shift_month
-from tests.harness import ADMIN, Platform, auth, eventually
+from tests.harness import ADMIN, Platform, auth, eventually, known_to
 from tests.integration.test_demand import new_station as new_demand_station
 from tests.integration.test_demand import register, station_token
 
@@ -31,12 +31,7 @@ NEAR_HOME = {"how": "flexible", "where": "home_county", "region_code": "520102"}
 async def new_station(platform: Platform, province_code: str) -> str:
     """A station both demand and monitoring know (a figure filtered by it is 404 until monitoring does)."""
     station_id = await new_demand_station(platform, province_code)
-
-    async def known() -> bool:
-        async with platform.runtime("monitoring").sessions() as session:
-            return await session.get(Station, station_id) is not None
-
-    await eventually(known, what="monitoring learns the station")
+    await known_to(platform, "monitoring", Station, station_id, what="monitoring learns the station")
     return station_id
 
 

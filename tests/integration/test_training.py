@@ -36,7 +36,7 @@ from libs.events.envelope import CloudEvent, new_event
 from services.matching.models import WorkerView
 from services.training.models import Enrolment, ErasedPerson, Person, Placement, Programme
 from services.training.models import platform as training_tables
-from tests.harness import ADMIN, PUBLIC, Platform, auth, eventually
+from tests.harness import ADMIN, PUBLIC, Platform, auth, eventually, known_to
 
 pytestmark = pytest.mark.services("training", "matching")
 
@@ -103,12 +103,7 @@ async def place(platform: Platform, person_id: str, start: date, placement_id: s
     ).model_dump(mode="json")
     data["needs_transport"] = True  # matching sends more than training reads
     await publish(platform, new_event("matching", PLACEMENT_CONFIRMED, placement_id, data))
-
-    async def recorded() -> bool:
-        async with platform.runtime("training").sessions() as session:
-            return await session.get(Placement, placement_id) is not None
-
-    await eventually(recorded, what="placement recorded")
+    await known_to(platform, "training", Placement, placement_id, what="placement recorded")
     return placement_id
 
 
@@ -343,7 +338,7 @@ async def test_validation_errors_name_the_field(platform: Platform) -> None:
             PersonErased(id=erased_id, station_id="s", erased_at=utcnow()).model_dump(mode="json"),
         ),
     )
-    await eventually(lambda: _gone(platform, erased_id), what="erased person dropped")
+    await known_to(platform, "training", ErasedPerson, erased_id, what="erased person dropped")
     enrolments = f"/v1/programmes/{programme['id']}/enrolments"
     person_cases: list[tuple[dict[str, Any], str]] = [
         ({"person_id": new_id()}, "body.person_id"),
@@ -391,11 +386,6 @@ async def test_validation_errors_name_the_field(platform: Platform) -> None:
     assert seen == 30
     nothing = await client.get(f"/v1/enrolments/{enrolment['id']}", headers=ADMIN)
     assert nothing.json()["status"] == "enrolled"  # refused completions changed nothing
-
-
-async def _gone(platform: Platform, person_id: str) -> bool:
-    async with platform.runtime("training").sessions() as session:
-        return await session.get(ErasedPerson, person_id) is not None
 
 
 # --- capacity and duplicates --------------------------------------------------------------------------------
@@ -580,7 +570,7 @@ async def test_person_updates_move_scope_and_erasure_anonymises(platform: Platfo
 
     erased = PersonErased(id=person_id, station_id=second_station, erased_at=utcnow())
     await publish(platform, new_event("demand", PERSON_ERASED, person_id, erased.model_dump(mode="json")))
-    await eventually(lambda: _gone(platform, person_id), what="person erased")
+    await known_to(platform, "training", ErasedPerson, person_id, what="person erased")
     assert await person_row(platform, person_id) is None
     async with platform.runtime("training").sessions() as session:
         assert (
