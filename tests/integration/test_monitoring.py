@@ -211,6 +211,9 @@ async def test_a_placement_owes_follow_ups_and_counts_in_the_funnel(platform: Pl
     assert [group["key"] for group in funnel["groups"]] == ["station"]
     by_city = await stats(platform, "employment", auth("bureau", city_code="3205"), by="how")
     assert cells(by_city) == {"placed": "<5"}
+    suzhou = await stats(platform, "warnings", auth("bureau", city_code="3205"))
+    assert suzhou["follow_ups_due"] == "<5"  # the visits of placements in the city
+    assert (await stats(platform, "warnings", auth("bureau", city_code="3202")))["follow_ups_due"] == 0
 
 
 async def test_agreements_and_their_progress(platform: Platform) -> None:
