@@ -117,6 +117,7 @@ async def apply_job(session: AsyncSession, payload: JobPayload) -> None:
         update(Application).where(Application.job_id == job.id).values(jiangsu_city_code=city)
     )
     for person_id in sorted(people):  # their applications in that city are in another order now
+        await _locked_worker(session, person_id)
         await settle_applications(session, person_id)
 
 
@@ -131,10 +132,17 @@ async def _origin(session: AsyncSession, station_id: str, province_code: str) ->
     }
 
 
+async def _locked_worker(session: AsyncSession, person_id: str) -> Worker | None:
+    """The worker's row, locked until the transaction ends (on PostgreSQL; SQLite has one writer at a time).
+    Every handler that settles a worker's facts, or copies them onto a new one, takes it first: two events about
+    one worker, handled at once by different consumers, then apply one after the other, the second seeing the
+    first's rows."""
+    return await session.get(Worker, person_id, with_for_update=True, populate_existing=True)
+
+
 async def _worked_in(session: AsyncSession, person_id: str) -> str:
-    """The worker's Jiangsu cities for a new fact kept per worker, read under the worker's lock: a concurrent
-    settle either has committed them already or updates the fact once this one commits."""
-    worker = await session.get(Worker, person_id, with_for_update=True, populate_existing=True)
+    """The worker's Jiangsu cities, for a new fact kept per worker."""
+    worker = await _locked_worker(session, person_id)
     return worker.jiangsu_cities or "" if worker else ""
 
 
@@ -168,7 +176,7 @@ async def apply_person(session: AsyncSession, payload: PersonPayload) -> None:
     A status holds from its `since` on, over whatever an earlier record said for those days: a station that
     records on the 20th that the worker has been unemployed since the 1st ends the spell on the 1st. So a change
     cuts every spell at its day (one that would start on or after it never was), then opens one if employed."""
-    worker = await session.get(Worker, payload.id)
+    worker = await _locked_worker(session, payload.id)
     if worker is not None and (worker.erased or worker.version >= payload.version):
         return
     employment = _employment(payload)
@@ -378,6 +386,7 @@ async def confirm_placement(
 ) -> None:
     if await session.get(Placement, confirmed.placement_id) is not None:
         return
+    await _locked_worker(session, confirmed.person_id)
     origin = await _worker_origin(session, confirmed.person_id, confirmed.station_id)
     application = (
         await session.get(Application, confirmed.application_id) if confirmed.application_id else None
@@ -455,6 +464,7 @@ _APPLICATION_STEP = {"offered": "offered_on", "accepted": "accepted_on", "declin
 
 
 async def apply_application(session: AsyncSession, payload: ApplicationPayload) -> None:
+    await _locked_worker(session, payload.person_id)
     application = await session.get(Application, payload.id)
     on = beijing_date(payload.at)
     if application is None:
@@ -510,6 +520,7 @@ async def enrol(session: AsyncSession, enrolled: TrainingEnrolled) -> None:
 
 
 async def complete_training(session: AsyncSession, completed: TrainingCompleted) -> None:
+    await _locked_worker(session, completed.person_id)
     training = await session.get(Training, completed.enrolment_id)
     if training is None:
         training = await _add_training(session, completed.enrolment_id, completed, completed.completed_on)
