@@ -25,6 +25,7 @@ from libs.events.contracts import (
     Intention,
     PersonErased,
     PersonPayload,
+    PersonRecommended,
     PlacementConfirmed,
     PlacementEnded,
     TrainingCompleted,
@@ -50,6 +51,7 @@ from services.training import models as training
 
 FIRST = datetime.min.replace(tzinfo=UTC)
 FACTS: Sequence[type[monitoring.Base]] = (
+    monitoring.Recommendation,
     monitoring.Spell,
     monitoring.Placement,
     monitoring.Application,
@@ -181,6 +183,18 @@ async def _matching(session: AsyncSession, history: History, visit_months: Seque
     async def confirm(session: AsyncSession, confirmed: PlacementConfirmed) -> None:
         await facts.confirm_placement(session, confirmed, visit_months)
 
+    workers = {worker.id: worker for worker in (await session.scalars(select(matching.WorkerView))).all()}
+    for day in (await session.scalars(select(matching.Recommendation))).all():
+        worker = workers.get(day.person_id)
+        if worker is not None:
+            told = PersonRecommended(
+                person_id=day.person_id,
+                station_id=worker.station_id,
+                province_code=worker.province_code,
+                on=day.recommended_on,
+                jobs=day.jobs,
+            )
+            history.add(_day_start(day.recommended_on), facts.recommend, told)
     jobs = {job.id: job for job in (await session.scalars(select(matching.JobView))).all()}
     for placement in (await session.scalars(select(matching.Placement))).all():
         job = jobs.get(placement.job_id)

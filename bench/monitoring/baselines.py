@@ -437,6 +437,14 @@ def funnel_raw(db: Db, scope: SqlScope, ctx: Context) -> dict[str, Any]:
             params,
         )[0][0]
     )
+    where, params = scope.of("recommendations")
+    recommended = int(
+        db.rows(
+            f"SELECT count(DISTINCT person_id) FROM recommendations WHERE {where} "
+            f"AND recommended_on >= {first} AND recommended_on <= {last}",
+            params,
+        )[0][0]
+    )
     where, params = scope.of("applications")
     applied_rows = totals_and_groups(
         db,
@@ -467,18 +475,23 @@ def funnel_raw(db: Db, scope: SqlScope, ctx: Context) -> dict[str, Any]:
     placements: dict[str | None, tuple[int, ...]] = {}
     for total, channel, *values in placed_rows:
         placements[None if total else channel] = tuple(int(value) for value in values)
-    return {"registered": registered, "applied": applied, "placed": placements}
+    return {"registered": registered, "recommended": recommended, "applied": applied, "placed": placements}
 
 
 def funnel_assemble(view: View, ctx: Context, raw: dict[str, Any]) -> dict[str, Any]:
-    def steps(registered: int | None, applied: tuple[int, ...], placed: tuple[int, ...]) -> list[Any]:
-        return [None if value is None else view.count(value) for value in (registered, *applied, *placed)]
+    def steps(
+        workers: tuple[int | None, ...], applied: tuple[int, ...], placed: tuple[int, ...]
+    ) -> list[Any]:
+        return [None if value is None else view.count(value) for value in (*workers, *applied, *placed)]
 
     applied, placed = raw["applied"], raw["placed"]
     keys = sorted({*applied, *placed} - {None}, key=str)
+    workers = (raw["registered"], raw["recommended"])
     return {
-        "total": steps(raw["registered"], applied.get(None, (0, 0, 0)), placed.get(None, (0, 0))),
-        "groups": {key: steps(None, applied.get(key, (0, 0, 0)), placed.get(key, (0, 0))) for key in keys},
+        "total": steps(workers, applied.get(None, (0, 0, 0)), placed.get(None, (0, 0))),
+        "groups": {
+            key: steps((None, None), applied.get(key, (0, 0, 0)), placed.get(key, (0, 0))) for key in keys
+        },
     }
 
 

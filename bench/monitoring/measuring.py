@@ -179,7 +179,7 @@ def load_duckdb(path: Path, threads: int | None) -> tuple[duckdb.DuckDBPyConnect
         connection.execute(f"SET threads = {int(threads)}")
     source = sqlite3.connect(path)
     try:
-        for name in (*FACT_TABLES, "workers", "trips", "stations", "jobs", "agreements"):
+        for name in (*FACT_TABLES, "recommendations", "workers", "trips", "stations", "jobs", "agreements"):
             table = Base.metadata.tables[name]
             columns = list(table.columns)
             types = [duckdb_type(column) for column in columns]

@@ -275,6 +275,20 @@ class PlacementEnded(BaseModel):
     reason: str
 
 
+PERSON_RECOMMENDED = "ew.matching.person.recommended"
+RECOMMENDATION_EVENTS = "ew.matching.person.>"
+
+
+class PersonRecommended(BaseModel):
+    """Jobs recommended to a worker, the first time on a day (the funnel's "recommended" step counts workers)."""
+
+    person_id: str
+    station_id: str
+    province_code: str
+    on: date
+    jobs: int
+
+
 APPLICATION_SUBMITTED = "ew.matching.application.submitted"
 APPLICATION_OFFERED = "ew.matching.application.offered"
 APPLICATION_ACCEPTED = "ew.matching.application.accepted"

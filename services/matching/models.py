@@ -106,3 +106,14 @@ class Placement(Base):
     ended_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     end_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Recommendation(Base):
+    """A day on which a worker was shown recommended jobs: kept once a day, and told to monitoring then (its
+    funnel counts the workers recommended in a range)."""
+
+    __tablename__ = "recommendations"
+
+    person_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    recommended_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    jobs: Mapped[int] = mapped_column(Integer)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db import after_key
-from services.matching.models import Application, JobView, Placement, WorkerView
+from services.matching.models import Application, JobView, Placement, Recommendation, WorkerView
 
 
 async def get_job(session: AsyncSession, job_id: str, *, for_update: bool = False) -> JobView | None:
@@ -100,3 +101,16 @@ async def get_placement(
 async def placement_of(session: AsyncSession, application_id: str) -> Placement | None:
     query = select(Placement).where(Placement.application_id == application_id)
     return (await session.scalars(query)).first()
+
+
+async def add_recommendation(session: AsyncSession, person_id: str, on: date, jobs: int) -> bool:
+    """Keeps the day's first recommendation to a worker; False when the day already has one (or a request
+    racing this one kept it first)."""
+    if await session.get(Recommendation, (person_id, on)) is not None:
+        return False
+    try:
+        async with session.begin_nested():
+            session.add(Recommendation(person_id=person_id, recommended_on=on, jobs=jobs))
+    except IntegrityError:
+        return False
+    return True

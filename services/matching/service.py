@@ -25,11 +25,13 @@ from libs.events.contracts import (
     APPLICATION_DECLINED,
     APPLICATION_OFFERED,
     APPLICATION_SUBMITTED,
+    PERSON_RECOMMENDED,
     PLACEMENT_CONFIRMED,
     PLACEMENT_ENDED,
     ApplicationPayload,
     JobPayload,
     PersonPayload,
+    PersonRecommended,
     PlacementConfirmed,
     PlacementEnded,
     TrainingCompleted,
@@ -216,7 +218,25 @@ async def recommend(
         for m in matches
         if m.job_id in jobs
     ]
+    if items:
+        await _recommended(session, worker, len(items))
     return Recommendations(person_id=worker.id, items=items)
+
+
+async def _recommended(session: AsyncSession, worker: WorkerView, jobs: int) -> None:
+    """The first recommendation of the day to a worker is kept and told (a second request that day, or one
+    racing this one, changes nothing)."""
+    day = beijing_date()
+    if not await repository.add_recommendation(session, worker.id, day, jobs):
+        return
+    told = PersonRecommended(
+        person_id=worker.id,
+        station_id=worker.station_id,
+        province_code=worker.province_code,
+        on=day,
+        jobs=jobs,
+    )
+    await _emit(session, PERSON_RECOMMENDED, worker.id, told.model_dump(mode="json"))
 
 
 async def candidates(

@@ -16,9 +16,11 @@ from libs.events.contracts import (
     JOB_EVENTS,
     PERSON_ERASED,
     PERSON_EVENTS,
+    PERSON_RECOMMENDED,
     PLACEMENT_CONFIRMED,
     PLACEMENT_ENDED,
     PLACEMENT_EVENTS,
+    RECOMMENDATION_EVENTS,
     STATION_EVENTS,
     TRAINING_COMPLETED,
     TRAINING_ENROLLED,
@@ -33,6 +35,7 @@ from libs.events.contracts import (
     JobPayload,
     PersonErased,
     PersonPayload,
+    PersonRecommended,
     PlacementConfirmed,
     PlacementEnded,
     StationPayload,
@@ -96,6 +99,10 @@ def monitoring_consumers(runtime: ServiceRuntime) -> list[EventConsumer]:
         "monitoring-jobs": (JOB_EVENTS, keep(JobPayload, facts.apply_job)),
         "monitoring-placements": (PLACEMENT_EVENTS, placement_handler(runtime.settings.follow_up_months)),
         "monitoring-applications": (APPLICATION_EVENTS, keep(ApplicationPayload, facts.apply_application)),
+        "monitoring-recommendations": (
+            RECOMMENDATION_EVENTS,
+            by_type({PERSON_RECOMMENDED: keep(PersonRecommended, facts.recommend)}),
+        ),
         "monitoring-warnings": (
             WARNING_EVENTS,
             by_type(

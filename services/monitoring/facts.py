@@ -21,6 +21,7 @@ from libs.events.contracts import (
     JobPayload,
     PersonErased,
     PersonPayload,
+    PersonRecommended,
     PlacementConfirmed,
     PlacementEnded,
     StationPayload,
@@ -40,6 +41,7 @@ from services.monitoring.models import (
     FollowUp,
     Job,
     Placement,
+    Recommendation,
     Spell,
     Station,
     Training,
@@ -51,7 +53,7 @@ from services.monitoring.models import (
 
 TRAINING_WINDOW_MONTHS = 6  # 培训后就业: employed within six months of completing
 
-ORIGIN_FACTS = (Worker, Spell, Placement, Application, Warning, FollowUp, Training, Booking)
+ORIGIN_FACTS = (Worker, Spell, Placement, Application, Warning, FollowUp, Training, Booking, Recommendation)
 
 STATIONS = Projection[StationPayload, Station](
     Station,
@@ -290,7 +292,7 @@ async def _settle_cities(session: AsyncSession, person_id: str, cities: set[str]
     if worker is None or worker.jiangsu_cities == worked_in:
         return
     worker.jiangsu_cities = worked_in
-    for model in (Warning, Training):
+    for model in (Warning, Training, Recommendation):
         await session.execute(
             update(model).where(model.person_id == person_id).values(jiangsu_cities=worked_in)
         )
@@ -318,6 +320,8 @@ def _firsts(table: str) -> dict[str, tuple[Counts, tuple[str, ...]]]:
 
 APPLICATION_FIRSTS = _firsts("applications")
 PLACEMENT_FIRSTS = _firsts("placements")
+# a worker's recommendation days: any scope keeps all of them or none, so one chain serves every scope
+RECOMMENDATION_FIRSTS: dict[str, tuple[Counts, tuple[str, ...]]] = {"previous_on": (COUNTS[""], ())}
 
 
 def _chain(rows: Sequence[Any], day: str, firsts: dict[str, tuple[Counts, tuple[str, ...]]]) -> None:
@@ -458,7 +462,31 @@ async def record_follow_up(session: AsyncSession, recorded: FollowUpRecorded) ->
         await _cancel_visits(session, recorded.placement_id, recorded.visited_on)
 
 
-# --- applications, warnings, trainings, seats ------------------------------------------------------------------
+# --- recommendations, applications, warnings, trainings, seats -------------------------------------------------
+
+
+async def recommend(session: AsyncSession, told: PersonRecommended) -> None:
+    await _locked_worker(session, told.person_id)
+    key = f"{told.person_id}:{told.on.isoformat()}"
+    if await session.get(Recommendation, key) is not None:
+        return
+    origin = await _worker_origin(session, told.person_id, told.station_id)
+    session.add(
+        Recommendation(
+            id=key,
+            person_id=told.person_id,
+            recommended_on=told.on,
+            jiangsu_cities=await _worked_in(session, told.person_id),
+            **origin,
+        )
+    )
+    await session.flush()
+    days = (
+        await session.scalars(select(Recommendation).where(Recommendation.person_id == told.person_id))
+    ).all()
+    _chain(days, "recommended_on", RECOMMENDATION_FIRSTS)
+    await session.flush()
+
 
 _APPLICATION_STEP = {"offered": "offered_on", "accepted": "accepted_on", "declined": "declined_on"}
 

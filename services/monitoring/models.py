@@ -347,6 +347,22 @@ class Training(Origin, WorkedIn, Base):
     )
 
 
+class Recommendation(Origin, WorkedIn, Base):
+    """A day on which a worker was shown recommended jobs, and the worker's previous such day (kept by
+    facts.recommend: "workers recommended in a range" is a count of the days first in it)."""
+
+    __tablename__ = "recommendations"
+    __table_args__ = (
+        Index("ix_recommendations_person", "person_id", "recommended_on"),
+        *by_scope("recommendations_funnel", "recommended_on", "previous_on", "jiangsu_cities"),
+    )
+
+    id: Mapped[str] = mapped_column(String(50), primary_key=True)  # person id + day
+    person_id: Mapped[str] = mapped_column(String(36))
+    recommended_on: Mapped[date] = mapped_column(Date)
+    previous_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
 class Trip(Base):
     """A direct-bus trip: seats and when it leaves (its scope is its origin station)."""
 

@@ -156,7 +156,7 @@ def workbook(report: MonthlyReport) -> bytes:
                     for group in report.funnel.groups
                 ),
             ],
-            heading=f"{title} · 服务漏斗（登记不分渠道）",
+            heading=f"{title} · 服务漏斗（登记、推荐不分渠道）",
         ),
         Sheet(
             "培训",

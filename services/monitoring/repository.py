@@ -25,6 +25,7 @@ from services.monitoring.models import (
     Booking,
     FollowUp,
     Placement,
+    Recommendation,
     Spell,
     Station,
     Training,
@@ -253,11 +254,33 @@ async def job_losses(session: AsyncSession, scope: Scope, first: date, last: dat
 async def registered(
     session: AsyncSession, scope: Scope, first: date, last: date, by_station: bool
 ) -> dict[str | None, int]:
-    key = Worker.station_id if by_station else None
+    return await _workers(session, scope, Worker, Worker.registered_on, first, last, by_station)
+
+
+async def recommended(
+    session: AsyncSession, scope: Scope, first: date, last: date, by_station: bool
+) -> dict[str | None, int]:
+    """Workers shown recommended jobs in the range: their days first in it (the previous one before it)."""
+    previous = Recommendation.previous_on
+    first_in_range = or_(previous.is_(None), previous < first)
+    day = Recommendation.recommended_on
+    return await _workers(session, scope, Recommendation, day, first, last, by_station, first_in_range)
+
+
+async def _workers(
+    session: AsyncSession,
+    scope: Scope,
+    model: Any,
+    day: Any,
+    first: date,
+    last: date,
+    by_station: bool,
+    *where: ColumnElement[bool],
+) -> dict[str | None, int]:
+    """The rows of a table kept per worker with their day in the range: in all, or per station."""
+    key = model.station_id if by_station else None
     columns = [key, func.count()] if key is not None else [func.count()]
-    query = select(*columns).where(
-        scope.of(Worker), Worker.registered_on >= first, Worker.registered_on <= last
-    )
+    query = select(*columns).where(scope.of(model), day >= first, day <= last, *where)
     if key is not None:
         query = query.group_by(key)
         return {row[0]: int(row[1]) for row in (await session.execute(query)).all()}

@@ -127,9 +127,9 @@ class RetentionStats(BaseModel):
 
 
 class FunnelStep(BaseModel):
-    step: Literal["registered", "applied", "offered", "accepted", "placed", "employed_90_days"]
+    step: Literal["registered", "recommended", "applied", "offered", "accepted", "placed", "employed_90_days"]
     label: str
-    count: Count | None = Field(description="null：该步骤不按此分组统计（登记不分渠道）")
+    count: Count | None = Field(description="null：该步骤不按此分组统计（登记、推荐不分渠道）")
 
 
 class FunnelGroupRow(BaseModel):
@@ -144,6 +144,7 @@ class FunnelStats(BaseModel):
             "scope": SCOPE,
             "total": [
                 {"step": "registered", "label": "登记", "count": 900},
+                {"step": "recommended", "label": "推荐", "count": 720},
                 {"step": "applied", "label": "投递", "count": 600},
                 {"step": "offered", "label": "录用通知", "count": 300},
                 {"step": "accepted", "label": "接受", "count": 260},

@@ -339,6 +339,7 @@ async def retention(session: AsyncSession, view: View, span: Period, today: date
 
 STEP_NAMES = {
     "registered": "登记",
+    "recommended": "推荐",
     "applied": "投递",
     "offered": "录用通知",
     "accepted": "接受",
@@ -348,9 +349,9 @@ STEP_NAMES = {
 
 
 def _steps(
-    view: View, registered: int | None, applied: Sequence[int], placed: Sequence[int]
+    view: View, workers: Sequence[int | None], applied: Sequence[int], placed: Sequence[int]
 ) -> list[FunnelStep]:
-    values = [registered, *applied, *placed]
+    values = [*workers, *applied, *placed]
     return [
         FunnelStep(step=step, label=label, count=None if value is None else view.count(value))  # type: ignore[arg-type]
         for (step, label), value in zip(STEP_NAMES.items(), values, strict=True)
@@ -371,10 +372,11 @@ async def funnel(
         session, scope, first, last, placement_group, today
     )
     registered = await repository.registered(session, scope, first, last, by_station=by == "station")
-    total = _steps(view, sum(registered.values()), applied_total, placed_total)
-    if by == "channel":
-        registered = {}
-    keys = sorted({*applied, *placed, *registered} - {None}, key=str)
+    recommended = await repository.recommended(session, scope, first, last, by_station=by == "station")
+    total = _steps(view, [sum(registered.values()), sum(recommended.values())], applied_total, placed_total)
+    if by == "channel":  # registering and recommending have no channel
+        registered, recommended = {}, {}
+    keys = sorted({*applied, *placed, *registered, *recommended} - {None}, key=str)
     stations = await repository.station_names(session, [str(key) for key in keys]) if by == "station" else {}
     groups = [
         FunnelGroupRow(
@@ -382,7 +384,7 @@ async def funnel(
             label=(CHANNEL_NAMES if by == "channel" else stations).get(str(key), str(key)),
             steps=_steps(
                 view,
-                registered.get(key, 0) if by == "station" else None,
+                [registered.get(key, 0), recommended.get(key, 0)] if by == "station" else [None, None],
                 applied.get(key, [0, 0, 0]),
                 placed.get(key, [0, 0]),
             ),

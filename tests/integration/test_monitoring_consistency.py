@@ -22,12 +22,12 @@ from eastwest.monitoring_rebuild import rebuild
 from libs.db import BEIJING, beijing_date, months_after
 from libs.reference.regions import JIANGSU_CITIES
 from services.demand.models import EarlyWarning, FollowUp, Person, StatusChange
-from services.matching.models import Placement
+from services.matching.models import Placement, Recommendation, WorkerView
 from services.monitoring.service import month_bounds, month_end, shift_month
 from services.supply.models import Job
 from services.training.models import Enrolment
 from tests.factories import person_body
-from tests.harness import ADMIN, Platform, auth, eventually
+from tests.harness import ADMIN, Platform, auth, eventually, known_to
 from tests.integration.test_demand import new_station, register, station_token
 from tests.integration.test_matching import new_employer, new_job
 from tests.integration.test_training import base_body, programme_body
@@ -82,6 +82,12 @@ async def make_history(platform: Platform, seed: int) -> History:
             serial += 1
             workers.append(await register(platform, station, serial))
             serials[workers[-1]["id"]] = serial
+    for worker in workers:  # the station looks at each worker's recommended jobs (kept when there are some)
+        await known_to(platform, "matching", WorkerView, worker["id"], what="matching learns the worker")
+        shown = await platform.client.get(
+            f"/v1/persons/{worker['id']}/recommendations", headers=station_token(worker["station_id"])
+        )
+        assert shown.status_code == 200, shown.text
     placed: list[tuple[dict[str, Any], str, date]] = []
     starts: dict[str, date] = {}  # each worker's first job start, for training completed before it
     for worker in workers:
@@ -227,6 +233,7 @@ class Truth:
     placements: list[Placement]
     enrolments: list[Enrolment]
     job_cities: dict[str, str]
+    recommended: list[Recommendation]
 
     def worked_in(self, person_id: str, city: str) -> bool:
         """Employed in the Jiangsu city at some time (in the timeline in force)."""
@@ -287,11 +294,12 @@ async def ground_truth(platform: Platform) -> Truth:
         visits = list((await session.scalars(select(FollowUp))).all())
     async with platform.runtime("matching").sessions() as session:
         placements = list((await session.scalars(select(Placement))).all())
+        recommended = list((await session.scalars(select(Recommendation))).all())
     async with platform.runtime("training").sessions() as session:
         enrolments = list((await session.scalars(select(Enrolment))).all())
     async with platform.runtime("supply").sessions() as session:
         job_cities = {job.id: job.city_code for job in (await session.scalars(select(Job))).all()}
-    return Truth(persons, changes, warnings, visits, placements, enrolments, job_cities)
+    return Truth(persons, changes, warnings, visits, placements, enrolments, job_cities, recommended)
 
 
 def in_city(segment: StatusChange | None, city: str) -> bool:
@@ -310,6 +318,7 @@ def local_day(moment: Any) -> date:
 async def check_figures(platform: Platform, history: History) -> int:
     """Every station's exact figures against the truth; the number of figures compared."""
     truth = await ground_truth(platform)
+    assert truth.recommended, "the history has workers shown recommended jobs"
     today = history.today
     months = [shift_month(today.strftime("%Y-%m"), -offset) for offset in range(11, -1, -1)]
     first, last = month_bounds(months[0])[0], today
@@ -360,6 +369,8 @@ async def check_figures(platform: Platform, history: History) -> int:
         assert by_station.json()["total"] == funnel["total"]  # added up from the stations, counted once
         registered = [p for p in truth.persons.values() if p.station_id == station]
         assert steps["registered"] == sum(first <= local_day(p.created_at) <= last for p in registered)
+        shown = {r.person_id for r in truth.recommended if first <= r.recommended_on <= last}
+        assert steps["recommended"] == len(shown & {p.id for p in registered})
         placements = [
             p for p in truth.placements if p.station_id == station and first <= p.start_date <= last
         ]
@@ -437,6 +448,8 @@ async def check_bureau(platform: Platform, truth: Truth, history: History, city:
     steps = {step["step"]: step["count"] for step in funnel["total"]}
     registered = [truth.persons[person_id] for person_id in worked]
     assert steps["registered"] == shown(sum(first <= local_day(p.created_at) <= today for p in registered))
+    recommended = {r.person_id for r in truth.recommended if first <= r.recommended_on <= today}
+    assert steps["recommended"] == shown(len(recommended & worked))
     placed = {
         p.person_id
         for p in truth.placements
