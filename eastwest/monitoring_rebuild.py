@@ -25,7 +25,6 @@ from libs.events.contracts import (
     Intention,
     PersonErased,
     PersonPayload,
-    PersonRecommended,
     PlacementConfirmed,
     PlacementEnded,
     TrainingCompleted,
@@ -40,7 +39,7 @@ from services.bus.service import trip_payload
 from services.demand import models as demand
 from services.demand.follow_ups.service import recorded
 from services.matching import models as matching
-from services.matching.service import application_payload
+from services.matching.service import application_payload, recommended_payload
 from services.monitoring import facts
 from services.monitoring import models as monitoring
 from services.stations import models as stations
@@ -187,13 +186,7 @@ async def _matching(session: AsyncSession, history: History, visit_months: Seque
     for day in (await session.scalars(select(matching.Recommendation))).all():
         worker = workers.get(day.person_id)
         if worker is not None:
-            told = PersonRecommended(
-                person_id=day.person_id,
-                station_id=worker.station_id,
-                province_code=worker.province_code,
-                on=day.recommended_on,
-                jobs=day.jobs,
-            )
+            told = recommended_payload(day, worker)
             history.add(_day_start(day.recommended_on), facts.recommend, told)
     jobs = {job.id: job for job in (await session.scalars(select(matching.JobView))).all()}
     for placement in (await session.scalars(select(matching.Placement))).all():

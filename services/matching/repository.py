@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
@@ -103,14 +103,14 @@ async def placement_of(session: AsyncSession, application_id: str) -> Placement 
     return (await session.scalars(query)).first()
 
 
-async def add_recommendation(session: AsyncSession, person_id: str, on: date, jobs: int) -> bool:
+async def add_recommendation(session: AsyncSession, day: Recommendation) -> bool:
     """Keeps the day's first recommendation to a worker; False when the day already has one (or a request
     racing this one kept it first)."""
-    if await session.get(Recommendation, (person_id, on)) is not None:
+    if await session.get(Recommendation, (day.person_id, day.recommended_on)) is not None:
         return False
     try:
         async with session.begin_nested():
-            session.add(Recommendation(person_id=person_id, recommended_on=on, jobs=jobs))
+            session.add(day)
     except IntegrityError:
         return False
     return True

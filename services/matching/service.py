@@ -43,7 +43,7 @@ from services.matching import repository
 from services.matching.allocation import allocate
 from services.matching.features import Match
 from services.matching.index import IndexHolder
-from services.matching.models import Application, JobView, Placement, WorkerView, platform
+from services.matching.models import Application, JobView, Placement, Recommendation, WorkerView, platform
 from services.matching.schemas import (
     AllocationOut,
     AllocationRequest,
@@ -226,17 +226,22 @@ async def recommend(
 async def _recommended(session: AsyncSession, worker: WorkerView, jobs: int) -> None:
     """The first recommendation of the day to a worker is kept and told (a second request that day, or one
     racing this one, changes nothing)."""
-    day = beijing_date()
-    if not await repository.add_recommendation(session, worker.id, day, jobs):
+    day = Recommendation(person_id=worker.id, recommended_on=beijing_date(), jobs=jobs)
+    if not await repository.add_recommendation(session, day):
         return
-    told = PersonRecommended(
+    told = recommended_payload(day, worker)
+    await _emit(session, PERSON_RECOMMENDED, worker.id, told.model_dump(mode="json"))
+
+
+def recommended_payload(day: Recommendation, worker: WorkerView) -> PersonRecommended:
+    """The event of a recommendation day (said again by monitoring's rebuild from the kept row)."""
+    return PersonRecommended(
         person_id=worker.id,
         station_id=worker.station_id,
         province_code=worker.province_code,
-        on=day,
-        jobs=jobs,
+        on=day.recommended_on,
+        jobs=day.jobs,
     )
-    await _emit(session, PERSON_RECOMMENDED, worker.id, told.model_dump(mode="json"))
 
 
 async def candidates(
