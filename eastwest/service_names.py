@@ -13,4 +13,5 @@ SERVICE_NAMES: tuple[str, ...] = (
     "feed",
     "bus",
     "monitoring",
+    "policy",
 )

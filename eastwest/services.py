@@ -22,6 +22,7 @@ from services.demand.app import create_app as create_demand
 from services.feed.app import create_app as create_feed
 from services.matching.app import create_app as create_matching
 from services.monitoring.app import create_app as create_monitoring
+from services.policy.app import create_app as create_policy
 from services.stations.app import create_app as create_stations
 from services.supply.app import create_app as create_supply
 from services.training.app import create_app as create_training
@@ -35,6 +36,7 @@ _SERVICES: dict[str, Callable[[Settings], FastAPI]] = {
     "feed": create_feed,
     "bus": create_bus,
     "monitoring": create_monitoring,
+    "policy": create_policy,
 }
 
 

@@ -11,4 +11,5 @@ SELECT 'CREATE DATABASE training' WHERE NOT EXISTS (SELECT FROM pg_database WHER
 SELECT 'CREATE DATABASE matching' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'matching')\gexec
 SELECT 'CREATE DATABASE bus' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'bus')\gexec
 SELECT 'CREATE DATABASE monitoring' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'monitoring')\gexec
+SELECT 'CREATE DATABASE policy' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'policy')\gexec
 SELECT 'CREATE DATABASE feed' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'feed')\gexec

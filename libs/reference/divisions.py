@@ -133,3 +133,9 @@ def county_name(code: str) -> str | None:
     """The county's name now (its last name if abolished); None for an unknown or non-county code."""
     found = division(code) if len(code) == 6 else None
     return found.name if found is not None and found.level == "county" else None
+
+
+def region_name(code: str) -> str:
+    """The name of a province (2 digits), prefecture (4) or county (6) code, or the code itself if unknown."""
+    found = division(code)
+    return found.name if found is not None else code

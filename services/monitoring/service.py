@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.api.problems import not_found, validation_problem
 from libs.auth import Principal, Role, require_role
 from libs.db import beijing_date, utcnow
-from libs.reference.divisions import division
+from libs.reference.divisions import division, region_name
 from libs.reference.labels import (
     CATEGORY_NAMES,
     CHANNEL_NAMES,
@@ -473,13 +473,6 @@ async def warnings(session: AsyncSession, view: View, span: Period, on: date) ->
 # --- 协作目标 ---------------------------------------------------------------------------------------------------
 
 
-def _region_name(code: str) -> str:
-    if len(code) == 2:
-        return PROVINCES.get(code, code)
-    found = division(code)
-    return found.name if found else code
-
-
 def agreement_out(row: AgreementRow) -> Agreement:
     return Agreement(
         id=row.id,
@@ -487,7 +480,7 @@ def agreement_out(row: AgreementRow) -> Agreement:
         jiangsu_city_code=row.jiangsu_city_code,
         jiangsu_city=JIANGSU_CITIES.get(row.jiangsu_city_code, row.jiangsu_city_code),
         partner_region_code=row.partner_region_code,
-        partner_region=_region_name(row.partner_region_code),
+        partner_region=region_name(row.partner_region_code),
         year=row.year,
         signed_on=row.signed_on,
         targets=Targets(employed=row.target_employed, trained=row.target_trained, carried=row.target_carried),

@@ -22,7 +22,7 @@ K8S = REPO / "k8s"
 NGINX_CONF = REPO / "deploy" / "nginx" / "nginx.conf"
 
 # Every service of the platform: a Deployment, a migration Job, a database, routes at the gateway.
-SERVICES = ("stations", "demand", "supply", "training", "matching", "feed", "bus", "monitoring")
+SERVICES = ("stations", "demand", "supply", "training", "matching", "feed", "bus", "monitoring", "policy")
 
 # Custom resources (CloudNativePG, its Barman Cloud plugin, the Prometheus Operator): kubernetes-validate has
 # no schema for them and only warns.

@@ -173,6 +173,30 @@ def test_monitorings_paths_and_the_insurance_imports_through_either_gateway(
     assert ingress_route(path) == service
 
 
+POLICY_ROUTES = {
+    "/v1/policies": "policy",
+    "/v1/policies/": "policy",
+    "/v1/policies/P001": "policy",
+    "/v1/policies/P001/versions": "policy",
+    "/v1/policy-vocabulary": "policy",
+    "/docs/policy": "policy",
+    "/docs/policy/assets/swagger-ui.css": "policy",
+    "/openapi/policy.json": "policy",
+    "/v1/policiesx": None,
+    "/v1/policy": None,
+    "/v1/policy/": None,
+    "/v1/policy-vocabularyx": None,
+    "/v1/policy-vocabulary/x": None,
+    "/docs/policyx": None,
+}
+
+
+@pytest.mark.parametrize(("path", "service"), sorted(POLICY_ROUTES.items()))
+def test_policys_paths_through_either_gateway(path: str, service: str | None) -> None:
+    assert nginx_route(path) == service
+    assert ingress_route(path) == service
+
+
 def test_the_insurance_imports_allow_as_long_as_the_other_imports() -> None:
     ingresses = {(path, name) for name, path, _ in ingress_paths()}
     assert ("/v1/monitoring/insurance-imports$", "eastwest-imports") in ingresses
