@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     follow_up_months: list[int] = [1, 3, 6, 12]
     # How often monitoring looks whether last month's dispatch report (调度报表) has been published.
     monitoring_report_check_seconds: float = 3600
+    # How often policy looks again at the occasions whose day has come (a month more employed, an item in force).
+    policy_sweep_seconds: float = 300
     housekeeping_every_seconds: float = 3600
     outbox_retention_days: float = 7
     inbox_retention_days: float = 30  # longer than stream_max_age_days: a redelivery is always recognised

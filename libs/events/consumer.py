@@ -7,12 +7,13 @@ import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,6 +33,31 @@ from libs.observability import (
 log = get_logger("ew.consumer")
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+
+
+Payload = TypeVar("Payload", bound=BaseModel)
+
+
+def keep(contract: type[Payload], fact: Callable[[AsyncSession, Payload], Awaitable[None]]) -> Handler:
+    """A handler that validates the event into its contract and hands the payload to `fact`."""
+
+    async def apply(session: AsyncSession, event: CloudEvent) -> None:
+        await fact(session, contract.model_validate(event.data))
+
+    return apply
+
+
+def by_type(handlers: dict[str, Handler]) -> Handler:
+    """One consumer's handler: the event types it keeps; the others on its subjects are not its concern."""
+
+    async def handle(session: AsyncSession, event: CloudEvent) -> None:
+        apply = handlers.get(event.type)
+        if apply is not None:
+            await apply(session, event)
+
+    return handle
+
+
 AfterCommit = Callable[[CloudEvent], None]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel
@@ -226,6 +227,7 @@ class TrainingEnrolled(BaseModel):
     base_id: str
     person_id: str
     enrolled_on: date
+    order_employer_id: str | None = None  # 订单式培训: the employer that committed to hire its graduates
 
 
 class TrainingCompleted(BaseModel):
@@ -237,6 +239,8 @@ class TrainingCompleted(BaseModel):
     skills: list[str]
     certificate: str | None
     completed_on: date
+    enrolled_on: date | None = None
+    order_employer_id: str | None = None
 
 
 # --- matching -----------------------------------------------------------------------------------------------
@@ -393,6 +397,31 @@ class TripPayload(BaseModel):
     seats: int
     seats_left: int
     reason: str | None = None
+
+
+# --- policy -------------------------------------------------------------------------------------------------
+
+ELIGIBILITY_CHANGED = "ew.policy.eligibility.changed"
+ELIGIBILITY_EVENTS = "ew.policy.eligibility.>"
+
+
+class EligibilityChanged(BaseModel):
+    """A claim on the eligible-for-policy lists, as the figures count it: the item, where it stands, where the
+    beneficiary is; the random person id, never who they are. Sent whenever the claim's status changes."""
+
+    id: str
+    version: int
+    policy_code: str
+    beneficiary: str
+    status: str  # eligible | notified | applied | granted | refused | withdrawn
+    eligible_on: date
+    person_id: str | None
+    station_id: str | None
+    province_code: str | None
+    city_code: str | None
+    employer_id: str | None
+    amount: Decimal | None
+    granted_on: date | None
 
 
 # --- monitoring ---------------------------------------------------------------------------------------------

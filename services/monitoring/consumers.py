@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from collections.abc import Sequence
 
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.events.consumer import EventConsumer, Handler
+from libs.events.consumer import EventConsumer, Handler, by_type, keep
 from libs.events.contracts import (
     APPLICATION_EVENTS,
     BOOKING_EVENTS,
@@ -48,29 +46,6 @@ from libs.events.contracts import (
 from libs.events.envelope import CloudEvent
 from libs.runtime import ServiceRuntime
 from services.monitoring import facts
-
-Apply = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
-P = TypeVar("P", bound=BaseModel)
-
-
-def keep(contract: type[P], fact: Callable[[AsyncSession, P], Awaitable[None]]) -> Apply:
-    """An event validated into its contract and kept by `fact` (services/monitoring/facts.py)."""
-
-    async def apply(session: AsyncSession, event: CloudEvent) -> None:
-        await fact(session, contract.model_validate(event.data))
-
-    return apply
-
-
-def by_type(handlers: dict[str, Apply]) -> Handler:
-    """One consumer's handler: the event types it keeps facts of; the others on its subjects are not ours."""
-
-    async def handle(session: AsyncSession, event: CloudEvent) -> None:
-        apply = handlers.get(event.type)
-        if apply is not None:
-            await apply(session, event)
-
-    return handle
 
 
 def placement_handler(visit_months: Sequence[int]) -> Handler:

@@ -1,4 +1,5 @@
-"""Policy as an app: the public catalogue, its vocabulary, and the admins' edits."""
+"""Policy as an app: the public catalogue and its edits, the eligible-for-policy lists kept from events, and
+the sweep that looks again at occasions whose day has come."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from libs.api.app import create_service_app
 from libs.runtime import build_runtime
 from libs.settings import Settings
 from services.policy.api import router
+from services.policy.consumers import policy_consumers
+from services.policy.eligibility.api import router as eligibility_router
+from services.policy.eligibility.assessing import run_sweep
 from services.policy.models import platform
 
 NAME = "policy"
@@ -21,7 +25,10 @@ def create_app(settings: Settings) -> FastAPI:
         description=(
             "就业帮扶政策清单：补贴项目、政策依据、对象范围、适用条件（以 CEL 表达式写成的规则）、申请材料、申领程序和"
             "执行期限。清单公开（无需令牌，也可导出 XLSX）；管理员修改时保留每个版本和修改说明。"
+            "拟享受政策对象清单：按各服务的事件（就业、培训、人员类别）自动比对，记录符合条件之日和依据的事实，"
+            "经办人员逐条告知、受理、发放或不予发放；同一人同一项目同一期间不能重复发放。"
         ),
-        routers=[router],
-        consumers=[],
+        routers=[router, eligibility_router],
+        consumers=policy_consumers(runtime),
+        background=lambda: {"eligibility-sweep": run_sweep(runtime.sessions, settings.policy_sweep_seconds)},
     )

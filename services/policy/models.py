@@ -51,3 +51,5 @@ class PolicyVersionRow(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     note: Mapped[str] = mapped_column(String(500))
 
+
+from services.policy.eligibility import models as _eligibility_models  # noqa: E402,F401  (their tables)

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.api.problems import Problem, not_found, validation_problem
 from libs.auth import Principal, Role, require_role
-from libs.db import utcnow
+from libs.db import beijing_date, utcnow
 from libs.reference.divisions import division, region_name
 from libs.spreadsheets import write_table
 from services.policy import repository, rules
+from services.policy.eligibility.repository import make_due
 from services.policy.models import PolicyRow, PolicyVersionRow
 from services.policy.schemas import (
     BENEFICIARY_NAMES,
@@ -34,6 +35,13 @@ from services.policy.schemas import (
 
 Status = Literal["in_force", "expired", "upcoming", "all"]
 CREATED_NOTE = "新建"
+# Who an occasion can pay: a placement's worker, employer or the agency that brought it; a training's worker or
+# base; an employer's year, the employer.
+BENEFICIARIES: dict[str, tuple[str, ...]] = {
+    "placement": ("worker", "employer", "agency"),
+    "training": ("worker", "training_base"),
+    "employer_year": ("employer",),
+}
 
 
 def status_filter(status: Status, today: date) -> ColumnElement[bool] | None:
@@ -81,6 +89,7 @@ async def create_policy(session: AsyncSession, caller: Principal, data: PolicyCr
     row = PolicyRow(code=data.code, version=0)
     _save(session, row, _item(data), caller, CREATED_NOTE)
     await session.flush()
+    await make_due(session, data.occasion, beijing_date())
     return row
 
 
@@ -99,8 +108,11 @@ async def change_policy(session: AsyncSession, caller: Principal, code: str, dat
         )
     item = _item(data)
     if item != row.item:
+        before = str(row.item["occasion"])
         _save(session, row, item, caller, data.note)
         await session.flush()
+        for occasion in {before, data.occasion}:
+            await make_due(session, occasion, beijing_date())
     return row
 
 
@@ -116,6 +128,12 @@ def _item(data: PolicyFields) -> dict[str, object]:
     """The item to store, once its parts agree: a known region, dates in order, a condition that runs."""
     if data.region_code is not None and division(data.region_code) is None:
         raise validation_problem("body.region_code", "unknown", "实施地区代码无法识别")
+    if data.beneficiary not in BENEFICIARIES[data.occasion]:
+        raise validation_problem(
+            "body.beneficiary",
+            "not_of_occasion",
+            f"按“{rules.OCCASIONS[data.occasion].label}”核查的项目不能以此为享受对象",
+        )
     if data.valid_to is not None and data.valid_to < data.valid_from:
         raise validation_problem("body.valid_to", "before_start", "截止日期不能早于起始日期")
     try:

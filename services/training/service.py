@@ -250,6 +250,7 @@ async def enrol(
         base_id=programme.base_id,
         person_id=person.id,
         enrolled_on=beijing_date(),
+        order_employer_id=programme.order_employer_id,
     )
     event = new_event(SERVICE, TRAINING_ENROLLED, enrolment.id, enrolled.model_dump(mode="json"))
     await add_event(session, platform.outbox, event)
@@ -341,6 +342,8 @@ async def complete(
         skills=list(programme.skills),
         certificate=enrolment.certificate,
         completed_on=completed_on,
+        enrolled_on=beijing_date(enrolment.created_at),
+        order_employer_id=programme.order_employer_id,
     )
     event = new_event(SERVICE, TRAINING_COMPLETED, enrolment.id, payload.model_dump(mode="json"))
     await add_event(session, platform.outbox, event)

@@ -1,0 +1,51 @@
+"""The eligible-for-policy lists' routes (拟享受政策对象清单): the caller's claims, one claim with its history,
+and the officers' steps."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path, Query
+
+from libs.api.pagination import DEFAULT_LIMIT
+from libs.api.routing import Caller, Cursor, Limit, Session, service_router
+from services.policy.eligibility import service
+from services.policy.eligibility.schemas import ClaimAction, ClaimDetail, ClaimPage, Status
+from services.policy.schemas import CODE
+
+router = service_router("policy")
+
+ClaimId = Annotated[str, Path(min_length=1, max_length=36, description="政策对象记录编号")]
+
+
+@router.get("/eligibilities", response_model=ClaimPage)
+async def list_eligibilities(
+    session: Session,
+    caller: Caller,
+    policy_code: Annotated[str | None, Query(pattern=CODE, description="政策项目")] = None,
+    status: Annotated[Status | None, Query(description="状态")] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> ClaimPage:
+    """拟享受政策对象清单 in the caller's scope, newest claims first: who meets which item, since when, on what
+    facts, and where the officers' work on each stands."""
+    items, following = await service.list_claims(
+        session, caller, policy_code=policy_code, status=status, cursor=cursor, limit=limit
+    )
+    return ClaimPage(items=items, next_cursor=following)
+
+
+@router.get("/eligibilities/{claim_id}", response_model=ClaimDetail)
+async def get_eligibility(claim_id: ClaimId, session: Session, caller: Caller) -> ClaimDetail:
+    """One claim with its whole history: found, facts changed, withdrawn or restored, and each officer's step."""
+    return await service.detail(session, caller, claim_id)
+
+
+@router.post("/eligibilities/{claim_id}/actions", response_model=ClaimDetail)
+async def act_on_eligibility(
+    claim_id: ClaimId, data: ClaimAction, session: Session, caller: Caller
+) -> ClaimDetail:
+    """An officer's step: notified, applied, granted (amount and day) or refused (reason). A grant for the
+    same person (or employer), item and period as an earlier one is refused with 409 already-granted."""
+    claim = await service.act(session, caller, claim_id, data)
+    return await service.detail_of(session, claim)

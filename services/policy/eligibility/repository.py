@@ -1,0 +1,126 @@
+"""Every query of the eligible-for-policy lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.policy.eligibility.models import (
+    Eligibility,
+    EligibilityChange,
+    EmployerYear,
+    Placement,
+    Training,
+)
+from services.policy.models import PolicyRow
+
+OccasionRow = TypeVar("OccasionRow", Placement, Training, EmployerYear)
+OCCASION_TABLES: dict[str, type[Placement] | type[Training] | type[EmployerYear]] = {
+    "placement": Placement,
+    "training": Training,
+    "employer_year": EmployerYear,
+}
+
+
+async def items_of(session: AsyncSession, occasion: str) -> Sequence[PolicyRow]:
+    """Every item assessed on this kind of occasion, expired ones included: what was earned under them stays."""
+    statement = select(PolicyRow).where(PolicyRow.item["occasion"].as_string() == occasion)
+    return (await session.scalars(statement.order_by(PolicyRow.code))).all()
+
+
+async def placements_of(session: AsyncSession, person_id: str) -> Sequence[Placement]:
+    statement = select(Placement).where(Placement.person_id == person_id).order_by(Placement.started_on)
+    return (await session.scalars(statement)).all()
+
+
+async def trainings_of(session: AsyncSession, person_id: str) -> Sequence[Training]:
+    statement = select(Training).where(Training.person_id == person_id).order_by(Training.enrolled_on)
+    return (await session.scalars(statement)).all()
+
+
+async def placements_in_year(session: AsyncSession, employer_id: str, year: int) -> Sequence[Placement]:
+    statement = select(Placement).where(
+        Placement.employer_id == employer_id,
+        Placement.started_on >= date(year, 1, 1),
+        Placement.started_on <= date(year, 12, 31),
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def claim(
+    session: AsyncSession, policy_code: str, occasion_id: str, beneficiary_id: str
+) -> Eligibility | None:
+    statement = select(Eligibility).where(
+        Eligibility.policy_code == policy_code,
+        Eligibility.occasion_id == occasion_id,
+        Eligibility.beneficiary_id == beneficiary_id,
+    )
+    return (await session.scalars(statement)).one_or_none()
+
+
+async def claims_of_occasion(session: AsyncSession, occasion_id: str) -> Sequence[Eligibility]:
+    return (await session.scalars(select(Eligibility).where(Eligibility.occasion_id == occasion_id))).all()
+
+
+async def claims_of_person(session: AsyncSession, person_id: str) -> Sequence[Eligibility]:
+    return (await session.scalars(select(Eligibility).where(Eligibility.person_id == person_id))).all()
+
+
+async def get_claim(session: AsyncSession, claim_id: str, *, for_update: bool = False) -> Eligibility | None:
+    statement = select(Eligibility).where(Eligibility.id == claim_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.scalars(statement)).one_or_none()
+
+
+async def history(session: AsyncSession, claim_id: str) -> Sequence[EligibilityChange]:
+    statement = select(EligibilityChange).where(EligibilityChange.eligibility_id == claim_id)
+    return (await session.scalars(statement.order_by(EligibilityChange.seq))).all()
+
+
+async def claims(
+    session: AsyncSession,
+    visible: ColumnElement[bool],
+    *,
+    policy_code: str | None,
+    status: str | None,
+    after: tuple[date, str] | None,
+    limit: int,
+) -> Sequence[Eligibility]:
+    """A page of the list, newest claims first (cursor: the last row's day and id)."""
+    statement = select(Eligibility).where(
+        visible,
+        Eligibility.policy_code == policy_code if policy_code else true(),
+        Eligibility.status == status if status else true(),
+    )
+    if after is not None:
+        day, claim_id = after
+        statement = statement.where(
+            (Eligibility.eligible_on < day) | ((Eligibility.eligible_on == day) & (Eligibility.id < claim_id))
+        )
+    statement = statement.order_by(Eligibility.eligible_on.desc(), Eligibility.id.desc()).limit(limit)
+    return (await session.scalars(statement)).all()
+
+
+async def due(
+    session: AsyncSession, table: type[OccasionRow], today: date, limit: int
+) -> Sequence[OccasionRow]:
+    """Occasions whose day to look again has come, locked so that two replicas' sweeps share the work."""
+    statement = (
+        select(table)
+        .where(table.recheck_on.is_not(None), table.recheck_on <= today)
+        .order_by(table.recheck_on)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def make_due(session: AsyncSession, occasion: str, today: date) -> None:
+    """Every occasion of a kind looked at again (an item of that kind was added or changed)."""
+    table = OCCASION_TABLES[occasion]
+    await session.execute(update(table).values(recheck_on=today))
