@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import Path, Query, Request, Response
+from fastapi import Depends, Path, Query, Request, Response
 
 from libs.api.routing import (
     XLSX,
     Caller,
     IdempotencyKey,
     Session,
+    caller_with_role,
     file_content,
     idempotent_create,
     service_router,
 )
+from libs.auth import Principal, Role
 from libs.db import beijing_date
 from services.policy import service
 from services.policy.models import platform
@@ -34,6 +36,8 @@ from services.policy.service import Status
 
 router = service_router("policy")
 
+# Checked before the body is validated: only admins edit the catalogue.
+Admin = Annotated[Principal, Depends(caller_with_role(Role.admin))]
 PolicyCode = Annotated[str, Path(pattern=CODE, description="项目代码")]
 
 
@@ -70,7 +74,7 @@ async def policy_vocabulary() -> Vocabulary:
 
 @router.post("/policies", status_code=201, response_model=Policy)
 async def create_policy(
-    request: Request, data: PolicyCreate, session: Session, caller: Caller, key: IdempotencyKey = None
+    request: Request, data: PolicyCreate, session: Session, caller: Admin, key: IdempotencyKey = None
 ) -> Response:
     """A new item (admins); its condition is tried on the vocabulary before it is saved."""
 
@@ -88,7 +92,7 @@ async def get_policy(code: PolicyCode, session: Session) -> Policy:
 
 
 @router.put("/policies/{code}", response_model=Policy)
-async def change_policy(code: PolicyCode, data: PolicyChange, session: Session, caller: Caller) -> Policy:
+async def change_policy(code: PolicyCode, data: PolicyChange, session: Session, caller: Admin) -> Policy:
     """A new version of an item (admins): the whole item, the version it was edited from, and why."""
     row = await service.change_policy(session, caller, code, data)
     return service.policy_out(row, beijing_date())

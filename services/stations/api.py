@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -17,12 +16,13 @@ from libs.api.routing import (
     IdempotencyKey,
     Limit,
     Session,
+    caller_with_role,
     idempotent_create,
     next_time_id_cursor,
     service_router,
     time_id_cursor,
 )
-from libs.auth import Principal, Role, require_role
+from libs.auth import Principal
 from libs.reference.regions import is_province_code
 from services.stations import repository, service
 from services.stations.models import Station as StationRow
@@ -30,16 +30,6 @@ from services.stations.models import platform
 from services.stations.schemas import Station, StationCreate, StationPatch, StationSummary
 
 router = service_router("stations")
-
-
-def caller_with_role(*roles: Role) -> Callable[[Principal], Principal]:
-    """A dependency that refuses other roles with 403 before the body is validated."""
-
-    def check(caller: Caller) -> Principal:
-        require_role(caller, *roles)
-        return caller
-
-    return check
 
 
 Creator = Annotated[Principal, Depends(caller_with_role(*service.CREATORS))]

@@ -375,3 +375,106 @@ async def test_officers_work_the_list_and_nothing_is_granted_twice(platform: Pla
     assert len(await claims(platform, bureau)) == len(await claims(platform))
     assert await claims(platform, auth("bureau", city_code="3202")) == []
     assert await claims(platform, auth("partner", provinces=["61"])) == []
+
+
+async def test_scope_matrix_of_every_policy_endpoint(platform: Platform) -> None:
+    """Who may call what: the catalogue is public and edited by admins; a claim exists only in its scope (404
+    outside it); roles with no part in the lists are refused (403); no token is 401 except on the public list."""
+    history = await make_history(platform)
+    await set_end(platform, "transport-subsidy", EXTENDED, "延长执行期（测试）")
+    await eventually(lambda: settled(platform), timeout=60, what="the sweep assesses every occasion again")
+    station_id = history.people["four_months"]["station_id"]
+    claims_of_worker = [
+        c
+        for c in await claims(platform, policy_code="transport-subsidy")
+        if c["person_id"] in (history.workers["four_months"], history.workers["three_months"])
+    ]
+    first, second = claims_of_worker
+    roles = {
+        "none": {},
+        "public": auth("public"),
+        "operator": auth("operator", operator_id="bus-1"),
+        "admin": ADMIN,
+        "partner-52": auth("partner", provinces=["52"]),
+        "partner-61": auth("partner", provinces=["61"]),
+        "station-own": station_token(station_id),
+        "station-other": auth("station", station_id=str(uuid.uuid4())),
+        "bureau-3205": auth("bureau", city_code="3205"),
+        "bureau-3202": auth("bureau", city_code="3202"),
+        "recruiter-base": auth("recruiter", employer_id=history.base_employer),
+        "training-base": auth("training", base_id=history.training_base),
+    }
+    everyone_reads = {role: 200 for role in roles}
+    admin_only = {role: 403 for role in roles} | {"none": 401, "admin": 200}
+    claim_readers = {role: 404 for role in roles} | {
+        "none": 401,
+        "public": 403,
+        "operator": 403,
+        "admin": 200,
+        "partner-52": 200,
+        "station-own": 200,
+        "bureau-3205": 200,
+    }
+    published = (await platform.client.get("/v1/policies/transport-subsidy")).json()
+    body = {key: value for key, value in published.items() if key in PolicyItem.model_fields}
+    reads: dict[str, tuple[str, dict[str, int]]] = {
+        "GET /v1/policies": ("/v1/policies", everyone_reads),
+        "GET /v1/policies/{code}": ("/v1/policies/transport-subsidy", everyone_reads),
+        "GET /v1/policy-vocabulary": ("/v1/policy-vocabulary", everyone_reads),
+        "GET /v1/policies/{code}/versions": ("/v1/policies/transport-subsidy/versions", admin_only),
+        "GET /v1/eligibilities": (
+            "/v1/eligibilities",
+            {role: 200 for role in roles} | {"none": 401, "public": 403, "operator": 403},
+        ),
+        "GET /v1/eligibilities/{id}": (f"/v1/eligibilities/{first['id']}", claim_readers),
+    }
+    for name, (path, expected) in reads.items():
+        for role, headers in roles.items():
+            response = await platform.client.get(path, headers=headers)
+            assert response.status_code == expected[role], (name, role, response.text)
+
+    # Writes: every refusal first (nothing changes), then the callers who may.
+    put = {**body, "base_version": published["version"], "note": "试改"}
+    for role, headers in roles.items():
+        if role == "admin":
+            continue
+        code = 401 if role == "none" else 403
+        new = {**body, "code": f"x-{role}"}
+        assert (await platform.client.post("/v1/policies", json=new, headers=headers)).status_code == code, (
+            role
+        )
+        assert (
+            await platform.client.put("/v1/policies/transport-subsidy", json=put, headers=headers)
+        ).status_code == code
+        if role in ("partner-52", "bureau-3205"):
+            continue  # they may refuse: tried below on the second claim
+        action = await platform.client.post(
+            f"/v1/eligibilities/{first['id']}/actions",
+            json={"action": "refused", "reason": "试改"},
+            headers=headers,
+        )
+        # Roles that take no steps are refused before the body is read; officers outside the scope see nothing.
+        refusal = {"station-own": 403, "station-other": 404, "partner-61": 404, "bureau-3202": 404}.get(
+            role, code
+        )
+        assert action.status_code == refusal, (role, action.text)
+    assert (await platform.client.get(f"/v1/eligibilities/{first['id']}", headers=ADMIN)).json()[
+        "status"
+    ] == "eligible"
+    steps = [
+        ("station-own", first, {"action": "notified"}),
+        ("partner-52", first, {"action": "applied"}),
+        ("admin", first, {"action": "granted", "amount": "500"}),
+        ("bureau-3205", second, {"action": "refused", "reason": "已在户籍地领取"}),
+    ]
+    for role, claim, step in steps:
+        response = await platform.client.post(
+            f"/v1/eligibilities/{claim['id']}/actions", json=step, headers=roles[role]
+        )
+        assert response.status_code == 200, (role, response.text)
+    assert (
+        await platform.client.post("/v1/policies", json={**body, "code": "x-admin"}, headers=ADMIN)
+    ).status_code == 201
+    assert (
+        await platform.client.put("/v1/policies/transport-subsidy", json=put, headers=ADMIN)
+    ).status_code == 200

@@ -13,8 +13,8 @@ from fastapi.responses import FileResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from libs.api.problems import FieldError, Problem
-from libs.api.routing import PROBLEM_RESPONSES, SSE_RESPONSES, Caller, ServiceRoute, Session
-from libs.auth import Principal, Role, require_role
+from libs.api.routing import PROBLEM_RESPONSES, SSE_RESPONSES, ServiceRoute, Session, caller_with_role
+from libs.auth import Principal, Role
 from libs.db import beijing_date
 from libs.runtime import ServiceRuntime
 from services.feed import repository
@@ -138,13 +138,8 @@ async def live_stations(session: Session, province_code: ProvinceCode = None) ->
 # --- hosts: the pinned job, the stats -----------------------------------------------------------------------
 
 
-def host_caller(caller: Caller) -> Principal:
-    """Admin, partner or station; checked before the body is read, so others learn nothing from a 422."""
-    require_role(caller, *HOSTS)
-    return caller
-
-
-Host = Annotated[Principal, Depends(host_caller)]
+# Admin, partner or station; checked before the body is read, so others learn nothing from a 422.
+Host = Annotated[Principal, Depends(caller_with_role(*HOSTS))]
 
 
 @router.put("/v1/streams/{stream_id}/featured", response_model=Featured)

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Query
+from fastapi import Depends, Path, Query
 
 from libs.api.pagination import DEFAULT_LIMIT
-from libs.api.routing import Caller, Cursor, Limit, Session, service_router
+from libs.api.routing import Caller, Cursor, Limit, Session, caller_with_role, service_router
+from libs.auth import Principal
 from services.policy.eligibility import service
 from services.policy.eligibility.schemas import ClaimAction, ClaimDetail, ClaimPage, Status
 from services.policy.schemas import CODE
 
 router = service_router("policy")
 
+# Checked before the body is validated: the roles that take steps on claims (scope is checked after).
+Officer = Annotated[Principal, Depends(caller_with_role(*service.OFFICERS))]
 ClaimId = Annotated[str, Path(min_length=1, max_length=36, description="政策对象记录编号")]
 
 
@@ -43,7 +46,7 @@ async def get_eligibility(claim_id: ClaimId, session: Session, caller: Caller) -
 
 @router.post("/eligibilities/{claim_id}/actions", response_model=ClaimDetail)
 async def act_on_eligibility(
-    claim_id: ClaimId, data: ClaimAction, session: Session, caller: Caller
+    claim_id: ClaimId, data: ClaimAction, session: Session, caller: Officer
 ) -> ClaimDetail:
     """An officer's step: notified, applied, granted (amount and day) or refused (reason). A grant for the
     same person (or employer), item and period as an earlier one is refused with 409 already-granted."""

@@ -36,6 +36,7 @@ from services.policy.schemas import PolicyItem
 CENT = Decimal("0.01")
 READERS = (Role.admin, Role.partner, Role.station, Role.bureau, Role.recruiter, Role.training)
 DECIDERS = (Role.admin, Role.partner, Role.bureau)
+OFFICERS = (*DECIDERS, Role.station)
 NEXT: dict[str, tuple[str, ...]] = {
     "eligible": ("notified", "applied", "granted", "refused"),
     "notified": ("applied", "granted", "refused"),
@@ -137,8 +138,8 @@ async def act(session: AsyncSession, caller: Principal, claim_id: str, data: Cla
     claim = await claim_in_scope(session, caller, claim_id, for_update=True)
     if data.action in ("granted", "refused"):
         require_role(caller, *DECIDERS)
-    elif caller.role not in (*DECIDERS, Role.station):
-        raise Problem(403, f"角色 {caller.role} 无权处理政策对象记录")
+    else:
+        require_role(caller, *OFFICERS)
     if data.action not in NEXT.get(claim.status, ()):
         raise Problem(
             409,
