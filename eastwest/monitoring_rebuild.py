@@ -2,7 +2,7 @@
 
 The events that built the facts are kept on the stream for two weeks only, but what they said is in the
 sources: demand's status changes, warnings and visits, matching's applications and placements, training's
-enrolments, bus's trips and bookings, the stations and the jobs. This reads them, says each again as the event
+enrolments, bus's trips and bookings, policy's claims, the stations and the jobs. This reads them, says each again as the event
 it was (the same contract payload, at the instant it happened), and applies them in order through the same
 handlers as the consumers (services/monitoring/facts.py), in one transaction: a failed rebuild changes nothing.
 
@@ -42,6 +42,9 @@ from services.matching import models as matching
 from services.matching.service import application_payload, recommended_payload
 from services.monitoring import facts
 from services.monitoring import models as monitoring
+from services.policy import models as policy
+from services.policy.eligibility import models as policy_lists
+from services.policy.eligibility.assessing import claim_payload
 from services.stations import models as stations
 from services.stations.service import station_payload
 from services.supply import models as supply
@@ -58,6 +61,7 @@ FACTS: Sequence[type[monitoring.Base]] = (
     monitoring.FollowUp,
     monitoring.Training,
     monitoring.Booking,
+    monitoring.PolicyClaim,
     monitoring.Trip,
     monitoring.Worker,
     monitoring.Job,
@@ -253,6 +257,16 @@ async def _bus(session: AsyncSession, history: History) -> None:
         history.add(booking.created_at, facts.apply_booking, said)
 
 
+async def _policy(session: AsyncSession, history: History) -> None:
+    """Each claim as it stands now (its last event said it so)."""
+    names = {
+        row.code: str(row.item["name"]) for row in (await session.scalars(select(policy.PolicyRow))).all()
+    }
+    for claim in (await session.scalars(select(policy_lists.Eligibility))).all():
+        payload = claim_payload(claim, names.get(claim.policy_code, claim.policy_code))
+        history.add(claim.updated_at, facts.apply_claim, payload)
+
+
 async def rebuild(settings: Settings) -> int:
     """Every fact from the sources; the number of events said again."""
     history = History()
@@ -264,6 +278,7 @@ async def rebuild(settings: Settings) -> int:
         ("matching", lambda s, h: _matching(s, h, settings.follow_up_months)),
         ("training", _training),
         ("bus", _bus),
+        ("policy", _policy),
     ]
     for service, read in readers:
         engine = create_engine(settings.database_url_for(service))

@@ -15,9 +15,9 @@ from pydantic import SecretStr
 
 from eastwest.gateway import MERGED_OPENAPI_URL
 from libs.api.openapi import merge_documents
+from libs.contacts import PersonContacts
 from libs.settings import Settings
 from services.bus.app import create_app as create_bus
-from services.bus.contacts import PassengerContacts
 from services.demand.app import create_app as create_demand
 from services.feed.app import create_app as create_feed
 from services.matching.app import create_app as create_matching
@@ -101,15 +101,14 @@ def create_apps(settings: Settings, names: list[str] | None = None) -> dict[str,
 
 
 def connect_in_process(settings: Settings, apps: dict[str, FastAPI]) -> None:
-    """Services sharing this process reach each other in-process, not over the network: bus reads a
-    manifest's passenger contacts straight from the demand app (with the same internal secret)."""
-    if (
-        "bus" in apps
-        and "demand" in apps
-        and "demand" not in settings.service_urls
-        and settings.internal_secret is not None
-    ):
-        transport = httpx.ASGITransport(app=apps["demand"], raise_app_exceptions=False)
-        apps["bus"].state.passenger_contacts = PassengerContacts(
-            secret=settings.internal_secret.get_secret_value(), transport=transport
-        )
+    """Services sharing this process reach each other in-process, not over the network: bus (a manifest's
+    passengers) and policy (an eligible-for-policy list's export) read contacts straight from the demand app,
+    with the same internal secret."""
+    if "demand" not in apps or "demand" in settings.service_urls or settings.internal_secret is None:
+        return
+    for reader in ("bus", "policy"):
+        if reader in apps:
+            transport = httpx.ASGITransport(app=apps["demand"], raise_app_exceptions=False)
+            apps[reader].state.person_contacts = PersonContacts(
+                secret=settings.internal_secret.get_secret_value(), transport=transport, caller=reader
+            )

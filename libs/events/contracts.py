@@ -412,6 +412,7 @@ class EligibilityChanged(BaseModel):
     id: str
     version: int
     policy_code: str
+    policy_name: str
     beneficiary: str
     status: str  # eligible | notified | applied | granted | refused | withdrawn
     eligible_on: date

@@ -27,9 +27,9 @@ from libs.api.routing import (
     time_id_cursor,
 )
 from libs.auth import Role
+from libs.contacts import contacts_of
 from libs.db import BEIJING
 from services.bus import manifest, repository, service
-from services.bus.contacts import passenger_contacts_of
 from services.bus.models import Booking as BookingRow
 from services.bus.models import Passenger, platform
 from services.bus.models import Trip as TripRow
@@ -155,7 +155,7 @@ async def trip_manifest(
     trip = await service.trip_in_scope(session, caller, trip_id)
     bookings = list(await repository.on_trip(session, trip.id, ("confirmed",)))
     station = await repository.get_station(session, trip.origin_station_id)
-    contacts = await passenger_contacts_of(request).lookup([booking.person_id for booking in bookings])
+    contacts = await contacts_of(request).lookup([booking.person_id for booking in bookings])
     with_phones = caller.role is Role.operator
     station_name = station.name if station else ""
     headers = {"Cache-Control": "no-store"}

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from libs.api.app import create_service_app
+from libs.contacts import contacts_from_settings
 from libs.runtime import build_runtime
 from libs.settings import Settings
 from services.bus.api import router
 from services.bus.consumers import bus_consumers
-from services.bus.contacts import passenger_contacts_from_settings
 from services.bus.models import platform
 
 NAME = "bus"
@@ -26,5 +26,5 @@ def create_app(settings: Settings) -> FastAPI:
     )
     # Manifests read passenger contacts from demand; the composition root swaps in an in-process client
     # when demand runs in the same process.
-    app.state.passenger_contacts = passenger_contacts_from_settings(settings)
+    app.state.person_contacts = contacts_from_settings(settings, NAME)
     return app

@@ -19,11 +19,11 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 
+from libs.contacts import Contact
 from libs.db import BEIJING
 from libs.pii import mask_phone
 from libs.reference.regions import JIANGSU_CITIES
 from libs.spreadsheets import write_table
-from services.bus.contacts import Contact
 from services.bus.models import Booking, Trip
 
 TITLE = "就业帮扶直通车乘车名单"

@@ -1,5 +1,5 @@
 """The one internal read of personal data: bus asks for the contacts of a trip's passengers to print its
-manifest. Not a public route (not in the OpenAPI, not routed by the production gateway), authenticated by the
+manifest, policy for the names and masked ID numbers of an eligible-for-policy list it exports (no phones). Not a public route (not in the OpenAPI, not routed by the production gateway), authenticated by the
 shared internal secret instead of a user's token; nothing of the answer is logged or cached."""
 
 from __future__ import annotations
@@ -49,9 +49,10 @@ class ContactsQuery(RequestModel):
     person_ids: list[Annotated[str, Field(min_length=1, max_length=36)]] = Field(
         min_length=1, max_length=MAX_IDS
     )
+    phones: bool = True  # false: names and masked ID numbers only (a list that shows no phone)
 
 
-class PassengerContact(BaseModel):
+class PersonContact(BaseModel):
     person_id: str
     name: str
     id_number_masked: str | None
@@ -59,32 +60,33 @@ class PassengerContact(BaseModel):
     phone_masked: str | None
 
 
-class PassengerContacts(BaseModel):
-    items: list[PassengerContact]
+class PersonContacts(BaseModel):
+    items: list[PersonContact]
 
 
-def contact_of(vault: PiiVault, person: Person) -> PassengerContact | None:
+def contact_of(vault: PiiVault, person: Person, phones: bool) -> PersonContact | None:
     if person.name_encrypted is None:
         return None
-    return PassengerContact(
+    return PersonContact(
         person_id=person.id,
         name=vault.decrypt(person.name_encrypted, "name"),
         id_number_masked=person.id_number_masked,
-        phone=vault.decrypt(person.phone_encrypted, PHONE) if person.phone_encrypted else None,
+        phone=vault.decrypt(person.phone_encrypted, PHONE) if phones and person.phone_encrypted else None,
         phone_masked=person.phone_masked,
     )
 
 
-@router.post("/passenger-contacts", response_model=PassengerContacts)
-async def passenger_contacts(query: ContactsQuery, session: Session, vault: Vault) -> JSONResponse:
-    """Name, masked ID number and phone of each worker asked for that exists and is not erased."""
+@router.post("/person-contacts", response_model=PersonContacts)
+async def person_contacts(query: ContactsQuery, session: Session, vault: Vault) -> JSONResponse:
+    """Name, masked ID number and (unless `phones` is false) phone of each worker asked for that exists and is
+    not erased."""
     wanted = list(dict.fromkeys(query.person_ids))
     found = {person.id: person for person in await repository.persons_by_ids(session, wanted)}
     items = [
         contact
         for person_id in wanted
-        if person_id in found and (contact := contact_of(vault, found[person_id])) is not None
+        if person_id in found and (contact := contact_of(vault, found[person_id], query.phones)) is not None
     ]
     return JSONResponse(
-        PassengerContacts(items=items).model_dump(mode="json"), headers={"Cache-Control": "no-store"}
+        PersonContacts(items=items).model_dump(mode="json"), headers={"Cache-Control": "no-store"}
     )

@@ -33,6 +33,7 @@ from services.monitoring.schemas import (
     FunnelGroup,
     FunnelStats,
     MonthlyReport,
+    PolicyStats,
     RetentionStats,
     TrainingStats,
     WarningStats,
@@ -115,6 +116,12 @@ async def funnel_stats(
 async def training_stats(session: Session, ask: Asking) -> TrainingStats:
     """培训: enrolled, completed, employed within six months of completing, per programme."""
     return await service.training(session, ask.view, ask.period)
+
+
+@router.get("/stats/policy", response_model=PolicyStats)
+async def policy_stats(session: Session, ask: Asking) -> PolicyStats:
+    """政策落实: per item and region, claims arisen and grants made in the period, and claims still waiting."""
+    return await service.policy(session, ask.view, ask.period)
 
 
 @router.get("/stats/bus", response_model=BusStats)

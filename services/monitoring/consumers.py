@@ -10,6 +10,8 @@ from libs.events.consumer import EventConsumer, Handler, by_type, keep
 from libs.events.contracts import (
     APPLICATION_EVENTS,
     BOOKING_EVENTS,
+    ELIGIBILITY_CHANGED,
+    ELIGIBILITY_EVENTS,
     FOLLOW_UP_RECORDED,
     JOB_EVENTS,
     PERSON_ERASED,
@@ -29,6 +31,7 @@ from libs.events.contracts import (
     WARNING_RESOLVED,
     ApplicationPayload,
     BookingPayload,
+    EligibilityChanged,
     FollowUpRecorded,
     JobPayload,
     PersonErased,
@@ -107,5 +110,9 @@ def monitoring_consumers(runtime: ServiceRuntime) -> list[EventConsumer]:
             ),
         ),
         "monitoring-bookings": (BOOKING_EVENTS, keep(BookingPayload, facts.apply_booking)),
+        "monitoring-eligibilities": (
+            ELIGIBILITY_EVENTS,
+            by_type({ELIGIBILITY_CHANGED: keep(EligibilityChanged, facts.apply_claim)}),
+        ),
     }
     return [runtime.consumer(name, subject, handler) for name, (subject, handler) in handlers.items()]

@@ -17,6 +17,7 @@ from libs.db import beijing_date, months_after
 from libs.events.contracts import (
     ApplicationPayload,
     BookingPayload,
+    EligibilityChanged,
     FollowUpRecorded,
     JobPayload,
     PersonErased,
@@ -41,6 +42,7 @@ from services.monitoring.models import (
     FollowUp,
     Job,
     Placement,
+    PolicyClaim,
     Recommendation,
     Spell,
     Station,
@@ -62,6 +64,22 @@ STATIONS = Projection[StationPayload, Station](
         "province_code": station.province_code,
         "city_code": station.city_code,
         "county_code": station.county_code,
+    },
+)
+
+CLAIMS = Projection[EligibilityChanged, PolicyClaim](
+    PolicyClaim,
+    lambda claim: {
+        "policy_code": claim.policy_code,
+        "policy_name": claim.policy_name,
+        "beneficiary": claim.beneficiary,
+        "status": claim.status,
+        "eligible_on": claim.eligible_on,
+        "granted_on": claim.granted_on,
+        "amount": claim.amount,
+        "station_id": claim.station_id,
+        "province_code": claim.province_code,
+        "jiangsu_city_code": claim.city_code,
     },
 )
 
@@ -614,3 +632,10 @@ async def apply_booking(session: AsyncSession, payload: BookingPayload) -> None:
     booking.trip_id = payload.trip_id
     booking.departs_on = beijing_date(payload.departs_at) if payload.departs_at else None
     await session.flush()
+
+
+# --- policy claims --------------------------------------------------------------------------------------------
+
+
+async def apply_claim(session: AsyncSession, payload: EligibilityChanged) -> None:
+    await CLAIMS.apply(session, payload)

@@ -8,9 +8,10 @@ city and county), so every figure is one scan of one table with no join."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Index, Integer, String, false
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, Numeric, String, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from libs.db import UTCDateTime, new_metadata
@@ -412,6 +413,31 @@ class Agreement(Base):
     target_trained: Mapped[int] = mapped_column(Integer)
     target_carried: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PolicyClaim(Base):
+    """A claim on policy's eligible-for-policy lists (拟享受政策对象清单), as its events say where it stands: for
+    the monthly report's totals per item and region. The worker's scope columns come with the event; an
+    employer's claim has only the Jiangsu city."""
+
+    __tablename__ = "policy_claims"
+    __table_args__ = (
+        Index("ix_policy_claims_eligible", "eligible_on"),
+        Index("ix_policy_claims_granted", "granted_on"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    policy_code: Mapped[str] = mapped_column(String(64))
+    policy_name: Mapped[str] = mapped_column(String(100))
+    beneficiary: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    eligible_on: Mapped[date] = mapped_column(Date)
+    granted_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), nullable=True)
+    station_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    province_code: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    jiangsu_city_code: Mapped[str | None] = mapped_column(String(4), nullable=True)
 
 
 class PublishedReport(Base):

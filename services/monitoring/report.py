@@ -65,6 +65,7 @@ async def monthly_report(
         bus=await service.bus(session, view, the_month, today),
         warnings=await service.warnings(session, view, the_month, on),
         agreements=agreements,
+        policy=await service.policy(session, view, the_month),
     )
 
 
@@ -242,6 +243,24 @@ def workbook(report: MonthlyReport) -> bytes:
                 )
             ],
             heading=f"{title} · 协作目标进度",
+        ),
+        Sheet(
+            "政策落实",
+            ["政策项目", "地区代码", "地区", "新增符合条件", "本月发放", "发放金额（元）", "待办"],
+            [
+                (
+                    line.policy_name,
+                    line.region_code or "",
+                    line.region_name,
+                    line.eligible,
+                    line.granted,
+                    _shown(line.granted_amount),
+                    line.pending,
+                )
+                for line in report.policy.items
+            ],
+            heading=f"{title} · 政策落实（拟享受政策对象清单）",
+            text_headers=("地区代码",),
         ),
     ]
     notes = [

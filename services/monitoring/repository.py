@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from itertools import accumulate
 from typing import Any
 
@@ -25,6 +26,7 @@ from services.monitoring.models import (
     Booking,
     FollowUp,
     Placement,
+    PolicyClaim,
     Recommendation,
     Spell,
     Station,
@@ -378,6 +380,47 @@ async def training_by_programme(
     )
     rows = (await session.execute(query)).all()
     return [(base, programme, int(a), int(b), int(c)) for base, programme, a, b, c in rows if a or b]
+
+
+# --- 政策落实 ----------------------------------------------------------------------------------------------------
+
+CLAIM_PENDING = ("eligible", "notified", "applied")
+
+
+async def policy_claims(
+    session: AsyncSession, scope: Scope, first: date, last: date
+) -> list[tuple[str, str, str | None, int, int, Decimal, int]]:
+    """Per item and region (the worker's province, else the employer's Jiangsu city): claims that arose in the
+    range (not withdrawn), grants in the range and their amount, and claims still waiting (arisen by the range's
+    end, not yet granted or refused)."""
+    region = func.coalesce(PolicyClaim.province_code, PolicyClaim.jiangsu_city_code)
+    granted = and_(PolicyClaim.granted_on >= first, PolicyClaim.granted_on <= last)
+    query = (
+        select(
+            PolicyClaim.policy_code,
+            PolicyClaim.policy_name,
+            region,
+            _count_if(
+                and_(
+                    PolicyClaim.eligible_on >= first,
+                    PolicyClaim.eligible_on <= last,
+                    PolicyClaim.status != "withdrawn",
+                )
+            ),
+            _count_if(granted),
+            func.coalesce(func.sum(PolicyClaim.amount).filter(granted), 0),
+            _count_if(and_(PolicyClaim.status.in_(CLAIM_PENDING), PolicyClaim.eligible_on <= last)),
+        )
+        .where(scope.of(PolicyClaim))
+        .group_by(PolicyClaim.policy_code, PolicyClaim.policy_name, region)
+        .order_by(PolicyClaim.policy_code, region)
+    )
+    rows = (await session.execute(query)).all()
+    return [
+        (code, name, where, int(a), int(b), Decimal(str(amount)), int(c))
+        for code, name, where, a, b, amount, c in rows
+        if a or b or c
+    ]
 
 
 # --- 直通车 -----------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -361,6 +362,42 @@ class AgreementProgress(BaseModel):
     carried: TargetProgress
 
 
+class PolicyLine(BaseModel):
+    policy_code: str
+    policy_name: str
+    region_code: str | None = Field(description="劳动者的来源省份；用人单位的项目为其所在江苏设区市")
+    region_name: str
+    eligible: Count = Field(description="期间新增符合条件的人（单位）次")
+    granted: Count = Field(description="期间发放人（单位）次")
+    granted_amount: Decimal | None = Field(description="期间发放金额（元）；人次少于 5 时不显示")
+    pending: Count = Field(description="期末待告知、待申请或待审批的人（单位）次")
+
+
+class PolicyStats(BaseModel):
+    """政策落实: the eligible-for-policy lists' totals per item and region (from policy's events)."""
+
+    model_config = example(
+        {
+            "scope": SCOPE,
+            "items": [
+                {
+                    "policy_code": "transport-subsidy",
+                    "policy_name": "跨省就业一次性交通补贴",
+                    "region_code": "52",
+                    "region_name": "贵州省",
+                    "eligible": 120,
+                    "granted": 96,
+                    "granted_amount": "48000.00",
+                    "pending": 31,
+                }
+            ],
+        }
+    )
+
+    scope: str
+    items: list[PolicyLine]
+
+
 class MonthlyReport(BaseModel):
     """调度报表: every topic for one month, in the caller's scope."""
 
@@ -378,6 +415,7 @@ class MonthlyReport(BaseModel):
             "bus": example_of(BusStats),
             "warnings": example_of(WarningStats),
             "agreements": [example_of(AgreementProgress)],
+            "policy": example_of(PolicyStats),
         }
     )
 
@@ -396,3 +434,4 @@ class MonthlyReport(BaseModel):
     bus: BusStats
     warnings: WarningStats
     agreements: list[AgreementProgress]
+    policy: PolicyStats

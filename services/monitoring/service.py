@@ -44,6 +44,8 @@ from services.monitoring.schemas import (
     FunnelStats,
     FunnelStep,
     MonthPoint,
+    PolicyLine,
+    PolicyStats,
     ProgrammeTraining,
     RetentionStats,
     TargetProgress,
@@ -420,6 +422,27 @@ async def training(session: AsyncSession, view: View, span: Period) -> TrainingS
                 employment_rate=view.share(c, b),
             )
             for base, programme, a, b, c in rows
+        ],
+    )
+
+
+async def policy(session: AsyncSession, view: View, span: Period) -> PolicyStats:
+    """政策落实 per item and region; an amount is shown only where its grants are not a small count."""
+    rows = await repository.policy_claims(session, view.scope, span.first_day, span.last_day)
+    return PolicyStats(
+        scope=view.title,
+        items=[
+            PolicyLine(
+                policy_code=code,
+                policy_name=name,
+                region_code=region,
+                region_name=region_name(region) if region else "未知",
+                eligible=view.count(eligible),
+                granted=view.count(granted),
+                granted_amount=amount if view.exact or granted == 0 or granted >= SMALL else None,
+                pending=view.count(pending),
+            )
+            for code, name, region, eligible, granted, amount, pending in rows
         ],
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from libs.api.app import create_service_app
+from libs.contacts import contacts_from_settings
 from libs.runtime import build_runtime
 from libs.settings import Settings
 from services.policy.api import router
@@ -19,7 +20,7 @@ NAME = "policy"
 
 def create_app(settings: Settings) -> FastAPI:
     runtime = build_runtime(NAME, settings, platform)
-    return create_service_app(
+    app = create_service_app(
         runtime,
         title="eastwest policy · 政策落实",
         description=(
@@ -32,3 +33,7 @@ def create_app(settings: Settings) -> FastAPI:
         consumers=policy_consumers(runtime),
         background=lambda: {"eligibility-sweep": run_sweep(runtime.sessions, settings.policy_sweep_seconds)},
     )
+    # An export shows names and masked ID numbers read from demand at that moment (policy keeps none); the
+    # composition root swaps in an in-process client when all services share one process.
+    app.state.person_contacts = contacts_from_settings(settings, NAME)
+    return app

@@ -90,13 +90,16 @@ def test_only_demand_gets_the_personal_data_keys() -> None:
         ), name
 
 
-def test_only_demand_and_bus_share_the_internal_secret() -> None:
-    """bus reads a trip manifest's passenger contacts from demand's internal API, with a shared secret."""
+def test_only_demand_bus_and_policy_share_the_internal_secret() -> None:
+    """bus (a trip manifest's passenger contacts) and policy (an export's names and masked ID numbers) read
+    from demand's internal API, /internal/v1/person-contacts, with a shared secret."""
+    callers = {"bus", "policy"}
     for name, container in services().items():
         environment = container.get("environment") or {}
-        assert ("EW_INTERNAL_SECRET" in environment) == (name in {"demand", "bus"}), name
-        assert ("EW_SERVICE_URLS" in environment) == (name == "bus"), name
-    assert services()["bus"]["environment"]["EW_SERVICE_URLS"] == '{"demand": "http://demand:8000"}'
+        assert ("EW_INTERNAL_SECRET" in environment) == (name in {"demand", *callers}), name
+        assert ("EW_SERVICE_URLS" in environment) == (name in callers), name
+    for name in callers:
+        assert services()[name]["environment"]["EW_SERVICE_URLS"] == '{"demand": "http://demand:8000"}', name
 
 
 def test_nats_has_jetstream_on_a_volume() -> None:

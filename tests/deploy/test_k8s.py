@@ -177,11 +177,13 @@ def test_each_service_reaches_only_its_own_database(target: str) -> None:
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_only_demand_gets_the_personal_data_keys(target: str) -> None:
-    """The personal-data keys go to demand alone; the internal secret (bus reads passenger contacts from
-    demand) to demand and bus alone; migrations get neither."""
+    """The personal-data keys go to demand alone; the internal secret (bus and policy read names, masked ID
+    numbers and, for bus, phones from demand's /internal/v1/person-contacts) to demand, bus and policy alone;
+    migrations get neither."""
     expected = {
         "demand": {"eastwest-jwt", "eastwest-pii", "eastwest-internal"},
         "bus": {"eastwest-jwt", "eastwest-internal"},
+        "policy": {"eastwest-jwt", "eastwest-internal"},
     }
     for workload, spec in pod_templates(manifests(target)):
         (container,) = spec["containers"]
@@ -192,7 +194,8 @@ def test_only_demand_gets_the_personal_data_keys(target: str) -> None:
         )
         assert secrets == wanted, name
         urls = [entry["value"] for entry in container["env"] if entry["name"] == "EW_SERVICE_URLS"]
-        assert urls == (['{"demand": "http://demand:8000"}'] if name == "bus" else []), name
+        callers = {"bus", "policy"}
+        assert urls == (['{"demand": "http://demand:8000"}'] if name in callers else []), name
 
 
 def _all_k8s_documents() -> list[tuple[Path, Manifest]]:
@@ -231,9 +234,15 @@ def test_network_policies_allow_nats_the_database_and_dns_only(target: str) -> N
         spec = named(items, "NetworkPolicy", service)["spec"]
         ingress, scrape, *internal = spec["ingress"]
         assert ingress["ports"] == [{"port": 8000, "protocol": "TCP"}]
-        # demand alone is called by another service: bus, for passenger contacts
+        # demand alone is called by other services: bus (passenger contacts) and policy (an export's names and
+        # masked ID numbers), on /internal/v1/person-contacts
         bus_pods = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "bus", **SERVER}}}
-        assert internal == ([{"from": [bus_pods], "ports": ingress["ports"]}] if service == "demand" else [])
+        policy_pods = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "policy", **SERVER}}}
+        callers = [
+            {"from": [bus_pods], "ports": ingress["ports"]},
+            {"from": [policy_pods], "ports": ingress["ports"]},
+        ]
+        assert internal == (callers if service == "demand" else [])
         sources = [
             peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
             for peer in ingress["from"]
@@ -270,7 +279,7 @@ def test_network_policies_allow_nats_the_database_and_dns_only(target: str) -> N
             assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "127.0.0.0/8"} <= set(
                 webhooks["ipBlock"]["except"]
             )
-        if service == "bus":
+        if service in {"bus", "policy"}:
             demand_pods = [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "demand", **SERVER}}}]
             assert by_port.pop((8000,)) == demand_pods
         assert by_port == {}, f"{service}: unexpected egress {by_port}"
@@ -298,8 +307,9 @@ def _normalised(item: Manifest, service: str) -> Any:
 )
 def test_the_service_folders_do_not_drift_apart(kind: str) -> None:
     """The service folders are copies: they differ only by name and by the documented exceptions (demand's
-    personal-data keys, the internal secret and URL of demand and bus, the resources of matching, monitoring
-    and policy, feed's autoscaling on open streams). A change made in one folder and not the others fails here."""
+    personal-data keys, the internal secret and URL of demand, bus and policy, the resources of matching,
+    monitoring and policy, feed's autoscaling on open streams). A change made in one folder and not the others
+    fails here."""
     items = manifests(RAW_BASE)
     reference = _normalised(named_kind(items, kind, "supply"), "supply")
     for service in SERVICES:

@@ -11,22 +11,22 @@ import pytest
 from pydantic import SecretStr
 
 from libs.api.problems import Problem
+from libs.contacts import Contact, PersonContacts, contacts_from_settings
 from libs.settings import Settings
-from services.bus.contacts import Contact, PassengerContacts, passenger_contacts_from_settings
 from tests.factories import person_body
 from tests.harness import ADMIN, INTERNAL_SECRET, Platform
 from tests.integration.test_demand import new_station, register, station_token
 
 pytestmark = pytest.mark.services("stations", "demand", "bus")
 
-PATH = "/internal/v1/passenger-contacts"
+PATH = "/internal/v1/person-contacts"
 INTERNAL = {"Authorization": f"Internal {INTERNAL_SECRET}"}
 
 
-def in_process_contacts(platform: Platform) -> PassengerContacts:
+def in_process_contacts(platform: Platform) -> PersonContacts:
     """Bus's own client: all-in-one, the composition root points it at the demand app in this process."""
-    contacts = platform.gateway.services["bus"].state.passenger_contacts
-    assert isinstance(contacts, PassengerContacts)
+    contacts = platform.gateway.services["bus"].state.person_contacts
+    assert isinstance(contacts, PersonContacts)
     return contacts
 
 
@@ -88,7 +88,7 @@ async def test_the_internal_secret_is_required(platform: Platform) -> None:
     assert response.status_code == 401
     # bus's client with the wrong secret: the manifest cannot be made now, 503
     demand = platform.gateway.services["demand"]
-    wrong = PassengerContacts(secret="wrong", transport=httpx.ASGITransport(app=demand))
+    wrong = PersonContacts(secret="wrong", transport=httpx.ASGITransport(app=demand))
     with pytest.raises(Problem) as raised:
         await wrong.lookup(["p1"])
     assert raised.value.status == 503
@@ -111,15 +111,15 @@ async def test_a_bad_body_is_422_naming_the_field(platform: Platform) -> None:
 
 
 async def test_unreachable_demand_is_503() -> None:
-    contacts = PassengerContacts(secret="s", base_url="http://127.0.0.1:9", timeout=2)
+    contacts = PersonContacts(secret="s", base_url="http://127.0.0.1:9", timeout=2)
     with pytest.raises(Problem) as raised:
         await contacts.lookup(["p1"])
-    assert raised.value.status == 503 and raised.value.detail == "暂时无法取得乘客信息，请稍后重试"
+    assert raised.value.status == 503 and raised.value.detail == "暂时无法取得人员信息，请稍后重试"
 
 
 def test_client_from_settings() -> None:
     secret, urls = SecretStr("s"), {"demand": "http://demand:8000"}
-    assert passenger_contacts_from_settings(Settings(internal_secret=secret, service_urls={})) is None
-    assert passenger_contacts_from_settings(Settings(internal_secret=None, service_urls=urls)) is None
-    configured = passenger_contacts_from_settings(Settings(internal_secret=secret, service_urls=urls))
-    assert isinstance(configured, PassengerContacts)
+    assert contacts_from_settings(Settings(internal_secret=secret, service_urls={}), "bus") is None
+    assert contacts_from_settings(Settings(internal_secret=None, service_urls=urls), "bus") is None
+    configured = contacts_from_settings(Settings(internal_secret=secret, service_urls=urls), "bus")
+    assert isinstance(configured, PersonContacts)

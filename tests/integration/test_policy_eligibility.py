@@ -6,6 +6,7 @@ stays; a grant for the same person, item and period is refused the second time."
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 
@@ -21,14 +23,14 @@ from libs.db import beijing_date, months_after
 from services.policy.eligibility.models import Placement as PolicyPlacement
 from services.policy.eligibility.models import Training as PolicyTraining
 from services.policy.schemas import PolicyItem
-from tests.factories import employer_body
+from tests.factories import employer_body, phone
 from tests.harness import ADMIN, DatabaseFactory, Platform, auth, eventually, make_settings, running_platform
 from tests.integration.test_demand import new_station, register, station_token
 from tests.integration.test_http_contract import assert_problem
 from tests.integration.test_matching import new_job
 from tests.integration.test_training import base_body, programme_body
 
-SERVICES = ("stations", "demand", "supply", "matching", "training", "policy")
+SERVICES = ("stations", "demand", "supply", "matching", "training", "policy", "monitoring")
 EXTENDED = "2027-12-31"
 EXTENDED_ITEMS = (
     "transport-subsidy",
@@ -213,6 +215,18 @@ async def live(platform: Platform, code: str) -> dict[tuple[str, str | None], di
     }
 
 
+async def policy_totals(
+    platform: Platform, headers: dict[str, str], period: dict[str, str]
+) -> list[dict[str, Any]]:
+    async def arrived() -> bool:
+        response = await platform.client.get("/v1/stats/policy", params=period, headers=headers)
+        return response.status_code == 200 and bool(response.json()["items"])
+
+    await eventually(arrived, timeout=60, what="monitoring counts the claims")
+    response = await platform.client.get("/v1/stats/policy", params=period, headers=headers)
+    return list(response.json()["items"])
+
+
 async def set_end(platform: Platform, code: str, valid_to: str, note: str) -> None:
     published = (await platform.client.get(f"/v1/policies/{code}")).json()
     body = {key: value for key, value in published.items() if key in PolicyItem.model_fields}
@@ -267,6 +281,36 @@ async def test_the_lists_hold_exactly_the_right_people_and_employers(platform: P
 
     assert await live(platform, "work-for-training") == {}
     assert await live(platform, "agency-service-subsidy") == {}
+
+    # The totals per item and region reach the monthly dispatch report: exact for the station, small cells
+    # hidden for everyone else.
+    period = {
+        "from": (history.anchor - timedelta(days=200)).strftime("%Y-%m"),
+        "to": beijing_date().strftime("%Y-%m"),
+    }
+    station = station_token(history.people["four_months"]["station_id"])
+    exact = {
+        (line["policy_code"], line["region_code"]): line
+        for line in await policy_totals(platform, station, period)
+    }
+    assert exact[("transport-subsidy", "52")]["eligible"] == 3
+    assert exact[("employer-social-insurance-subsidy", "52")]["eligible"] == len(poverty)
+    assert exact[("employer-social-insurance-subsidy", "52")]["pending"] == len(poverty)
+    assert ("assistance-base-award", "3205") not in exact  # an employer's claim is no station's
+    hidden = {
+        (line["policy_code"], line["region_code"]): line
+        for line in await policy_totals(platform, ADMIN, period)
+    }
+    assert hidden[("transport-subsidy", "52")]["eligible"] == "<5"
+    assert hidden[("employer-social-insurance-subsidy", "52")]["eligible"] == len(poverty)
+    assert hidden[("assistance-base-award", "3205")]["region_name"] == "苏州市"
+    report = await platform.client.get(
+        "/v1/reports/monthly", params={"month": beijing_date().strftime("%Y-%m")}, headers=station
+    )
+    assert report.status_code == 200, report.text
+    assert {line["policy_code"] for line in report.json()["policy"]["items"]} >= {
+        "employer-social-insurance-subsidy"
+    }
 
     # The transport subsidy ends between the first claim and the others: what was earned before stays.
     cut = months_after(history.starts["three_months"], 3) + timedelta(days=3)
@@ -373,6 +417,26 @@ async def test_officers_work_the_list_and_nothing_is_granted_twice(platform: Pla
     }
     bureau = auth("bureau", city_code="3205")
     assert len(await claims(platform, bureau)) == len(await claims(platform))
+
+    # The export: names and masked ID numbers from demand, read now; no phone anywhere in the file.
+    exported = await platform.client.get(
+        "/v1/eligibilities/export", params={"policy_code": "transport-subsidy"}, headers=station
+    )
+    assert exported.status_code == 200, exported.text
+    sheet = openpyxl.load_workbook(io.BytesIO(exported.content)).worksheets[0]
+    rows = [row for row in sheet.iter_rows(values_only=True) if row and row[0]]
+    header, body = rows[0], [dict(zip(rows[0], row, strict=False)) for row in rows[1:] if row[-1]]
+    assert "姓名" in header and "身份证号（脱敏）" in header
+    people = {row["记录编号"]: row for row in body}
+    assert set(people) == {c["id"] for c in await claims(platform, station, policy_code="transport-subsidy")}
+    for row in people.values():
+        assert str(row["姓名"]).startswith("张") and "*" in str(row["身份证号（脱敏）"])
+    text = " ".join(str(cell) for row in rows for cell in row if cell is not None)
+    assert not [number for number in map(phone, range(300, 320)) if number in text], "a phone in the export"
+    assert_problem(
+        await platform.client.get("/v1/eligibilities/export", headers=auth("operator", operator_id="bus-1")),
+        403,
+    )
     assert await claims(platform, auth("bureau", city_code="3202")) == []
     assert await claims(platform, auth("partner", provinces=["61"])) == []
 

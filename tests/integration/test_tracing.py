@@ -223,7 +223,7 @@ async def test_the_internal_call_from_bus_to_demand_is_one_trace(
     by_id = {span.context.span_id: span for span in finished}
     # in-process (ASGI transport, the client's span still current) the ASGI instrumentation makes it an
     # INTERNAL span; over the network it is a SERVER span: either way a child of bus's client span
-    served = [s for s in finished if s.name == "POST /internal/v1/passenger-contacts"]
+    served = [s for s in finished if s.name == "POST /internal/v1/person-contacts"]
     assert len(served) == 1 and service_of(served[0]) == "eastwest-demand"
     ancestors = chain(served[0], by_id)
     assert [service_of(span) for span in ancestors[:2]] == ["eastwest-demand", "eastwest-bus"]

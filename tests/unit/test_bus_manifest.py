@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from openpyxl import load_workbook
 
-from services.bus.contacts import Contact
+from libs.contacts import Contact
 from services.bus.manifest import (
     ERASED,
     HEADERS,

@@ -35,7 +35,7 @@ from services.policy.eligibility.models import (
     Training,
     Worker,
 )
-from services.policy.models import platform
+from services.policy.models import PolicyRow, platform
 from services.policy.schemas import PolicyItem
 
 SERVICE = "policy"
@@ -276,6 +276,31 @@ def _refresh(claim: Eligibility, policy: PolicyItem, occasion_id: str, found: Fo
     claim.period_key = period_key(policy, occasion_id, found.on)
 
 
+def claim_payload(claim: Eligibility, policy_name: str) -> EligibilityChanged:
+    """What the event says of a claim; monitoring's rebuild says it again from the kept row."""
+    return EligibilityChanged(
+        id=claim.id,
+        version=claim.version,
+        policy_code=claim.policy_code,
+        policy_name=policy_name,
+        beneficiary=claim.beneficiary,
+        status=claim.status,
+        eligible_on=claim.eligible_on,
+        person_id=claim.person_id,
+        station_id=claim.station_id,
+        province_code=claim.province_code,
+        city_code=claim.city_code,
+        employer_id=claim.employer_id,
+        amount=claim.amount,
+        granted_on=claim.granted_on,
+    )
+
+
+async def policy_name(session: AsyncSession, code: str) -> str:
+    row = await session.get(PolicyRow, code)
+    return str(row.item["name"]) if row is not None else code
+
+
 def period_key(policy: PolicyItem, occasion_id: str, on: date) -> str:
     """What "the same period" means for the item: ever, the calendar year the claim arose, or the occasion."""
     return {"once": "once", "year": str(on.year), "occasion": occasion_id}[policy.period]
@@ -302,21 +327,7 @@ async def change(
             eligibility_id=claim.id, status=status, what=what, by=by, at=now, note=note, facts=facts
         )
     )
-    payload = EligibilityChanged(
-        id=claim.id,
-        version=claim.version,
-        policy_code=claim.policy_code,
-        beneficiary=claim.beneficiary,
-        status=claim.status,
-        eligible_on=claim.eligible_on,
-        person_id=claim.person_id,
-        station_id=claim.station_id,
-        province_code=claim.province_code,
-        city_code=claim.city_code,
-        employer_id=claim.employer_id,
-        amount=claim.amount,
-        granted_on=claim.granted_on,
-    )
+    payload = claim_payload(claim, await policy_name(session, claim.policy_code))
     await add_event(
         session,
         platform.outbox,
