@@ -179,6 +179,9 @@ POLICY_ROUTES = {
     "/v1/policies/P001": "policy",
     "/v1/policies/P001/versions": "policy",
     "/v1/policy-vocabulary": "policy",
+    "/v1/eligibilities": "policy",
+    "/v1/eligibilities/export": "policy",
+    "/v1/eligibilities/E001/actions": "policy",
     "/docs/policy": "policy",
     "/docs/policy/assets/swagger-ui.css": "policy",
     "/openapi/policy.json": "policy",
@@ -188,6 +191,7 @@ POLICY_ROUTES = {
     "/v1/policy-vocabularyx": None,
     "/v1/policy-vocabulary/x": None,
     "/docs/policyx": None,
+    "/v1/eligibilitiesx": None,
 }
 
 

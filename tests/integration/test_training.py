@@ -260,6 +260,8 @@ async def test_base_programme_enrolment_completion_and_event(platform: Platform)
         skills=["电子装配", "质检"],
         certificate="电子设备装接工（五级）",
         completed_on=beijing_date(),
+        enrolled_on=beijing_date(),
+        order_employer_id=order["employer_id"],  # 订单式培训: the employer that ordered it (policy's subsidy)
     )
     outbox = training_tables.outbox
     async with platform.runtime("training").sessions() as session:
