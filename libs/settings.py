@@ -103,6 +103,22 @@ class Settings(BaseSettings):
     monitoring_report_check_seconds: float = 3600
     # How often policy looks again at the occasions whose day has come (a month more employed, an item in force).
     policy_sweep_seconds: float = 300
+    # Service text messages (服务短信), sent by demand: "sink" writes what would be sent to
+    # <data_dir>/sms-sink.jsonl (the embedded default); "alibaba" or "tencent" send through the provider's SDK
+    # with the credentials below (from the environment) and the template ids of EW_SMS_TEMPLATES
+    # ({"eligibility": "SMS_1234", ...}). EW_SMS_ENDPOINT overrides the provider's host (a proxy, a test).
+    sms_provider: Literal["sink", "alibaba", "tencent"] = "sink"
+    sms_sign_name: str = "东西部劳务协作"
+    sms_templates: dict[str, str] = {}
+    sms_daily_cap: int = 3  # messages a day to one person, urgent ones aside
+    sms_send_every_seconds: float = 5.0
+    sms_max_attempts: int = 6
+    sms_endpoint: str | None = None
+    sms_protocol: Literal["https", "http"] = "https"
+    sms_access_key_id: SecretStr | None = None  # Alibaba AccessKey ID / Tencent SecretId
+    sms_access_key_secret: SecretStr | None = None  # Alibaba AccessKey secret / Tencent SecretKey
+    sms_app_id: str | None = None  # Tencent SmsSdkAppId
+    sms_region: str = "ap-guangzhou"  # Tencent's API region
     housekeeping_every_seconds: float = 3600
     outbox_retention_days: float = 7
     inbox_retention_days: float = 30  # longer than stream_max_age_days: a redelivery is always recognised

@@ -310,6 +310,9 @@ class ApplicationPayload(BaseModel):
     stream_id: str | None
     status: str
     at: datetime
+    # What the worker is told on an offer (a text message): the job's public title and its employer's name.
+    job_title: str | None = None
+    employer_name: str | None = None
 
 
 # --- feed ---------------------------------------------------------------------------------------------------
@@ -385,6 +388,7 @@ class BookingPayload(BaseModel):
     needed_by: date | None
     reason: str | None = None
     at: datetime
+    pickup_point: str | None = None  # where the trip's passengers board (for the seat's text message)
 
 
 class TripPayload(BaseModel):

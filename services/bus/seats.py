@@ -87,6 +87,7 @@ def booking_payload(booking: Booking, trip: Trip | None, reason: str | None, at:
         needed_by=booking.needed_by,
         reason=reason,
         at=at,
+        pickup_point=trip.pickup_point if trip is not None else None,
     )
 
 

@@ -248,3 +248,6 @@ class Contribution(Base):
     employer_credit_code: Mapped[str | None] = mapped_column(String(18), nullable=True)
     paid: Mapped[bool] = mapped_column(Boolean)
     import_id: Mapped[str] = mapped_column(String(36))
+
+
+from services.demand.notices import models as notice_models  # noqa: E402, F401  (the text messages' tables)

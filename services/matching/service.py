@@ -512,12 +512,12 @@ async def transition(
         setattr(application, f"{target}_at", application.updated_at)
     await session.flush()
     if action in ACTION_EVENTS:
-        await _emit(
-            session,
-            ACTION_EVENTS[action],
-            application.id,
-            application_payload(application).model_dump(mode="json"),
-        )
+        payload = application_payload(application)
+        if target == "offered":  # the worker is told which job (demand's text message)
+            job = await repository.get_job(session, application.job_id)
+            if job is not None:
+                payload.job_title, payload.employer_name = job.job().title, job.job().employer_name
+        await _emit(session, ACTION_EVENTS[action], application.id, payload.model_dump(mode="json"))
     return application, placement
 
 

@@ -52,4 +52,4 @@ class PolicyVersionRow(Base):
     note: Mapped[str] = mapped_column(String(500))
 
 
-from services.policy.eligibility import models as _eligibility_models  # noqa: E402,F401  (their tables)
+from services.policy.eligibility import models as eligibility_models  # noqa: E402, F401  (the lists' tables)

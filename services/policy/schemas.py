@@ -4,7 +4,6 @@ create and change bodies, the published item and each stored version are made of
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
@@ -64,8 +63,11 @@ class LegalBasis(RequestModel):
 
 class Benefit(RequestModel):
     kind: BenefitKind = Field(description="subsidy 补贴 | award 奖补 | allowance 生活费补贴 | service 服务")
-    amount: Decimal | None = Field(
-        default=None, ge=0, le=1_000_000, decimal_places=2, description="金额（元）；按标准计算的为 null"
+    # A string of yuan ("500.00"), the same on the way in and out (a Decimal would be a number or a string).
+    amount: str | None = Field(
+        default=None,
+        pattern=r"^\d{1,7}(\.\d{1,2})?$",
+        description="金额（元），如 500.00；按标准计算的为 null",
     )
     unit: str = Field(default="", max_length=30, description="计量单位，如 元/人、元/人·月")
     standard: str = Field(min_length=1, max_length=500, description="标准的文字说明")

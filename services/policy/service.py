@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Literal
 
 from sqlalchemy import ColumnElement
@@ -11,11 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.api.problems import Problem, not_found, validation_problem
 from libs.auth import Principal, Role, require_role
-from libs.db import beijing_date, utcnow
+from libs.db import utcnow
 from libs.reference.divisions import division, region_name
 from libs.spreadsheets import write_table
 from services.policy import repository, rules
-from services.policy.eligibility.repository import make_due
 from services.policy.models import PolicyRow, PolicyVersionRow
 from services.policy.schemas import (
     BENEFICIARY_NAMES,
@@ -89,7 +89,6 @@ async def create_policy(session: AsyncSession, caller: Principal, data: PolicyCr
     row = PolicyRow(code=data.code, version=0)
     _save(session, row, _item(data), caller, CREATED_NOTE)
     await session.flush()
-    await make_due(session, data.occasion, beijing_date())
     return row
 
 
@@ -108,11 +107,8 @@ async def change_policy(session: AsyncSession, caller: Principal, code: str, dat
         )
     item = _item(data)
     if item != row.item:
-        before = str(row.item["occasion"])
         _save(session, row, item, caller, data.note)
         await session.flush()
-        for occasion in {before, data.occasion}:
-            await make_due(session, occasion, beijing_date())
     return row
 
 
@@ -250,7 +246,7 @@ def catalogue_xlsx(items: Sequence[Policy], today: date) -> bytes:
             ),
             BENEFIT_NAMES[item.benefit.kind],
             item.benefit.standard,
-            item.benefit.amount if item.benefit.amount is not None else "",
+            Decimal(item.benefit.amount) if item.benefit.amount is not None else "",
             "占位数，待经办部门按当地标准填写" if item.benefit.placeholder else item.benefit.unit,
             item.beneficiary_name,
             "、".join(item.group_names),

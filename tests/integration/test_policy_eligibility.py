@@ -20,8 +20,7 @@ from sqlalchemy import func, select
 
 from eastwest.embedded import NatsServer
 from libs.db import beijing_date, months_after
-from services.policy.eligibility.models import Placement as PolicyPlacement
-from services.policy.eligibility.models import Training as PolicyTraining
+from services.policy.eligibility.repository import due_count
 from services.policy.schemas import PolicyItem
 from tests.factories import employer_body, phone
 from tests.harness import ADMIN, DatabaseFactory, Platform, auth, eventually, make_settings, running_platform
@@ -61,11 +60,8 @@ async def settled(platform: Platform) -> bool:
                 select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
             ):
                 return False
-            if name == "policy":
-                for table in (PolicyPlacement, PolicyTraining):
-                    due = select(func.count()).select_from(table).where(table.recheck_on <= beijing_date())
-                    if await session.scalar(due):
-                        return False
+            if name == "policy" and await due_count(session, beijing_date()):
+                return False
         for consumer in runtime.consumers:
             if await consumer.backlog():
                 return False

@@ -4,7 +4,7 @@ and the officers' steps."""
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Path, Query, Request, Response
 
@@ -51,7 +51,9 @@ async def list_eligibilities(
 
 
 @router.get(
-    "/eligibilities/export", response_class=Response, responses=file_responses("拟享受政策对象清单", XLSX)
+    "/eligibilities/export",
+    response_class=Response,
+    responses=file_responses("拟享受政策对象清单", XLSX, "text/csv"),
 )
 async def export_eligibilities(
     request: Request,
@@ -59,20 +61,23 @@ async def export_eligibilities(
     caller: Caller,
     policy_code: Annotated[str | None, Query(pattern=CODE, description="政策项目")] = None,
     status: Annotated[Status | None, Query(description="状态")] = None,
+    format: Annotated[Literal["xlsx", "csv"], Query(description="xlsx | csv")] = "xlsx",
 ) -> Response:
-    """The list in the caller's scope as XLSX, with names and masked ID numbers read from demand now (policy
+    """The list in the caller's scope as XLSX (or CSV), with names and masked ID numbers read from demand now (policy
     keeps none); at most 20,000 rows."""
     rows = await service.export_rows(session, caller, policy_code=policy_code, status=status)
     people = [row.person_id for row in rows if row.person_id]
     contacts = await contacts_of(request).lookup(people, phones=False) if people else {}
     names = await service.policy_names(session)
     today = beijing_date()
-    content = await asyncio.to_thread(service.export_xlsx, rows, names, contacts, today)
+    content = await asyncio.to_thread(service.export_file, rows, names, contacts, today, format)
     headers = {
-        "Content-Disposition": f'attachment; filename="eligibilities-{today.isoformat()}.xlsx"',
+        "Content-Disposition": f'attachment; filename="eligibilities-{today.isoformat()}.{format}"',
         "Cache-Control": "no-store",
     }
-    return Response(content, media_type=XLSX, headers=headers)
+    return Response(
+        content, media_type=XLSX if format == "xlsx" else "text/csv; charset=utf-8", headers=headers
+    )
 
 
 @router.get("/eligibilities/{claim_id}", response_model=ClaimDetail)

@@ -12,10 +12,11 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.db import beijing_date, utcnow
@@ -83,6 +84,27 @@ async def worker_facts(session: AsyncSession, person_id: str) -> tuple[Worker, W
     return worker, facts
 
 
+async def lock_worker(session: AsyncSession, person_id: str) -> None:
+    """Events about one worker apply one after the other: each handler that assesses a worker's occasions takes
+    the worker's row lock first, so it sees what the other committed (a placement and a completion handled at
+    once by two consumers would each miss the other's row). A worker not known yet has no row to lock: the
+    sweep looks again at what was assessed without them (assessing._without_worker)."""
+    await session.execute(select(Worker.id).where(Worker.id == person_id).with_for_update())
+
+
+async def _without_worker(
+    session: AsyncSession, person_id: str, recheck_on: date | None, today: date
+) -> date | None:
+    """When to look again at an occasion whose worker policy does not know: never if they were erased; else
+    soon. The worker's event assesses their occasions, but a placement and the worker's registration handled
+    at the same moment by two consumers do not see each other's rows; the sweep closes that gap (the same day
+    the first time, then daily)."""
+    worker = await session.get(Worker, person_id)
+    if worker is not None and worker.erased:
+        return None
+    return today if recheck_on is None or recheck_on > today else today + timedelta(days=1)
+
+
 async def job_of(session: AsyncSession, placement: Placement, worker: Worker) -> Job:
     employer = await session.get(Employer, placement.employer_id) if placement.employer_id else None
     city = placement.city_code or (employer.city_code if employer else None)
@@ -108,9 +130,13 @@ def course_of(training: Training) -> Course:
 
 
 async def assess_placement(session: AsyncSession, placement: Placement, today: date) -> None:
+    # The catalogue's revision is read before its items: a change committed in between is assessed again.
+    placement.revision = await repository.revision(session)
     known = await worker_facts(session, placement.person_id)
     if known is None:
-        placement.recheck_on = None  # the worker's event will bring it back
+        placement.recheck_on = await _without_worker(
+            session, placement.person_id, placement.recheck_on, today
+        )
         return
     worker, facts = known
     job = await job_of(session, placement, worker)
@@ -135,9 +161,10 @@ async def assess_placement(session: AsyncSession, placement: Placement, today: d
 
 
 async def assess_training(session: AsyncSession, training: Training, today: date) -> None:
+    training.revision = await repository.revision(session)
     known = await worker_facts(session, training.person_id)
     if known is None:
-        training.recheck_on = None
+        training.recheck_on = await _without_worker(session, training.person_id, training.recheck_on, today)
         return
     worker, facts = known
     jobs = [
@@ -162,6 +189,7 @@ async def assess_training(session: AsyncSession, training: Training, today: date
 
 
 async def assess_year(session: AsyncSession, year_row: EmployerYear, today: date) -> None:
+    year_row.revision = await repository.revision(session)
     employer = await session.get(Employer, year_row.employer_id)
     hires = []
     for row in await repository.placements_in_year(session, year_row.employer_id, year_row.year):
@@ -341,13 +369,16 @@ async def change(
 async def sweep(session: AsyncSession, today: date, batch: int) -> int:
     """One batch of the occasions whose day to look again has come; how many were assessed."""
     done = 0
-    for placement in await repository.due(session, Placement, today, batch):
+    current = await repository.revision(session)
+    for placement in await repository.due(session, Placement, today, current, batch):
+        await lock_worker(session, placement.person_id)
         await assess_placement(session, placement, today)
         done += 1
-    for training in await repository.due(session, Training, today, batch):
+    for training in await repository.due(session, Training, today, current, batch):
+        await lock_worker(session, training.person_id)
         await assess_training(session, training, today)
         done += 1
-    for year in await repository.due(session, EmployerYear, today, batch):
+    for year in await repository.due(session, EmployerYear, today, current, batch):
         await assess_year(session, year, today)
         done += 1
     return done

@@ -22,7 +22,7 @@ from libs.events.contracts import (
 )
 from libs.events.projection import Projection
 from services.policy.eligibility import assessing, repository
-from services.policy.eligibility.assessing import OPEN, SYSTEM, change
+from services.policy.eligibility.assessing import OPEN, SYSTEM, change, lock_worker
 from services.policy.eligibility.models import (
     Employer,
     EmployerYear,
@@ -63,6 +63,7 @@ async def apply_station(session: AsyncSession, payload: StationPayload) -> None:
 
 async def apply_person(session: AsyncSession, payload: PersonPayload) -> None:
     """A worker's new version: what their categories or origin decide may have changed."""
+    await lock_worker(session, payload.id)
     worker = await session.get(Worker, payload.id)
     before = (
         (worker.categories, worker.key_region, worker.province_code, worker.station_id) if worker else None
@@ -111,6 +112,7 @@ async def apply_job(session: AsyncSession, payload: JobPayload) -> None:
 async def confirm_placement(session: AsyncSession, confirmed: PlacementConfirmed) -> None:
     if await session.get(Placement, confirmed.placement_id) is not None:
         return
+    await lock_worker(session, confirmed.person_id)
     job = await session.get(Job, confirmed.job_id)
     employer_id = confirmed.employer_id or (job.employer_id if job else None)
     placement = Placement(
@@ -128,6 +130,7 @@ async def confirm_placement(session: AsyncSession, confirmed: PlacementConfirmed
 
 
 async def end_placement(session: AsyncSession, ended: PlacementEnded) -> None:
+    await lock_worker(session, ended.person_id)
     placement = await session.get(Placement, ended.placement_id)
     if placement is None or placement.ended_on == ended.ended_on:
         return
@@ -150,6 +153,7 @@ async def enrol(session: AsyncSession, enrolled: TrainingEnrolled) -> None:
     training = await session.get(Training, enrolled.enrolment_id)
     if training is not None:
         return
+    await lock_worker(session, enrolled.person_id)
     training = Training(
         id=enrolled.enrolment_id,
         person_id=enrolled.person_id,
@@ -165,6 +169,7 @@ async def enrol(session: AsyncSession, enrolled: TrainingEnrolled) -> None:
 
 async def complete_training(session: AsyncSession, completed: TrainingCompleted) -> None:
     """Completion may arrive before the enrolment: it brings what the enrolment would have."""
+    await lock_worker(session, completed.person_id)
     training = await session.get(Training, completed.enrolment_id)
     started = min(completed.enrolled_on or completed.completed_on, completed.completed_on)
     if training is None:

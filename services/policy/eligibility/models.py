@@ -72,13 +72,15 @@ class Job(Base):
 
 class Placement(Base):
     """An occasion: a worker placed in a job. `recheck_on` is the next day time alone may change what it earns
-    (a month more employed, an item coming into force); the sweep looks at it then."""
+    (a month more employed, an item coming into force); the sweep looks at it then, and whenever the catalogue
+    has changed since `revision` (the number of catalogue versions when it was last assessed)."""
 
     __tablename__ = "placements"
     __table_args__ = (
         Index("ix_placements_person", "person_id"),
         Index("ix_placements_employer", "employer_id", "started_on"),
         Index("ix_placements_recheck", "recheck_on"),
+        Index("ix_placements_revision", "revision"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -90,13 +92,18 @@ class Placement(Base):
     started_on: Mapped[date] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     recheck_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)  # the catalogue it was last assessed against
 
 
 class Training(Base):
     """An occasion: one enrolment in a programme, with the employer that ordered it (订单式培训)."""
 
     __tablename__ = "trainings"
-    __table_args__ = (Index("ix_trainings_person", "person_id"), Index("ix_trainings_recheck", "recheck_on"))
+    __table_args__ = (
+        Index("ix_trainings_person", "person_id"),
+        Index("ix_trainings_recheck", "recheck_on"),
+        Index("ix_trainings_revision", "revision"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the enrolment's id
     person_id: Mapped[str] = mapped_column(String(36))
@@ -106,17 +113,22 @@ class Training(Base):
     enrolled_on: Mapped[date] = mapped_column(Date)
     completed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     recheck_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class EmployerYear(Base):
     """An occasion: an employer's calendar year, from its first placement that year."""
 
     __tablename__ = "employer_years"
-    __table_args__ = (Index("ix_employer_years_recheck", "recheck_on"),)
+    __table_args__ = (
+        Index("ix_employer_years_recheck", "recheck_on"),
+        Index("ix_employer_years_revision", "revision"),
+    )
 
     employer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     recheck_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
 
 
 # --- 拟享受政策对象清单 ----------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, select, true, update
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.policy.eligibility.models import (
@@ -16,14 +16,9 @@ from services.policy.eligibility.models import (
     Placement,
     Training,
 )
-from services.policy.models import PolicyRow
+from services.policy.models import PolicyRow, PolicyVersionRow
 
 OccasionRow = TypeVar("OccasionRow", Placement, Training, EmployerYear)
-OCCASION_TABLES: dict[str, type[Placement] | type[Training] | type[EmployerYear]] = {
-    "placement": Placement,
-    "training": Training,
-    "employer_year": EmployerYear,
-}
 
 
 async def items_of(session: AsyncSession, occasion: str) -> Sequence[PolicyRow]:
@@ -106,21 +101,35 @@ async def claims(
     return (await session.scalars(statement)).all()
 
 
+async def revision(session: AsyncSession) -> int:
+    """The catalogue's revision: how many versions its items have had (versions are never removed)."""
+    return int(await session.scalar(select(func.count()).select_from(PolicyVersionRow)) or 0)
+
+
 async def due(
-    session: AsyncSession, table: type[OccasionRow], today: date, limit: int
+    session: AsyncSession, table: type[OccasionRow], today: date, current: int, limit: int
 ) -> Sequence[OccasionRow]:
-    """Occasions whose day to look again has come, locked so that two replicas' sweeps share the work."""
-    statement = (
-        select(table)
-        .where(table.recheck_on.is_not(None), table.recheck_on <= today)
-        .order_by(table.recheck_on)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return (await session.scalars(statement)).all()
+    """Occasions assessed against an older catalogue, then those whose day to look again has come; locked so
+    that two replicas' sweeps share the work."""
+    stale = select(table).where(table.revision < current).limit(limit).with_for_update(skip_locked=True)
+    rows = list((await session.scalars(stale)).all())
+    if len(rows) < limit:
+        dated = (
+            select(table)
+            .where(table.recheck_on.is_not(None), table.recheck_on <= today, table.revision >= current)
+            .order_by(table.recheck_on)
+            .limit(limit - len(rows))
+            .with_for_update(skip_locked=True)
+        )
+        rows += (await session.scalars(dated)).all()
+    return rows
 
 
-async def make_due(session: AsyncSession, occasion: str, today: date) -> None:
-    """Every occasion of a kind looked at again (an item of that kind was added or changed)."""
-    table = OCCASION_TABLES[occasion]
-    await session.execute(update(table).values(recheck_on=today))
+async def due_count(session: AsyncSession, today: date) -> int:
+    """Occasions waiting for the sweep (stale or dated), for tests and operators."""
+    current = await revision(session)
+    total = 0
+    for table in (Placement, Training, EmployerYear):
+        waiting = (table.revision < current) | (table.recheck_on <= today)
+        total += int(await session.scalar(select(func.count()).select_from(table).where(waiting)) or 0)
+    return total

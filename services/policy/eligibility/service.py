@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 from sqlalchemy import ColumnElement, and_, false, true
 from sqlalchemy.exc import IntegrityError
@@ -216,7 +217,7 @@ async def _standard_amount(session: AsyncSession, policy_code: str) -> Decimal |
     if row is None:
         return None
     benefit = PolicyItem.model_validate(row.item).benefit
-    return None if benefit.placeholder else benefit.amount
+    return None if benefit.placeholder or benefit.amount is None else Decimal(benefit.amount)
 
 
 async def policy_names(session: AsyncSession) -> dict[str, str]:
@@ -260,8 +261,12 @@ async def export_rows(
     return list(rows)
 
 
-def export_xlsx(
-    rows: list[Eligibility], names: dict[str, str], contacts: dict[str, Contact], today: date
+def export_file(
+    rows: list[Eligibility],
+    names: dict[str, str],
+    contacts: dict[str, Contact],
+    today: date,
+    fmt: Literal["xlsx", "csv"] = "xlsx",
 ) -> bytes:
     """拟享受政策对象清单 as the office prints it: names and masked ID numbers as demand gave them just now."""
     lines = []
@@ -294,7 +299,7 @@ def export_xlsx(
     return write_table(
         EXPORT_COLUMNS,
         lines,
-        "xlsx",
+        fmt,
         sheet_title="拟享受政策对象清单",
         notes=notes,
         text_headers=("身份证号（脱敏）",),

@@ -1,0 +1,309 @@
+"""Service text messages: queued from what happens to a worker, sent when the rules allow, followed to the
+phone's receipt; opt-outs honoured whether the person replied TD or told their station.
+
+A notice is queued once per thing it tells (its `dedup_key`: the claim, the offer, the booking and departure),
+so a redelivered event, or an eligibility restored after a withdrawal, sends nothing twice. The sender reads the
+phone and decrypts it only to hand it to the provider. Sending is at least once: a send the provider took
+whose row could not be marked (the database away that moment) is sent again; the providers' reference
+(`out_id`, `SessionContext`) is the notice's id."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+
+import structlog
+from sqlalchemy import ColumnElement, and_, func, select, true, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.api.pagination import decode_cursor, encode_cursor
+from libs.api.problems import not_found, validation_problem
+from libs.auth import Principal, Role, require_role
+from libs.db import BEIJING, utcnow
+from libs.pii import PiiVault
+from libs.settings import Settings
+from services.demand.models import Person, Station
+from services.demand.notices import rules
+from services.demand.notices.models import Notice, SmsOptOut
+from services.demand.notices.providers import Pending, SendError, SmsProvider, opt_out_reply
+from services.demand.notices.templates import TEMPLATES, params_of
+from services.demand.service import PHONE
+
+log = structlog.get_logger("ew.demand.notices")
+
+BATCH = 50
+RECEIPT_DAYS = 3  # how long a sent message is followed for its receipt
+SENT = ("sent", "delivered", "undelivered")
+STATUS_NAMES = {
+    "queued": "待发送",
+    "sent": "已发送",
+    "delivered": "已送达",
+    "undelivered": "未送达",
+    "suppressed": "不发送",
+    "failed": "发送失败",
+}
+REASON_NAMES = {
+    "quiet_hours": "夜间免打扰（21:00-08:00），次日 8 点发送",
+    "daily_cap": "今日条数已达上限，次日发送",
+    "opted_out": "本人已退订",
+    "no_phone": "没有手机号",
+    "erased": "本人信息已删除",
+}
+
+
+async def enqueue(
+    session: AsyncSession, *, person_id: str, kind: str, values: dict[str, str], dedup_key: str
+) -> Notice | None:
+    """Queue a notice for a worker demand knows (and has not erased); None if there is nobody to tell or it was
+    queued before."""
+    person = await session.get(Person, person_id)
+    if person is None or person.name_encrypted is None:
+        return None
+    existing = await session.scalar(select(Notice.id).where(Notice.dedup_key == dedup_key))
+    if existing is not None:
+        return None
+    now = utcnow()
+    notice = Notice(
+        id=str(uuid.uuid4()),
+        person_id=person.id,
+        station_id=person.station_id,
+        kind=kind,
+        params=params_of(kind, values),
+        dedup_key=dedup_key,
+        urgent=TEMPLATES[kind].urgent,
+        status="queued",
+        not_before=now,
+        attempts=0,
+        created_at=now,
+    )
+    session.add(notice)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:  # the same notice queued by a redelivery a moment ago
+        return None
+    return notice
+
+
+# --- sending ---------------------------------------------------------------------------------------------------
+
+
+def _day_start(now: datetime) -> datetime:
+    return datetime.combine(now.astimezone(BEIJING).date(), time.min, BEIJING)
+
+
+async def _opted_out(session: AsyncSession, phone_hash: str | None) -> bool:
+    return phone_hash is not None and await session.get(SmsOptOut, phone_hash) is not None
+
+
+async def _sent_today(session: AsyncSession, person_id: str, now: datetime) -> int:
+    statement = select(func.count()).where(
+        Notice.person_id == person_id, Notice.status.in_(SENT), Notice.sent_at >= _day_start(now)
+    )
+    return int(await session.scalar(statement) or 0)
+
+
+async def send_due(
+    session: AsyncSession, provider: SmsProvider, vault: PiiVault, settings: Settings, now: datetime
+) -> int:
+    """One batch of the notices whose time has come; how many were looked at."""
+    statement = (
+        select(Notice)
+        .where(Notice.status == "queued", Notice.not_before <= now)
+        .order_by(Notice.not_before)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    notices = (await session.scalars(statement)).all()
+    for notice in notices:
+        await _send_one(session, notice, provider, vault, settings, now)
+    return len(notices)
+
+
+async def _send_one(
+    session: AsyncSession,
+    notice: Notice,
+    provider: SmsProvider,
+    vault: PiiVault,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    person = await session.get(Person, notice.person_id)
+    if person is None or person.name_encrypted is None:
+        notice.status, notice.reason = "suppressed", "erased"
+        return
+    if person.phone_encrypted is None:
+        notice.status, notice.reason = "suppressed", "no_phone"
+        return
+    decision = rules.decide(
+        now=now,
+        urgent=notice.urgent,
+        opted_out=await _opted_out(session, person.phone_hash),
+        sent_today=await _sent_today(session, person.id, now),
+        daily_cap=settings.sms_daily_cap,
+    )
+    if decision.action == "suppress":
+        notice.status, notice.reason = "suppressed", decision.reason
+        return
+    if decision.action == "defer":
+        assert decision.until is not None
+        notice.not_before, notice.reason = decision.until, decision.reason
+        return
+    phone = vault.decrypt(person.phone_encrypted, PHONE)
+    notice.attempts += 1
+    notice.provider = provider.name
+    try:
+        message_id = await asyncio.to_thread(
+            provider.send, phone, notice.kind, dict(notice.params), notice.id
+        )
+    except SendError as error:
+        log.warning("sms.send_failed", notice=notice.id, provider=provider.name, retry=error.retry)
+        if error.retry and notice.attempts < settings.sms_max_attempts:
+            notice.not_before = rules.retry_at(now, notice.attempts)
+            notice.reason = str(error)[:200]
+        else:
+            notice.status, notice.reason = "failed", str(error)[:200]
+        return
+    notice.status, notice.reason = "sent", None
+    notice.provider_message_id = message_id
+    notice.sent_at = now
+
+
+# --- receipts and replies --------------------------------------------------------------------------------------
+
+
+async def record_receipts(
+    session: AsyncSession, provider: SmsProvider, vault: PiiVault, now: datetime
+) -> int:
+    """Receipts for what this provider sent in the last days; how many notices they settled."""
+    statement = select(Notice).where(
+        Notice.status == "sent",
+        Notice.provider == provider.name,
+        Notice.sent_at >= now - timedelta(days=RECEIPT_DAYS),
+    )
+    waiting = {notice.provider_message_id: notice for notice in (await session.scalars(statement)).all()}
+    if not waiting:
+        return 0
+    pending = []
+    for message_id, notice in waiting.items():
+        person = await session.get(Person, notice.person_id)
+        if message_id and person is not None and person.phone_encrypted and notice.sent_at:
+            phone = vault.decrypt(person.phone_encrypted, PHONE)
+            pending.append(Pending(message_id, phone, notice.sent_at.astimezone(BEIJING).date()))
+    settled = 0
+    for receipt in await asyncio.to_thread(provider.receipts, pending):
+        received = waiting.get(receipt.message_id)
+        if received is None:
+            continue
+        received.status = "delivered" if receipt.delivered else "undelivered"
+        received.delivered_at = (receipt.at or now) if receipt.delivered else None
+        received.reason = None if receipt.delivered else (receipt.error or "")[:200]
+        settled += 1
+    return settled
+
+
+async def record_replies(session: AsyncSession, provider: SmsProvider, vault: PiiVault) -> int:
+    """Replies that ask for no more messages become opt-outs; how many."""
+    count = 0
+    for reply in await asyncio.to_thread(provider.replies):
+        if opt_out_reply(reply.text):
+            await opt_out(session, vault.keyed_hash(reply.phone, PHONE), "reply")
+            count += 1
+    return count
+
+
+async def opt_out(session: AsyncSession, phone_hash: str, source: str) -> None:
+    """No more messages to this phone: recorded once, and what is still queued for it is not sent."""
+    if await session.get(SmsOptOut, phone_hash) is None:
+        session.add(SmsOptOut(phone_hash=phone_hash, source=source, opted_out_at=utcnow()))
+        await session.flush()
+    people = select(Person.id).where(Person.phone_hash == phone_hash)
+    await session.execute(
+        update(Notice)
+        .where(Notice.status == "queued", Notice.person_id.in_(people))
+        .values(status="suppressed", reason="opted_out")
+    )
+
+
+async def run_notices(
+    sessions: async_sessionmaker[AsyncSession], provider: SmsProvider, vault: PiiVault, settings: Settings
+) -> None:
+    """Every few seconds: send what is due (a batch per transaction), then read receipts and replies."""
+    while True:
+        try:
+            while True:
+                async with sessions.begin() as session:
+                    looked_at = await send_due(session, provider, vault, settings, utcnow())
+                if looked_at < BATCH:
+                    break
+            async with sessions.begin() as session:
+                await record_receipts(session, provider, vault, utcnow())
+                await record_replies(session, provider, vault)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the database or the provider away for a moment: again next round
+            log.warning("sms.round_failed", error=f"{type(error).__name__}: {error}")
+        await asyncio.sleep(settings.sms_send_every_seconds)
+
+
+# --- what stations see -------------------------------------------------------------------------------------------
+
+
+def visible(caller: Principal) -> ColumnElement[bool]:
+    require_role(caller, Role.admin, Role.partner, Role.station)
+    if caller.role is Role.station:
+        return Notice.station_id == caller.station_id
+    if caller.role is Role.partner:
+        return Notice.station_id.in_(select(Station.id).where(Station.province_code.in_(caller.provinces)))
+    return true()
+
+
+async def list_notices(
+    session: AsyncSession,
+    caller: Principal,
+    *,
+    person_id: str | None,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[Sequence[tuple[Notice, str | None]], str | None]:
+    statement = (
+        select(Notice, Person.phone_masked)
+        .join(Person, Person.id == Notice.person_id)
+        .where(
+            visible(caller),
+            Notice.person_id == person_id if person_id else true(),
+            Notice.status == status if status else true(),
+        )
+    )
+    key = decode_cursor(cursor, 2)
+    if key is not None:
+        try:
+            moment = datetime.fromisoformat(str(key[0]))
+        except ValueError as error:
+            raise validation_problem("query.cursor", "cursor_invalid", "游标无效") from error
+        statement = statement.where(
+            (Notice.created_at < moment) | and_(Notice.created_at == moment, Notice.id < str(key[1]))
+        )
+    rows = (
+        await session.execute(statement.order_by(Notice.created_at.desc(), Notice.id.desc()).limit(limit))
+    ).all()
+    found = [(row[0], row[1]) for row in rows]
+    following = (
+        encode_cursor(found[-1][0].created_at.isoformat(), found[-1][0].id) if len(found) == limit else None
+    )
+    return found, following
+
+
+async def person_opt_out(session: AsyncSession, caller: Principal, person_id: str) -> None:
+    """A station records that its worker asked for no more messages."""
+    require_role(caller, Role.admin, Role.station)
+    person = await session.get(Person, person_id)
+    if person is None or (caller.role is Role.station and person.station_id != caller.station_id):
+        raise not_found("务工人员")
+    if person.phone_hash is None:
+        raise validation_problem("body.person_id", "no_phone", "该务工人员没有登记手机号")
+    await opt_out(session, person.phone_hash, "station")
