@@ -131,8 +131,13 @@ def compiled(condition: str) -> cel.Program:
 def evaluate(condition: str, facts: Mapping[str, Any]) -> bool:
     """Whether the facts meet the condition. A condition that fails on real facts (a missing fact, a type it
     does not expect) raises ConditionError: the caller records it against the item instead of guessing."""
+    return holds(condition, context(facts))
+
+
+def holds(condition: str, nested: dict[str, Any]) -> bool:
+    """`evaluate` on facts already nested (`context`): one day's facts are nested once for every item."""
     try:
-        result = compiled(condition).execute(context(facts))
+        result = compiled(condition).execute(nested)
     except ConditionError:
         raise
     except Exception as error:  # the binding raises KeyError, TypeError, RuntimeError, ValueError, ...

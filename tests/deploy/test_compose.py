@@ -102,6 +102,21 @@ def test_only_demand_bus_and_policy_share_the_internal_secret() -> None:
         assert services()[name]["environment"]["EW_SERVICE_URLS"] == '{"demand": "http://demand:8000"}', name
 
 
+def test_demand_keeps_the_sms_sink_and_no_container_gets_sms_settings() -> None:
+    """服务短信: Compose sends nothing (EW_SMS_PROVIDER unset, the sink): no container gets an SMS setting or
+    credential from the file (a provider is selected by hand, the commented lines in demand's environment), and
+    the sink's file has a writable place: the image's EW_DATA_DIR, a tmpfs in demand's read-only container."""
+    for name, container in services().items():
+        environment = container.get("environment") or {}
+        assert [key for key in environment if key.startswith("EW_SMS_")] == [], name
+    match = re.search(r"EW_DATA_DIR=(\S+)", (REPO / "Dockerfile").read_text(encoding="utf-8"))
+    assert match is not None
+    demand = services()["demand"]
+    assert "EW_DATA_DIR" not in demand["environment"]
+    assert demand["read_only"] is True
+    assert [mount for mount in demand["tmpfs"] if mount.split(":")[0] == match.group(1)], demand["tmpfs"]
+
+
 def test_nats_has_jetstream_on_a_volume() -> None:
     nats = services()["nats"]
     command = nats["command"]

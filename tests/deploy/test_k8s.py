@@ -36,6 +36,27 @@ from tests.deploy.manifests import (
 
 SERVER = {"app.kubernetes.io/component": "server"}
 
+# 服务短信: demand alone sends text messages (it alone holds phones), with the provider's credentials from this
+# Secret, which a cluster may not have (the sink, the default, needs none).
+SMS_SECRET = "eastwest-sms"
+SMS_CREDENTIALS = ("EW_SMS_ACCESS_KEY_ID", "EW_SMS_ACCESS_KEY_SECRET")
+
+# The pods that may reach addresses outside the cluster, and on which ports: demand the SMS provider's HTTPS API
+# (服务短信), feed its subscribers' webhooks, CloudNativePG's instances the Kubernetes API and the backups'
+# object store. No other policy opens anything beyond the cluster's peers and DNS.
+OUTSIDE_EGRESS = {"demand": (443,), "feed": (80, 443), "eastwest-pg": (443, 6443)}
+# the services' internet rules reach public addresses only
+PUBLIC_ONLY = {"demand", "feed"}
+PRIVATE_RANGES = {
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "169.254.0.0/16",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+}
+NODELOCAL_DNS = "169.254.20.10/32"
+
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_manifests_validate_against_kubernetes_1_32(target: str, tmp_path: Path) -> None:
@@ -198,6 +219,76 @@ def test_only_demand_gets_the_personal_data_keys(target: str) -> None:
         assert urls == (['{"demand": "http://demand:8000"}'] if name in callers else []), name
 
 
+@pytest.mark.parametrize("target", TARGETS)
+def test_only_demand_gets_the_sms_credentials_from_an_optional_secret(target: str) -> None:
+    """服务短信: demand's server alone gets the provider's credentials, each key of the Secret eastwest-sms by
+    secretKeyRef with `optional: true` (a cluster without the Secret runs demand with the sink); never the
+    whole Secret through envFrom, and no other pod reads it."""
+    for workload, spec in pod_templates(manifests(target)):
+        (container,) = spec["containers"]
+        name = workload["metadata"]["name"]
+        references = {
+            entry["name"]: entry["valueFrom"]["secretKeyRef"]
+            for entry in container["env"]
+            if "secretKeyRef" in entry.get("valueFrom", {})
+        }
+        sms = {key: ref for key, ref in references.items() if ref["name"] == SMS_SECRET}
+        if workload["kind"] == "Deployment" and name == "demand":
+            assert sms == {key: {"name": SMS_SECRET, "key": key, "optional": True} for key in SMS_CREDENTIALS}
+        else:
+            assert sms == {}, name
+        # besides them, a pod's only secretKeyRef is its database password
+        assert set(references) - set(sms) == {"DB_PASSWORD"}, name
+        assert [entry["name"] for entry in container["env"] if entry["name"].startswith("EW_SMS_")] == [*sms]
+        wholesale = [source["secretRef"]["name"] for source in container["envFrom"] if "secretRef" in source]
+        assert SMS_SECRET not in wholesale, name
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_text_messages_default_to_the_sink_in_the_shared_config(target: str) -> None:
+    """No overlay selects a provider whose credentials the cluster may not have (overlays/prod shows how, in
+    comments); the credentials never go into eastwest-config."""
+    values = settings(target)
+    assert values["EW_SMS_PROVIDER"] == "sink"
+    assert [key for key in values if key.startswith("EW_SMS_ACCESS_")] == []
+
+
+def _mebibytes(quantity: str) -> float:
+    match = re.fullmatch(r"(\d+)(Ki|Mi|Gi)", quantity)
+    assert match is not None, quantity
+    return int(match.group(1)) * {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024}[match.group(2)]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_the_sms_sink_has_a_writable_data_dir_in_demand(target: str) -> None:
+    """The sink appends what it would send to EW_DATA_DIR/sms-sink.jsonl: the image's EW_DATA_DIR is an emptyDir
+    in demand's read-only container, big enough for months of messages (a pod past its sizeLimit is evicted)."""
+    match = re.search(r"EW_DATA_DIR=(\S+)", (REPO / "Dockerfile").read_text(encoding="utf-8"))
+    assert match is not None
+    data_dir = match.group(1)
+    spec = named(manifests(target), "Deployment", "demand")["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    assert "EW_DATA_DIR" not in settings(target)
+    assert "EW_DATA_DIR" not in [entry["name"] for entry in container["env"]]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    (mount,) = [mount for mount in container["volumeMounts"] if mount["mountPath"] == data_dir]
+    assert not mount.get("readOnly", False)
+    (volume,) = [volume for volume in spec["volumes"] if volume["name"] == mount["name"]]
+    assert _mebibytes(volume["emptyDir"]["sizeLimit"]) >= 256
+
+
+def test_the_runbook_creates_the_sms_secret_with_the_keys_demand_reads() -> None:
+    """Every `kubectl create secret generic eastwest-sms` in deploy/README.md (commented or not, continued lines
+    joined) gives exactly the keys the Deployment reads: a misspelt key would leave demand without credentials,
+    silently, since the references are optional."""
+    text = (REPO / "deploy" / "README.md").read_text(encoding="utf-8")
+    lines = "\n".join(re.sub(r"^\s*#\s?", "", line) for line in text.splitlines()).replace("\\\n", " ")
+    commands = [line for line in lines.splitlines() if f"create secret generic {SMS_SECRET}" in line]
+    assert commands
+    for command in commands:
+        assert sorted(re.findall(r"--from-literal=(\w+)=", command)) == sorted(SMS_CREDENTIALS), command
+
+
 def _all_k8s_documents() -> list[tuple[Path, Manifest]]:
     documents = []
     for path in sorted(K8S.rglob("*.yaml")):
@@ -271,20 +362,42 @@ def test_network_policies_allow_nats_the_database_and_dns_only(target: str) -> N
         ]
         dns = by_port.pop((53, 53))
         assert dns[0]["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
-        assert dns[1] == {"ipBlock": {"cidr": "169.254.20.10/32"}}  # NodeLocal DNSCache
-        if service == "feed":
-            # webhooks: public addresses only
-            (webhooks,) = by_port.pop((80, 443))
-            assert webhooks["ipBlock"]["cidr"] == "0.0.0.0/0"
-            assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "127.0.0.0/8"} <= set(
-                webhooks["ipBlock"]["except"]
-            )
+        assert dns[1] == {"ipBlock": {"cidr": NODELOCAL_DNS}}  # NodeLocal DNSCache
+        if service in PUBLIC_ONLY:
+            # feed: webhooks; demand: the SMS provider (服务短信). Public addresses only
+            (public,) = by_port.pop(OUTSIDE_EGRESS[service])
+            assert public["ipBlock"]["cidr"] == "0.0.0.0/0"
+            assert set(public["ipBlock"]["except"]) >= PRIVATE_RANGES
         if service in {"bus", "policy"}:
             demand_pods = [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "demand", **SERVER}}}]
             assert by_port.pop((8000,)) == demand_pods
         assert by_port == {}, f"{service}: unexpected egress {by_port}"
         # the CloudNativePG cluster the policy names is the one the services connect to
         assert named(items, "Cluster", "eastwest-pg")
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_only_demand_and_feed_reach_the_internet(target: str) -> None:
+    """Every egress rule of every NetworkPolicy that reaches beyond the cluster's pods and DNS (an ipBlock, or
+    no `to` at all, which is any address): demand's to the SMS provider on 443, feed's webhooks on 80/443, both
+    public addresses only and TCP, and CloudNativePG's (OUTSIDE_EGRESS). No other service, and no other rule."""
+    found: dict[str, tuple[int, ...]] = {}
+    for policy in of_kind(manifests(target), "NetworkPolicy"):
+        name = policy["metadata"]["name"]
+        for rule in policy["spec"].get("egress", []):
+            peers = rule.get("to", [])
+            blocks = [peer["ipBlock"] for peer in peers if "ipBlock" in peer]
+            if peers and all(block["cidr"] == NODELOCAL_DNS for block in blocks):
+                continue
+            assert name not in found, f"{name}: a second egress rule beyond the cluster"
+            found[name] = tuple(sorted(port["port"] for port in rule["ports"]))
+            assert {port["protocol"] for port in rule["ports"]} == {"TCP"}, name
+            if name in PUBLIC_ONLY:
+                (block,) = blocks
+                assert peers == [{"ipBlock": block}], name
+                assert block["cidr"] == "0.0.0.0/0", name
+                assert set(block["except"]) >= PRIVATE_RANGES, name
+    assert found == OUTSIDE_EGRESS
 
 
 # monitoring's and policy's servers: the memory of the others, a smaller CPU request
@@ -307,9 +420,9 @@ def _normalised(item: Manifest, service: str) -> Any:
 )
 def test_the_service_folders_do_not_drift_apart(kind: str) -> None:
     """The service folders are copies: they differ only by name and by the documented exceptions (demand's
-    personal-data keys, the internal secret and URL of demand, bus and policy, the resources of matching,
-    monitoring and policy, feed's autoscaling on open streams). A change made in one folder and not the others
-    fails here."""
+    personal-data keys, the internal secret and URL of demand, bus and policy, demand's SMS credentials and the
+    larger data volume its SMS sink writes to, the resources of matching, monitoring and policy, feed's
+    autoscaling on open streams). A change made in one folder and not the others fails here."""
     items = manifests(RAW_BASE)
     reference = _normalised(named_kind(items, kind, "supply"), "supply")
     for service in SERVICES:
@@ -320,7 +433,17 @@ def test_the_service_folders_do_not_drift_apart(kind: str) -> None:
             container["envFrom"] = [
                 s for s in container["envFrom"] if s.get("secretRef", {}).get("name") not in extras
             ]
-            container["env"] = [entry for entry in container["env"] if entry["name"] != "EW_SERVICE_URLS"]
+            container["env"] = [
+                entry
+                for entry in container["env"]
+                if entry["name"] != "EW_SERVICE_URLS" and entry["name"] not in SMS_CREDENTIALS
+            ]
+            if service == "demand":
+                volumes = item["spec"]["template"]["spec"]["volumes"]
+                usual = reference["spec"]["template"]["spec"]["volumes"]
+                (data,) = [volume for volume in volumes if volume["name"] == "data"]
+                assert data["emptyDir"] == {"sizeLimit": "256Mi"}  # the SMS sink's file
+                data["emptyDir"] = copy.deepcopy(next(v["emptyDir"] for v in usual if v["name"] == "data"))
             if service in {"monitoring", "policy"}:
                 assert container["resources"] == LIGHT_RESOURCES
             if service in {"matching", "monitoring", "policy"}:

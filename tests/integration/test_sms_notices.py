@@ -3,7 +3,7 @@ policy queues a message in demand; quiet hours defer it to 08:00; it is sent wit
 its receipt recorded, and the station sees it arrived; a reply of TD stops everything after it; the daily cap
 holds back all but urgent messages; each station sees only its own workers' messages.
 
-The sender runs here at chosen instants (`send_due(..., now)`) rather than on its timer, so that 22:30 and
+The sender runs here at chosen instants (`deliver(..., now)`) rather than on its timer, so that 22:30 and
 08:05 Beijing time happen whenever the test runs."""
 
 from __future__ import annotations
@@ -63,16 +63,13 @@ class Sender:
         self.sessions = platform.runtime("demand").sessions
 
     async def send(self, now: datetime) -> None:
-        async with self.sessions.begin() as session:
-            await service.send_due(session, self.sink, self.vault, self.platform.settings, now)
+        await service.deliver(self.sessions, self.sink, self.vault, self.platform.settings, now)
 
     async def receipts(self, now: datetime) -> int:
-        async with self.sessions.begin() as session:
-            return await service.record_receipts(session, self.sink, self.vault, now)
+        return await service.record_receipts(self.sessions, self.sink, self.vault, now)
 
     async def replies(self) -> int:
-        async with self.sessions.begin() as session:
-            return await service.record_replies(session, self.sink, self.vault)
+        return await service.record_replies(self.sessions, self.sink, self.vault)
 
     def sent_lines(self) -> list[dict[str, Any]]:
         if not self.sink.sent_file.exists():

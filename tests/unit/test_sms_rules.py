@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from libs.db import BEIJING
-from services.demand.notices.providers import opt_out_reply
+from libs.settings import Settings
+from services.demand.notices.providers import LocalSink, opt_out_reply, provider_from_settings
 from services.demand.notices.rules import decide, morning_after, retry_at
 from services.demand.notices.templates import PARAM_LIMIT, TEMPLATES, params_of
 
@@ -82,3 +86,21 @@ def test_templates_take_only_their_parameters_within_the_limit() -> None:
     for template in TEMPLATES.values():
         assert template.text.endswith("回复TD退订")
         assert template.render({name: "x" for name in template.params})
+
+
+@pytest.mark.parametrize(
+    ("provider", "extra", "missing"),
+    [
+        ("tencent", {}, "EW_SMS_ACCESS_KEY_ID, EW_SMS_ACCESS_KEY_SECRET, EW_SMS_APP_ID"),
+        ("alibaba", {"sms_access_key_id": SecretStr("id")}, "EW_SMS_ACCESS_KEY_SECRET"),
+    ],
+)
+def test_a_provider_without_its_credentials_stops_the_start(
+    provider: str, extra: dict[str, Any], missing: str
+) -> None:
+    with pytest.raises(RuntimeError, match=missing):
+        provider_from_settings(Settings(sms_provider=provider, **extra))
+
+
+def test_the_sink_is_the_default(tmp_path: Path) -> None:
+    assert isinstance(provider_from_settings(Settings(data_dir=tmp_path)), LocalSink)

@@ -30,7 +30,11 @@ def notice_out(notice: Notice, phone_masked: str | None) -> NoticeOut:
         label=template.label,
         text=template.render(dict(notice.params)),
         status=notice.status,
-        status_name=service.STATUS_NAMES[notice.status],
+        status_name=(
+            f"本地演示，未实际发出（{service.STATUS_NAMES[notice.status]}）"
+            if notice.provider == "sink"
+            else service.STATUS_NAMES[notice.status]
+        ),
         reason=service.REASON_NAMES.get(reason, reason) if reason else None,
         attempts=notice.attempts,
         provider=notice.provider,

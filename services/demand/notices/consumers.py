@@ -8,12 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.db import BEIJING
 from libs.events.consumer import EventConsumer, by_type, keep
 from libs.events.contracts import (
-    APPLICATION_EVENTS,
     APPLICATION_OFFERED,
     BOOKING_CONFIRMED,
-    BOOKING_EVENTS,
     ELIGIBILITY_CHANGED,
-    ELIGIBILITY_EVENTS,
     ApplicationPayload,
     BookingPayload,
     EligibilityChanged,
@@ -63,20 +60,21 @@ async def on_seat(session: AsyncSession, booking: BookingPayload) -> None:
 
 
 def notice_consumers(runtime: ServiceRuntime) -> list[EventConsumer]:
+    """Each on the one subject it needs: demand's database is not written for the events it ignores."""
     return [
         runtime.consumer(
             "demand-notices-eligibilities",
-            ELIGIBILITY_EVENTS,
+            ELIGIBILITY_CHANGED,
             by_type({ELIGIBILITY_CHANGED: keep(EligibilityChanged, on_eligibility)}),
         ),
         runtime.consumer(
             "demand-notices-offers",
-            APPLICATION_EVENTS,
+            APPLICATION_OFFERED,
             by_type({APPLICATION_OFFERED: keep(ApplicationPayload, on_offer)}),
         ),
         runtime.consumer(
             "demand-notices-seats",
-            BOOKING_EVENTS,
+            BOOKING_CONFIRMED,
             by_type({BOOKING_CONFIRMED: keep(BookingPayload, on_seat)}),
         ),
     ]

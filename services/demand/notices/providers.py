@@ -303,6 +303,20 @@ def _beijing(value: Any) -> datetime | None:
 
 
 def provider_from_settings(settings: Settings) -> SmsProvider:
+    """The configured provider; a provider without its credentials (or Tencent without its app id) stops the
+    service at start with what is missing, rather than failing every message later."""
+    if settings.sms_provider != "sink":
+        missing = [
+            name
+            for name, value in (
+                ("EW_SMS_ACCESS_KEY_ID", settings.sms_access_key_id),
+                ("EW_SMS_ACCESS_KEY_SECRET", settings.sms_access_key_secret),
+                ("EW_SMS_APP_ID", settings.sms_app_id if settings.sms_provider == "tencent" else "-"),
+            )
+            if not value
+        ]
+        if missing:
+            raise RuntimeError(f"EW_SMS_PROVIDER={settings.sms_provider} needs {', '.join(missing)}")
     if settings.sms_provider == "alibaba":
         return AlibabaSms(settings)
     if settings.sms_provider == "tencent":

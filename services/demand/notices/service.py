@@ -3,15 +3,20 @@ phone's receipt; opt-outs honoured whether the person replied TD or told their s
 
 A notice is queued once per thing it tells (its `dedup_key`: the claim, the offer, the booking and departure),
 so a redelivered event, or an eligibility restored after a withdrawal, sends nothing twice. The sender reads the
-phone and decrypts it only to hand it to the provider. Sending is at least once: a send the provider took
-whose row could not be marked (the database away that moment) is sent again; the providers' reference
-(`out_id`, `SessionContext`) is the notice's id."""
+phone and decrypts it only to hand it to the provider. No transaction is open while a provider is called (a
+slow provider must not hold demand's database): a batch is claimed in one transaction, sent, and its results
+recorded in another. Sending is at least once: a send the provider took whose result could not be recorded
+(the process stopped, the database away) goes again when its lease ends; the providers' reference (`out_id`,
+`SessionContext`) is the notice's id."""
 
 from __future__ import annotations
 
 import asyncio
+import time as time_module
 import uuid
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 import structlog
@@ -35,6 +40,7 @@ from services.demand.service import PHONE
 log = structlog.get_logger("ew.demand.notices")
 
 BATCH = 50
+LEASE = timedelta(minutes=5)  # a claimed notice whose result was never recorded (a crash) goes again after it
 RECEIPT_DAYS = 3  # how long a sent message is followed for its receipt
 SENT = ("sent", "delivered", "undelivered")
 STATUS_NAMES = {
@@ -106,10 +112,22 @@ async def _sent_today(session: AsyncSession, person_id: str, now: datetime) -> i
     return int(await session.scalar(statement) or 0)
 
 
-async def send_due(
+@dataclass(frozen=True)
+class Outgoing:
+    """A notice claimed for sending: what the provider gets (the phone only in memory, only until sent)."""
+
+    notice_id: str
+    phone: str
+    kind: str
+    params: dict[str, str]
+
+
+async def claim_due(
     session: AsyncSession, provider: SmsProvider, vault: PiiVault, settings: Settings, now: datetime
-) -> int:
-    """One batch of the notices whose time has come; how many were looked at."""
+) -> tuple[int, list[Outgoing]]:
+    """One batch of the notices whose time has come: the rules applied (held back, not sent), and the rest
+    claimed for sending with a lease (`not_before` a few minutes on: if their result is never recorded, they
+    go again). Returns how many were looked at and what to send."""
     statement = (
         select(Notice)
         .where(Notice.status == "queued", Notice.not_before <= now)
@@ -118,101 +136,147 @@ async def send_due(
         .with_for_update(skip_locked=True)
     )
     notices = (await session.scalars(statement)).all()
+    claimed: Counter[str] = Counter()
+    outgoing = []
     for notice in notices:
-        await _send_one(session, notice, provider, vault, settings, now)
-    return len(notices)
+        person = await session.get(Person, notice.person_id)
+        if person is None or person.name_encrypted is None:
+            notice.status, notice.reason = "suppressed", "erased"
+            continue
+        if person.phone_encrypted is None:
+            notice.status, notice.reason = "suppressed", "no_phone"
+            continue
+        decision = rules.decide(
+            now=now,
+            urgent=notice.urgent,
+            opted_out=await _opted_out(session, person.phone_hash),
+            sent_today=await _sent_today(session, person.id, now) + claimed[person.id],
+            daily_cap=settings.sms_daily_cap,
+        )
+        if decision.action == "suppress":
+            notice.status, notice.reason = "suppressed", decision.reason
+        elif decision.action == "defer":
+            assert decision.until is not None
+            notice.not_before, notice.reason = decision.until, decision.reason
+        else:
+            claimed[person.id] += 1
+            notice.attempts += 1
+            notice.provider = provider.name
+            notice.not_before = now + LEASE
+            phone = vault.decrypt(person.phone_encrypted, PHONE)
+            outgoing.append(Outgoing(notice.id, phone, notice.kind, dict(notice.params)))
+    return len(notices), outgoing
 
 
-async def _send_one(
+async def send_claimed(
+    provider: SmsProvider, outgoing: Sequence[Outgoing]
+) -> list[tuple[Outgoing, str | None, SendError | None]]:
+    """The provider's calls, outside any transaction (a slow provider must not hold the database)."""
+    results: list[tuple[Outgoing, str | None, SendError | None]] = []
+    for item in outgoing:
+        try:
+            message_id = await asyncio.to_thread(
+                provider.send, item.phone, item.kind, item.params, item.notice_id
+            )
+        except SendError as error:
+            log.warning("sms.send_failed", notice=item.notice_id, provider=provider.name, retry=error.retry)
+            results.append((item, None, error))
+        else:
+            results.append((item, message_id, None))
+    return results
+
+
+async def record_sent(
     session: AsyncSession,
-    notice: Notice,
-    provider: SmsProvider,
-    vault: PiiVault,
+    results: Sequence[tuple[Outgoing, str | None, SendError | None]],
     settings: Settings,
     now: datetime,
 ) -> None:
-    person = await session.get(Person, notice.person_id)
-    if person is None or person.name_encrypted is None:
-        notice.status, notice.reason = "suppressed", "erased"
-        return
-    if person.phone_encrypted is None:
-        notice.status, notice.reason = "suppressed", "no_phone"
-        return
-    decision = rules.decide(
-        now=now,
-        urgent=notice.urgent,
-        opted_out=await _opted_out(session, person.phone_hash),
-        sent_today=await _sent_today(session, person.id, now),
-        daily_cap=settings.sms_daily_cap,
-    )
-    if decision.action == "suppress":
-        notice.status, notice.reason = "suppressed", decision.reason
-        return
-    if decision.action == "defer":
-        assert decision.until is not None
-        notice.not_before, notice.reason = decision.until, decision.reason
-        return
-    phone = vault.decrypt(person.phone_encrypted, PHONE)
-    notice.attempts += 1
-    notice.provider = provider.name
-    try:
-        message_id = await asyncio.to_thread(
-            provider.send, phone, notice.kind, dict(notice.params), notice.id
-        )
-    except SendError as error:
-        log.warning("sms.send_failed", notice=notice.id, provider=provider.name, retry=error.retry)
-        if error.retry and notice.attempts < settings.sms_max_attempts:
+    for item, message_id, error in results:
+        notice = await session.get(Notice, item.notice_id)
+        if notice is None or notice.status != "queued":
+            continue
+        if error is None:
+            notice.status, notice.reason = "sent", None
+            notice.provider_message_id = message_id
+            notice.sent_at = now
+        elif error.retry and notice.attempts < settings.sms_max_attempts:
             notice.not_before = rules.retry_at(now, notice.attempts)
             notice.reason = str(error)[:200]
         else:
             notice.status, notice.reason = "failed", str(error)[:200]
-        return
-    notice.status, notice.reason = "sent", None
-    notice.provider_message_id = message_id
-    notice.sent_at = now
+
+
+async def deliver(
+    sessions: async_sessionmaker[AsyncSession],
+    provider: SmsProvider,
+    vault: PiiVault,
+    settings: Settings,
+    now: datetime,
+) -> int:
+    """One batch from claim to result, each database step its own short transaction; how many were looked at."""
+    async with sessions.begin() as session:
+        looked_at, outgoing = await claim_due(session, provider, vault, settings, now)
+    if outgoing:
+        results = await send_claimed(provider, outgoing)
+        async with sessions.begin() as session:
+            await record_sent(session, results, settings, now)
+    return looked_at
 
 
 # --- receipts and replies --------------------------------------------------------------------------------------
 
 
 async def record_receipts(
-    session: AsyncSession, provider: SmsProvider, vault: PiiVault, now: datetime
+    sessions: async_sessionmaker[AsyncSession], provider: SmsProvider, vault: PiiVault, now: datetime
 ) -> int:
-    """Receipts for what this provider sent in the last days; how many notices they settled."""
-    statement = select(Notice).where(
-        Notice.status == "sent",
-        Notice.provider == provider.name,
-        Notice.sent_at >= now - timedelta(days=RECEIPT_DAYS),
-    )
-    waiting = {notice.provider_message_id: notice for notice in (await session.scalars(statement)).all()}
-    if not waiting:
+    """Receipts for what this provider sent in the last days; how many notices they settled. The provider is
+    asked between two short transactions."""
+    async with sessions.begin() as session:
+        statement = select(Notice.provider_message_id, Notice.person_id, Notice.sent_at).where(
+            Notice.status == "sent",
+            Notice.provider == provider.name,
+            Notice.sent_at >= now - timedelta(days=RECEIPT_DAYS),
+        )
+        rows = (await session.execute(statement)).all()
+        pending = []
+        for message_id, person_id, sent_at in rows:
+            person = await session.get(Person, person_id)
+            if message_id and person is not None and person.phone_encrypted and sent_at:
+                phone = vault.decrypt(person.phone_encrypted, PHONE)
+                pending.append(Pending(message_id, phone, sent_at.astimezone(BEIJING).date()))
+    if not pending:
         return 0
-    pending = []
-    for message_id, notice in waiting.items():
-        person = await session.get(Person, notice.person_id)
-        if message_id and person is not None and person.phone_encrypted and notice.sent_at:
-            phone = vault.decrypt(person.phone_encrypted, PHONE)
-            pending.append(Pending(message_id, phone, notice.sent_at.astimezone(BEIJING).date()))
+    receipts = await asyncio.to_thread(provider.receipts, pending)
     settled = 0
-    for receipt in await asyncio.to_thread(provider.receipts, pending):
-        received = waiting.get(receipt.message_id)
-        if received is None:
-            continue
-        received.status = "delivered" if receipt.delivered else "undelivered"
-        received.delivered_at = (receipt.at or now) if receipt.delivered else None
-        received.reason = None if receipt.delivered else (receipt.error or "")[:200]
-        settled += 1
+    async with sessions.begin() as session:
+        for receipt in receipts:
+            found = select(Notice).where(
+                Notice.provider == provider.name,
+                Notice.provider_message_id == receipt.message_id,
+                Notice.status == "sent",
+            )
+            notice = (await session.scalars(found)).first()
+            if notice is None:
+                continue
+            notice.status = "delivered" if receipt.delivered else "undelivered"
+            notice.delivered_at = (receipt.at or now) if receipt.delivered else None
+            notice.reason = None if receipt.delivered else (receipt.error or "")[:200]
+            settled += 1
     return settled
 
 
-async def record_replies(session: AsyncSession, provider: SmsProvider, vault: PiiVault) -> int:
+async def record_replies(
+    sessions: async_sessionmaker[AsyncSession], provider: SmsProvider, vault: PiiVault
+) -> int:
     """Replies that ask for no more messages become opt-outs; how many."""
-    count = 0
-    for reply in await asyncio.to_thread(provider.replies):
-        if opt_out_reply(reply.text):
-            await opt_out(session, vault.keyed_hash(reply.phone, PHONE), "reply")
-            count += 1
-    return count
+    replies = await asyncio.to_thread(provider.replies)
+    stops = [reply for reply in replies if opt_out_reply(reply.text)]
+    if stops:
+        async with sessions.begin() as session:
+            for reply in stops:
+                await opt_out(session, vault.keyed_hash(reply.phone, PHONE), "reply")
+    return len(stops)
 
 
 async def opt_out(session: AsyncSession, phone_hash: str, source: str) -> None:
@@ -228,20 +292,24 @@ async def opt_out(session: AsyncSession, phone_hash: str, source: str) -> None:
     )
 
 
+RECEIPTS_EVERY_SECONDS = 60.0  # receipts and replies are asked for at most this often (providers rate-limit)
+
+
 async def run_notices(
     sessions: async_sessionmaker[AsyncSession], provider: SmsProvider, vault: PiiVault, settings: Settings
 ) -> None:
-    """Every few seconds: send what is due (a batch per transaction), then read receipts and replies."""
+    """Every few seconds: send what is due (a batch per transaction); every minute, read receipts and replies."""
+    asked = float("-inf")
     while True:
         try:
-            while True:
-                async with sessions.begin() as session:
-                    looked_at = await send_due(session, provider, vault, settings, utcnow())
-                if looked_at < BATCH:
-                    break
-            async with sessions.begin() as session:
-                await record_receipts(session, provider, vault, utcnow())
-                await record_replies(session, provider, vault)
+            while await deliver(sessions, provider, vault, settings, utcnow()) == BATCH:
+                pass
+            if time_module.monotonic() - asked >= min(
+                RECEIPTS_EVERY_SECONDS, settings.sms_send_every_seconds * 12
+            ):
+                asked = time_module.monotonic()
+                await record_receipts(sessions, provider, vault, utcnow())
+                await record_replies(sessions, provider, vault)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the database or the provider away for a moment: again next round

@@ -111,15 +111,27 @@ def whole_months(start: date, end: date) -> int:
     return months if months_after(start, months) <= end else months - 1
 
 
-def first_met(
-    item: Item, milestones: Iterable[date], facts_on: Callable[[date], dict[str, Any]]
-) -> Found | None:
+class FactsByDay:
+    """An occasion's facts on each milestone, built (and nested for CEL) once for all the items."""
+
+    def __init__(self, facts_on: Callable[[date], dict[str, Any]]) -> None:
+        self._facts_on = facts_on
+        self._days: dict[date, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+    def on(self, day: date) -> tuple[dict[str, Any], dict[str, Any]]:
+        if day not in self._days:
+            facts = self._facts_on(day)
+            self._days[day] = (facts, rules.context(facts))
+        return self._days[day]
+
+
+def first_met(item: Item, milestones: Iterable[date], facts: FactsByDay) -> Found | None:
     """The first milestone on which the item was in force and its condition held, with that day's facts."""
     for day in sorted(set(milestones)):
         if item.in_force(day):
-            facts = facts_on(day)
-            if rules.evaluate(item.condition, facts):
-                return Found(day, facts)
+            flat, nested = facts.on(day)
+            if rules.holds(item.condition, nested):
+                return Found(day, flat)
     return None
 
 

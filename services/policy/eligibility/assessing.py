@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.db import beijing_date, utcnow
 from libs.events.contracts import ELIGIBILITY_CHANGED, EligibilityChanged
@@ -58,15 +58,27 @@ class Scope:
     base_id: str | None = None
 
 
-async def catalogue(session: AsyncSession, occasion: str) -> list[tuple[Item, PolicyItem]]:
-    items = []
-    for row in await repository.items_of(session, occasion):
-        policy = PolicyItem.model_validate(row.item)
-        item = Item(
-            row.code, row.version, policy.occasion, policy.condition, policy.valid_from, policy.valid_to
-        )
-        items.append((item, policy))
-    return items
+# The parsed catalogue by database and revision, then by kind of occasion.
+_CATALOGUE: dict[tuple[str, int], dict[str, list[tuple[Item, PolicyItem]]]] = {}
+
+
+async def catalogue(session: AsyncSession, occasion: str, revision: int) -> list[tuple[Item, PolicyItem]]:
+    """The items of one kind of occasion at a catalogue revision, read and parsed once per revision (a change
+    writes a version, so the revision tells a stale copy; each replica keeps its own)."""
+    bind = session.bind
+    key = (str(bind.url if isinstance(bind, AsyncEngine) else bind.engine.url), revision)
+    if key not in _CATALOGUE:
+        parsed: dict[str, list[tuple[Item, PolicyItem]]] = {}
+        for row in await repository.items_of(session, None):
+            policy = PolicyItem.model_validate(row.item)
+            item = Item(
+                row.code, row.version, policy.occasion, policy.condition, policy.valid_from, policy.valid_to
+            )
+            parsed.setdefault(policy.occasion, []).append((item, policy))
+        for old in [old for old in _CATALOGUE if old[0] == key[0]]:
+            del _CATALOGUE[old]
+        _CATALOGUE[key] = parsed
+    return _CATALOGUE[key].get(occasion, [])
 
 
 async def worker_facts(session: AsyncSession, person_id: str) -> tuple[Worker, WorkerFacts] | None:
@@ -131,7 +143,7 @@ def course_of(training: Training) -> Course:
 
 async def assess_placement(session: AsyncSession, placement: Placement, today: date) -> None:
     # The catalogue's revision is read before its items: a change committed in between is assessed again.
-    placement.revision = await repository.revision(session)
+    revision = placement.revision = await repository.revision(session)
     known = await worker_facts(session, placement.person_id)
     if known is None:
         placement.recheck_on = await _without_worker(
@@ -141,7 +153,7 @@ async def assess_placement(session: AsyncSession, placement: Placement, today: d
     worker, facts = known
     job = await job_of(session, placement, worker)
     courses = [course_of(row) for row in await repository.trainings_of(session, placement.person_id)]
-    items = await catalogue(session, "placement")
+    items = await catalogue(session, "placement", revision)
     milestones, placement.recheck_on = assess.placement_milestones(job, [item for item, _ in items], today)
     scope = Scope(
         person_id=placement.person_id,
@@ -155,13 +167,17 @@ async def assess_placement(session: AsyncSession, placement: Placement, today: d
         "employer": placement.employer_id,
         "agency": placement.agency_id,
     }
+    by_day = assess.FactsByDay(lambda day: assess.placement_facts(facts, job, courses, day))
+    claims = await _claims(session, placement.id)
     for item, policy in items:
-        found = _first_met(item, milestones, lambda day: assess.placement_facts(facts, job, courses, day))
-        await settle(session, item, policy, placement.id, beneficiaries.get(policy.beneficiary), found, scope)
+        found = _first_met(item, milestones, by_day)
+        await settle(
+            session, claims, item, policy, placement.id, beneficiaries.get(policy.beneficiary), found, scope
+        )
 
 
 async def assess_training(session: AsyncSession, training: Training, today: date) -> None:
-    training.revision = await repository.revision(session)
+    revision = training.revision = await repository.revision(session)
     known = await worker_facts(session, training.person_id)
     if known is None:
         training.recheck_on = await _without_worker(session, training.person_id, training.recheck_on, today)
@@ -172,7 +188,7 @@ async def assess_training(session: AsyncSession, training: Training, today: date
         for row in await repository.placements_of(session, training.person_id)
     ]
     course = course_of(training)
-    items = await catalogue(session, "training")
+    items = await catalogue(session, "training", revision)
     milestones, training.recheck_on = assess.training_milestones(
         course, jobs, [item for item, _ in items], today
     )
@@ -183,36 +199,42 @@ async def assess_training(session: AsyncSession, training: Training, today: date
         base_id=training.base_id,
     )
     beneficiaries = {"worker": training.person_id, "training_base": training.base_id}
+    by_day = assess.FactsByDay(lambda day: assess.training_facts(facts, course, jobs, day))
+    claims = await _claims(session, training.id)
     for item, policy in items:
-        found = _first_met(item, milestones, lambda day: assess.training_facts(facts, course, jobs, day))
-        await settle(session, item, policy, training.id, beneficiaries.get(policy.beneficiary), found, scope)
+        found = _first_met(item, milestones, by_day)
+        await settle(
+            session, claims, item, policy, training.id, beneficiaries.get(policy.beneficiary), found, scope
+        )
 
 
 async def assess_year(session: AsyncSession, year_row: EmployerYear, today: date) -> None:
-    year_row.revision = await repository.revision(session)
+    revision = year_row.revision = await repository.revision(session)
     employer = await session.get(Employer, year_row.employer_id)
-    hires = []
-    for row in await repository.placements_in_year(session, year_row.employer_id, year_row.year):
-        known = await worker_facts(session, row.person_id)
-        if known is not None:
-            worker, facts = known
-            city = row.city_code or (employer.city_code if employer else "32")
-            hires.append(
-                Hire(row.started_on, row.ended_on, facts.categories, city[:2] != worker.province_code)
-            )
-    items = await catalogue(session, "employer_year")
+    hires = [
+        Hire(
+            started,
+            ended,
+            tuple(categories),
+            (city or (employer.city_code if employer else "32"))[:2] != origin,
+        )
+        for started, ended, city, categories, origin in await repository.hires_in_year(
+            session, year_row.employer_id, year_row.year
+        )
+    ]
+    items = await catalogue(session, "employer_year", revision)
     milestones, year_row.recheck_on = assess.year_milestones(
         year_row.year, hires, [i for i, _ in items], today
     )
     base, caring = (employer.assistance_base, employer.caring) if employer else (False, False)
     scope = Scope(employer_id=year_row.employer_id, city_code=employer.city_code if employer else None)
     occasion_id = f"{year_row.employer_id}:{year_row.year}"
+    by_day = assess.FactsByDay(lambda day: assess.year_facts(base, caring, year_row.year, hires, day))
+    claims = await _claims(session, occasion_id)
     for item, policy in items:
-        found = _first_met(
-            item, milestones, lambda day: assess.year_facts(base, caring, year_row.year, hires, day)
-        )
+        found = _first_met(item, milestones, by_day)
         beneficiary = year_row.employer_id if policy.beneficiary == "employer" else None
-        await settle(session, item, policy, occasion_id, beneficiary, found, scope)
+        await settle(session, claims, item, policy, occasion_id, beneficiary, found, scope)
 
 
 async def assess_person(session: AsyncSession, person_id: str, today: date) -> None:
@@ -225,22 +247,24 @@ async def assess_person(session: AsyncSession, person_id: str, today: date) -> N
     for employer_id, year in sorted(
         {(p.employer_id, p.started_on.year) for p in placements if p.employer_id}
     ):
-        await assess_year(session, await employer_year(session, employer_id, year), today)
+        await year_due(session, employer_id, year, today)
 
 
-async def employer_year(session: AsyncSession, employer_id: str, year: int) -> EmployerYear:
+async def year_due(session: AsyncSession, employer_id: str, year: int, today: date) -> None:
+    """An employer's year to be assessed by the next sweep, not now: it reads every hire of the year, and a
+    large employer's placements arriving one by one would each read them all again."""
     row = await session.get(EmployerYear, (employer_id, year))
     if row is None:
-        row = EmployerYear(employer_id=employer_id, year=year, recheck_on=None)
-        session.add(row)
+        session.add(EmployerYear(employer_id=employer_id, year=year, recheck_on=today, revision=0))
         await session.flush()
-    return row
+    elif row.recheck_on is None or row.recheck_on > today:
+        row.recheck_on = today
 
 
-def _first_met(item: Item, milestones: Sequence[date], facts_on: Any) -> Found | None:
-    """The claim's day, or None; a condition that fails on these facts is logged and counted, never guessed."""
+def _first_met(item: Item, milestones: Sequence[date], facts: assess.FactsByDay) -> Found | None:
+    """The claim's day, or None; a condition that fails on these facts is logged, never guessed."""
     try:
-        return assess.first_met(item, milestones, facts_on)
+        return assess.first_met(item, milestones, facts)
     except rules.ConditionError as error:  # an item saved before the vocabulary changed
         log.warning("policy.condition_failed", policy=item.code, error=str(error))
         return None
@@ -249,8 +273,17 @@ def _first_met(item: Item, milestones: Sequence[date], facts_on: Any) -> Found |
 # --- claims ------------------------------------------------------------------------------------------------
 
 
+async def _claims(session: AsyncSession, occasion_id: str) -> dict[tuple[str, str], Eligibility]:
+    """An occasion's claims, read once for all its items: by (item, beneficiary)."""
+    return {
+        (claim.policy_code, claim.beneficiary_id): claim
+        for claim in await repository.claims_of_occasion(session, occasion_id)
+    }
+
+
 async def settle(
     session: AsyncSession,
+    claims: dict[tuple[str, str], Eligibility],
     item: Item,
     policy: PolicyItem,
     occasion_id: str,
@@ -262,7 +295,7 @@ async def settle(
     granted, refused) keep their status and facts: the decision was made on them."""
     if beneficiary_id is None:
         return  # the occasion has no such beneficiary (a placement no agency brought)
-    claim = await repository.claim(session, item.code, occasion_id, beneficiary_id)
+    claim = claims.get((item.code, beneficiary_id))
     if found is None:
         if claim is not None and claim.status in OPEN:
             await change(session, claim, "withdrawn", "withdrawn", SYSTEM, note="条件不再满足")

@@ -145,8 +145,7 @@ async def _placement_changed(session: AsyncSession, placement: Placement) -> Non
     for training in await repository.trainings_of(session, placement.person_id):
         await assessing.assess_training(session, training, today)
     if placement.employer_id:
-        year = await assessing.employer_year(session, placement.employer_id, placement.started_on.year)
-        await assessing.assess_year(session, year, today)
+        await assessing.year_due(session, placement.employer_id, placement.started_on.year, today)
 
 
 async def enrol(session: AsyncSession, enrolled: TrainingEnrolled) -> None:

@@ -15,15 +15,19 @@ from services.policy.eligibility.models import (
     EmployerYear,
     Placement,
     Training,
+    Worker,
 )
 from services.policy.models import PolicyRow, PolicyVersionRow
 
 OccasionRow = TypeVar("OccasionRow", Placement, Training, EmployerYear)
 
 
-async def items_of(session: AsyncSession, occasion: str) -> Sequence[PolicyRow]:
-    """Every item assessed on this kind of occasion, expired ones included: what was earned under them stays."""
-    statement = select(PolicyRow).where(PolicyRow.item["occasion"].as_string() == occasion)
+async def items_of(session: AsyncSession, occasion: str | None) -> Sequence[PolicyRow]:
+    """Every item assessed on this kind of occasion (all kinds: None), expired ones included: what was earned
+    under them stays."""
+    statement = select(PolicyRow)
+    if occasion is not None:
+        statement = statement.where(PolicyRow.item["occasion"].as_string() == occasion)
     return (await session.scalars(statement.order_by(PolicyRow.code))).all()
 
 
@@ -37,13 +41,28 @@ async def trainings_of(session: AsyncSession, person_id: str) -> Sequence[Traini
     return (await session.scalars(statement)).all()
 
 
-async def placements_in_year(session: AsyncSession, employer_id: str, year: int) -> Sequence[Placement]:
-    statement = select(Placement).where(
-        Placement.employer_id == employer_id,
-        Placement.started_on >= date(year, 1, 1),
-        Placement.started_on <= date(year, 12, 31),
+async def hires_in_year(
+    session: AsyncSession, employer_id: str, year: int
+) -> Sequence[tuple[date, date | None, str | None, list[str], str]]:
+    """An employer's placements that started in the year, with their workers' categories and origin (workers
+    known and not erased): start, end, Jiangsu city, categories, origin province."""
+    statement = (
+        select(
+            Placement.started_on,
+            Placement.ended_on,
+            Placement.city_code,
+            Worker.categories,
+            Worker.province_code,
+        )
+        .join(Worker, Worker.id == Placement.person_id)
+        .where(
+            Placement.employer_id == employer_id,
+            Placement.started_on >= date(year, 1, 1),
+            Placement.started_on <= date(year, 12, 31),
+            Worker.erased.is_(False),
+        )
     )
-    return (await session.scalars(statement)).all()
+    return [tuple(row) for row in (await session.execute(statement)).all()]  # type: ignore[misc]
 
 
 async def claim(
