@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from eastwest.embedded import NatsServer
-from libs.db import BEIJING, beijing_date
+from libs.db import BEIJING, beijing_date, months_after
 from libs.pii import PiiVault
 from services.demand.notices import service
 from services.demand.notices.providers import LocalSink
@@ -233,3 +233,37 @@ async def test_the_daily_cap_holds_back_all_but_urgent_messages_and_stations_see
     assert (
         await platform.client.post("/v1/notices/opt-outs", json={"person_id": worker["id"]}, headers=token)
     ).status_code == 204
+
+
+async def test_a_worker_is_told_of_a_follow_up_visit_coming_due(platform: Platform) -> None:
+    sender = Sender(platform)
+    station = await new_station(platform, "52")
+    token = station_token(station)
+    worker = await register(platform, station, SERIAL + 2)
+    employer = await new_employer(platform)
+    job = await new_job(platform, employer)
+    recruiter = auth("recruiter", employer_id=employer)
+    application = await platform.client.post(
+        "/v1/applications",
+        json={"person_id": worker["id"], "job_id": job, "channel": "station"},
+        headers=token,
+    )
+    path = f"/v1/applications/{application.json()['id']}"
+    assert (await platform.client.post(f"{path}/offer", headers=recruiter)).status_code == 200
+    assert (await platform.client.post(f"{path}/accept", headers=token)).status_code == 200
+    start = months_after(beijing_date() + timedelta(days=2), -1)  # the one-month visit falls in two days
+    placed = await platform.client.post(
+        f"{path}/place", json={"start_date": start.isoformat(), "needs_transport": False}, headers=recruiter
+    )
+    assert placed.status_code == 200, placed.text
+
+    async def scheduled() -> bool:
+        visits = await platform.client.get("/v1/follow-ups", params={"state": "due"}, headers=token)
+        return any(visit["months"] == 1 for visit in visits.json()["items"])
+
+    await eventually(scheduled, timeout=60, what="demand schedules the visits")
+    assert await service.queue_follow_ups(sender.sessions, beijing_date()) == 1
+    assert await service.queue_follow_ups(sender.sessions, beijing_date()) == 0  # once per visit
+    (told,) = [n for n in await notices(platform, token, person_id=worker["id"]) if n["kind"] == "follow_up"]
+    due = months_after(start, 1)
+    assert f"{due.month}月{due.day}日" in told["text"] and told["label"] == "回访提醒"

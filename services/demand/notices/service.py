@@ -17,7 +17,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import structlog
 from sqlalchemy import ColumnElement, and_, func, select, true, update
@@ -27,10 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from libs.api.pagination import decode_cursor, encode_cursor
 from libs.api.problems import not_found, validation_problem
 from libs.auth import Principal, Role, require_role
-from libs.db import BEIJING, utcnow
+from libs.db import BEIJING, beijing_date, utcnow
 from libs.pii import PiiVault
 from libs.settings import Settings
-from services.demand.models import Person, Station
+from services.demand.models import FollowUp, Person, Station
 from services.demand.notices import rules
 from services.demand.notices.models import Notice, SmsOptOut
 from services.demand.notices.providers import Pending, SendError, SmsProvider, opt_out_reply
@@ -293,15 +293,42 @@ async def opt_out(session: AsyncSession, phone_hash: str, source: str) -> None:
 
 
 RECEIPTS_EVERY_SECONDS = 60.0  # receipts and replies are asked for at most this often (providers rate-limit)
+FOLLOW_UPS_EVERY_SECONDS = 3600.0  # visits coming due are looked for hourly
+FOLLOW_UP_NOTICE_DAYS = 3  # a worker is told of a visit due within this many days
+
+
+async def queue_follow_ups(sessions: async_sessionmaker[AsyncSession], today: date) -> int:
+    """Tell each worker whose follow-up visit (回访) falls due in the next days to expect the station's call;
+    once per visit. How many were queued."""
+    async with sessions.begin() as session:
+        statement = select(FollowUp).where(
+            FollowUp.status == "due",
+            FollowUp.due_on >= today,
+            FollowUp.due_on <= today + timedelta(days=FOLLOW_UP_NOTICE_DAYS),
+        )
+        queued = 0
+        for visit in (await session.scalars(statement)).all():
+            notice = await enqueue(
+                session,
+                person_id=visit.person_id,
+                kind="follow_up",
+                values={"date": f"{visit.due_on.month}月{visit.due_on.day}日"},
+                dedup_key=f"follow_up:{visit.id}",
+            )
+            queued += notice is not None
+    return queued
 
 
 async def run_notices(
     sessions: async_sessionmaker[AsyncSession], provider: SmsProvider, vault: PiiVault, settings: Settings
 ) -> None:
     """Every few seconds: send what is due (a batch per transaction); every minute, read receipts and replies."""
-    asked = float("-inf")
+    asked = visits = float("-inf")
     while True:
         try:
+            if time_module.monotonic() - visits >= FOLLOW_UPS_EVERY_SECONDS:
+                visits = time_module.monotonic()
+                await queue_follow_ups(sessions, beijing_date())
             while await deliver(sessions, provider, vault, settings, utcnow()) == BATCH:
                 pass
             if time_module.monotonic() - asked >= min(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["eligibility", "offer", "bus_seat"]
+Kind = Literal["eligibility", "offer", "bus_seat", "follow_up"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,13 @@ TEMPLATES: dict[str, Template] = {
             "录用通知",
             "{employer}拟录用您为“{job}”，请尽快通过联络站确认是否接受。回复TD退订",
             ("employer", "job"),
+            urgent=False,
+        ),
+        Template(
+            "follow_up",
+            "回访提醒",
+            "劳务联络站将在{date}前回访您的就业情况，请保持电话畅通。回复TD退订",
+            ("date",),
             urgent=False,
         ),
         Template(
