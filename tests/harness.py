@@ -23,6 +23,7 @@ from eastwest.running import gateway_server
 from eastwest.services import FACTORIES
 from libs import migrations
 from libs.auth import Role, issue_token
+from libs.db import beijing_date
 from libs.runtime import ServiceRuntime
 from libs.settings import Settings
 
@@ -112,6 +113,28 @@ async def eventually(
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"{what} did not happen within {timeout}s")
+
+
+async def settled(platform: Platform, services: Iterable[str]) -> bool:
+    """Every event the services wrote has been published and handled by every consumer, and policy's sweep
+    (when policy runs) has no occasion waiting."""
+    from sqlalchemy import func, select
+
+    from services.policy.eligibility.repository import due_count
+
+    for name in services:
+        runtime = platform.runtime(name)
+        outbox = runtime.tables.outbox
+        async with runtime.sessions() as session:
+            unsent = await session.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+            )
+            if unsent or (name == "policy" and await due_count(session, beijing_date())):
+                return False
+        for consumer in runtime.consumers:
+            if await consumer.backlog():
+                return False
+    return True
 
 
 async def known_to(platform: Platform, service: str, model: type[Any], key: str, what: str) -> None:

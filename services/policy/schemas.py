@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, Field
 
 from libs.api.schemas import RequestModel, example, example_of
+from libs.reference.labels import CATEGORY_NAMES
 from services.policy import rules
 
 Beneficiary = Literal["worker", "employer", "agency", "training_base"]
@@ -34,10 +35,7 @@ BENEFIT_NAMES: dict[str, str] = {
     "service": "服务",
 }
 GROUP_NAMES: dict[str, str] = {
-    "poverty_alleviated": "脱贫人口",
-    "registered_low_income": "原建档立卡低收入人口",
-    "rural_low_income": "农村低收入人口",
-    "dibao": "低保对象",
+    **CATEGORY_NAMES,
     "employer": "用人单位",
     "assistance_base": "就业帮扶基地",
     "agency": "人力资源服务机构、劳务经纪人",

@@ -16,7 +16,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from eastwest.monitoring_rebuild import rebuild
 from libs.db import BEIJING, beijing_date, months_after
@@ -28,6 +28,7 @@ from services.supply.models import Job
 from services.training.models import Enrolment
 from tests.factories import person_body
 from tests.harness import ADMIN, Platform, auth, eventually, known_to
+from tests.harness import settled as harness_settled
 from tests.integration.test_demand import new_station, register, station_token
 from tests.integration.test_matching import new_employer, new_job
 from tests.integration.test_training import base_body, programme_body
@@ -41,20 +42,9 @@ EMPLOYMENTS = [
 
 
 async def settled(platform: Platform) -> bool:
-    """Every event written has been published and handled by every consumer."""
-    for name in ("stations", "demand", "supply", "matching", "training", "bus", "monitoring"):
-        runtime = platform.runtime(name)
-        outbox = runtime.tables.outbox
-        async with runtime.sessions() as session:
-            unsent = await session.scalar(
-                select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
-            )
-        if unsent:
-            return False
-        for consumer in runtime.consumers:
-            if await consumer.backlog():
-                return False
-    return True
+    return await harness_settled(
+        platform, ("stations", "demand", "supply", "matching", "training", "bus", "monitoring")
+    )
 
 
 @dataclass

@@ -16,14 +16,13 @@ from typing import Any
 
 import openpyxl
 import pytest
-from sqlalchemy import func, select
 
 from eastwest.embedded import NatsServer
 from libs.db import beijing_date, months_after
-from services.policy.eligibility.repository import due_count
 from services.policy.schemas import PolicyItem
 from tests.factories import employer_body, phone
 from tests.harness import ADMIN, DatabaseFactory, Platform, auth, eventually, make_settings, running_platform
+from tests.harness import settled as harness_settled
 from tests.integration.test_demand import new_station, register, station_token
 from tests.integration.test_http_contract import assert_problem
 from tests.integration.test_matching import new_job
@@ -51,21 +50,7 @@ async def platform(
 
 
 async def settled(platform: Platform) -> bool:
-    """Every event written has been published and handled, and policy's sweep has nothing due."""
-    for name in SERVICES:
-        runtime = platform.runtime(name)
-        outbox = runtime.tables.outbox
-        async with runtime.sessions() as session:
-            if await session.scalar(
-                select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
-            ):
-                return False
-            if name == "policy" and await due_count(session, beijing_date()):
-                return False
-        for consumer in runtime.consumers:
-            if await consumer.backlog():
-                return False
-    return True
+    return await harness_settled(platform, SERVICES)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -98,16 +98,10 @@ async def offer(platform: Platform, worker: dict[str, Any], employer: str, **job
     assert offered.status_code == 200, offered.text
 
 
-async def test_an_eligibility_is_told_after_quiet_hours_and_a_reply_of_td_stops_the_rest(
-    platform: Platform,
-) -> None:
-    sender = Sender(platform)
-    station = await new_station(platform, "52")
-    token = station_token(station)
-    worker = await register(platform, station, SERIAL)
-    employer = await new_employer(platform)
+async def hire(platform: Platform, worker: dict[str, Any], employer: str, start: date) -> None:
+    """Through matching's pipeline: applied, offered, accepted, placed from `start`."""
+    token, recruiter = station_token(worker["station_id"]), auth("recruiter", employer_id=employer)
     job = await new_job(platform, employer)
-    recruiter = auth("recruiter", employer_id=employer)
     application = await platform.client.post(
         "/v1/applications",
         json={"person_id": worker["id"], "job_id": job, "channel": "station"},
@@ -116,11 +110,21 @@ async def test_an_eligibility_is_told_after_quiet_hours_and_a_reply_of_td_stops_
     path = f"/v1/applications/{application.json()['id']}"
     assert (await platform.client.post(f"{path}/offer", headers=recruiter)).status_code == 200
     assert (await platform.client.post(f"{path}/accept", headers=token)).status_code == 200
-    start = beijing_date() - timedelta(days=130)
     placed = await platform.client.post(
         f"{path}/place", json={"start_date": start.isoformat(), "needs_transport": False}, headers=recruiter
     )
     assert placed.status_code == 200, placed.text
+
+
+async def test_an_eligibility_is_told_after_quiet_hours_and_a_reply_of_td_stops_the_rest(
+    platform: Platform,
+) -> None:
+    sender = Sender(platform)
+    station = await new_station(platform, "52")
+    token = station_token(station)
+    worker = await register(platform, station, SERIAL)
+    employer = await new_employer(platform)
+    await hire(platform, worker, employer, beijing_date() - timedelta(days=130))
 
     # The office extends the transport subsidy; the worker becomes eligible, and demand queues a message.
     published = (await platform.client.get("/v1/policies/transport-subsidy")).json()
@@ -240,22 +244,8 @@ async def test_a_worker_is_told_of_a_follow_up_visit_coming_due(platform: Platfo
     station = await new_station(platform, "52")
     token = station_token(station)
     worker = await register(platform, station, SERIAL + 2)
-    employer = await new_employer(platform)
-    job = await new_job(platform, employer)
-    recruiter = auth("recruiter", employer_id=employer)
-    application = await platform.client.post(
-        "/v1/applications",
-        json={"person_id": worker["id"], "job_id": job, "channel": "station"},
-        headers=token,
-    )
-    path = f"/v1/applications/{application.json()['id']}"
-    assert (await platform.client.post(f"{path}/offer", headers=recruiter)).status_code == 200
-    assert (await platform.client.post(f"{path}/accept", headers=token)).status_code == 200
     start = months_after(beijing_date() + timedelta(days=2), -1)  # the one-month visit falls in two days
-    placed = await platform.client.post(
-        f"{path}/place", json={"start_date": start.isoformat(), "needs_transport": False}, headers=recruiter
-    )
-    assert placed.status_code == 200, placed.text
+    await hire(platform, worker, await new_employer(platform), start)
 
     async def scheduled() -> bool:
         visits = await platform.client.get("/v1/follow-ups", params={"state": "due"}, headers=token)
