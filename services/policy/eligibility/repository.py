@@ -65,17 +65,6 @@ async def hires_in_year(
     return [tuple(row) for row in (await session.execute(statement)).all()]  # type: ignore[misc]
 
 
-async def claim(
-    session: AsyncSession, policy_code: str, occasion_id: str, beneficiary_id: str
-) -> Eligibility | None:
-    statement = select(Eligibility).where(
-        Eligibility.policy_code == policy_code,
-        Eligibility.occasion_id == occasion_id,
-        Eligibility.beneficiary_id == beneficiary_id,
-    )
-    return (await session.scalars(statement)).one_or_none()
-
-
 async def claims_of_occasion(session: AsyncSession, occasion_id: str) -> Sequence[Eligibility]:
     return (await session.scalars(select(Eligibility).where(Eligibility.occasion_id == occasion_id))).all()
 
