@@ -144,35 +144,3 @@ class ClaimAction(RequestModel):
     granted_on: date | None = Field(default=None, description="发放日期（默认今天）")
     reason: str | None = Field(default=None, min_length=2, max_length=500, description="不予发放的原因")
     note: str | None = Field(default=None, max_length=500, description="备注")
-
-
-class ClaimTotal(BaseModel):
-    policy_code: str
-    policy_name: str
-    region_code: str | None = Field(description="来源省份（按劳动者）或江苏设区市（按用人单位），视分组而定")
-    region_name: str | None
-    eligible: int | Literal["<5"] = Field(description="符合条件的人（单位）次，不含条件不再满足的")
-    granted: int | Literal["<5"]
-    granted_amount: Decimal | None = Field(description="已发放金额（元）；人次少于 5 时不显示")
-
-
-class ClaimTotals(BaseModel):
-    model_config = example(
-        {
-            "by": "province",
-            "items": [
-                {
-                    "policy_code": "transport-subsidy",
-                    "policy_name": "跨省就业一次性交通补贴",
-                    "region_code": "52",
-                    "region_name": "贵州省",
-                    "eligible": 120,
-                    "granted": 96,
-                    "granted_amount": "48000.00",
-                }
-            ],
-        }
-    )
-
-    by: Literal["province", "city"]
-    items: list[ClaimTotal]
