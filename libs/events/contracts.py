@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 JOB_PUBLISHED = "ew.supply.job.published"
 JOB_UPDATED = "ew.supply.job.updated"
@@ -139,6 +139,24 @@ class Intention(BaseModel):
     available_from: date | None = None
 
 
+WORK_HISTORY_SPELLS = 20  # spells of work history a worker carries
+DUTIES_LENGTH = 2000  # characters of free text per spell: what they did, in their own words
+
+
+class WorkSpell(BaseModel):
+    """One spell of a worker's work history (工作经历) as matching reads it: the kind of workplace, the occupation,
+    the dates and what they did. The employer's name stays in demand (`WorkSpellIn.employer`): it names a third
+    party and says where a person was, and ranking does not need it."""
+
+    workplace_kind: str | None = Field(
+        default=None, max_length=30, description="单位类型或行业，如 电子厂、建筑工地"
+    )
+    occupation_code: str | None = Field(default=None, max_length=12, description="国家职业分类大典职业代码")
+    started: date | None = Field(default=None, description="开始日期（只知道年月时填当月 1 日）")
+    ended: date | None = Field(default=None, description="结束日期；仍在做的不填")
+    duties: str = Field(default="", max_length=DUTIES_LENGTH, description="做过什么，自由文字")
+
+
 EmploymentHow = Literal["placed", "self_found", "public_welfare", "self_employed", "flexible"]
 EmploymentWhere = Literal["jiangsu", "home_county", "home_province", "other_province"]
 
@@ -169,6 +187,9 @@ class PersonPayload(BaseModel):
     key_region: bool
     skills: list[str]
     certificates: list[str]
+    speciality: str | None = None  # 技能特长, free text
+    past_training: str | None = None  # trainings taken before or outside the platform, free text
+    work_history: list[WorkSpell] = []
     intention: Intention
     status: str
     status_since: date

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, cast
@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from stdnum.cn import ric
 
 from libs.db import beijing_date
+from libs.events.contracts import DUTIES_LENGTH, WORK_HISTORY_SPELLS
 from libs.pii import PiiError, normalise_phone, parse_resident_id
 from libs.reference import education, labels
 from libs.reference.occupations import occupation
@@ -40,6 +41,7 @@ from libs.spreadsheet_cells import (
 )
 from libs.spreadsheets import SheetRow, write_table
 from services.demand.schemas import Category, Consent, PersonCreate, Status
+from services.demand.work_history import TooManySpells, parse_work_history
 
 EDUCATION_LEVELS = education.PERSON_LEVELS
 CATEGORY_NAMES = cast(
@@ -85,6 +87,16 @@ ROSTER_COLUMNS: tuple[ImportColumn, ...] = (
     ImportColumn("技能", "skills", False, f"{_LIST_HINT}，每项最多 30 个字，最多 30 项", "电焊、叉车驾驶"),
     ImportColumn(
         "证书", "certificates", False, f"{_LIST_HINT}，每项最多 30 个字，最多 20 项", "焊工特种作业操作证"
+    ),
+    ImportColumn("技能特长", "speciality", False, "自由文字，最多 1000 个字", "会开叉车，能看懂简单电路图"),
+    ImportColumn("培训经历", "past_training", False, "以往参加的培训，自由文字，最多 1000 个字", ""),
+    ImportColumn(
+        "工作经历",
+        "work_history",
+        False,
+        "每段一行或用 ； 分隔，每段以起止年月开头，如 2018.03-2021.06 昆山电子厂 贴片操作工；"
+        f"2021年7月至今 建筑工地钢筋工；每段最多 {DUTIES_LENGTH} 个字，最多 {WORK_HISTORY_SPELLS} 段",
+        "2018.03-2021.06 电子厂 贴片操作工；2021年7月至今 建筑工地 钢筋工",
     ),
     ImportColumn(
         "意向工种",
@@ -182,6 +194,9 @@ class ExportPerson:
     education: str | None
     skills: Sequence[str]
     certificates: Sequence[str]
+    speciality: str | None
+    past_training: str | None
+    work_history: Sequence[Mapping[str, Any]]
     occupation_codes: Sequence[str]
     city_codes: Sequence[str]
     min_salary: int | None
@@ -333,6 +348,13 @@ def _items(text: str, column: ImportColumn) -> list[str]:
     return split_items(text)
 
 
+def _work_history(text: str, column: ImportColumn) -> list[dict[str, Any]]:
+    try:
+        return parse_work_history(text)
+    except TooManySpells as error:
+        raise CellError("too_many_spells", str(error)) from error
+
+
 def _occupations(text: str, column: ImportColumn) -> list[str]:
     if plain(text) in _ANY:
         return []
@@ -402,6 +424,9 @@ _PARSERS: dict[str, Callable[[str, ImportColumn], object]] = {
     "education": _education,
     "skills": _items,
     "certificates": _items,
+    "speciality": _text,
+    "past_training": _text,
+    "work_history": _work_history,
     "intention.occupation_codes": _occupations,
     "intention.city_codes": _cities,
     "intention.min_salary": _salary,
@@ -505,6 +530,9 @@ def export_rows(persons: Iterable[ExportPerson]) -> tuple[list[str], list[list[o
                 person.education or "",
                 "、".join(person.skills),
                 "、".join(person.certificates),
+                person.speciality or "",
+                person.past_training or "",
+                work_history_text(person.work_history),
                 "、".join(_occupation_name(code) for code in person.occupation_codes),
                 "、".join(JIANGSU_CITIES.get(code, code) for code in person.city_codes),
                 person.min_salary,
@@ -515,6 +543,19 @@ def export_rows(persons: Iterable[ExportPerson]) -> tuple[list[str], list[list[o
             ]
         )
     return list(EXPORT_HEADERS), rows
+
+
+def work_history_text(spells: Sequence[Mapping[str, Any]]) -> str:
+    """Spells as the 工作经历 column reads them back in: one per line, led by their months."""
+    lines = []
+    for spell in spells:
+        started, ended = spell.get("started"), spell.get("ended")
+        span = ""
+        if started:
+            span = f"{started[:7].replace('-', '.')}-{ended[:7].replace('-', '.') if ended else '至今'} "
+        words = " ".join(part for part in (spell.get("employer"), spell.get("workplace_kind")) if part)
+        lines.append(f"{span}{words} {spell.get('duties', '')}".strip().replace("\n", " "))
+    return "\n".join(lines)
 
 
 def _occupation_name(code: str) -> str:

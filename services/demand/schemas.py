@@ -9,7 +9,14 @@ from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_vali
 
 from libs.api.schemas import RequestModel, example
 from libs.db import beijing_date, utcnow
-from libs.events.contracts import Employment, EmploymentHow, EmploymentWhere, PersonPayload
+from libs.events.contracts import (
+    WORK_HISTORY_SPELLS,
+    Employment,
+    EmploymentHow,
+    EmploymentWhere,
+    PersonPayload,
+    WorkSpell,
+)
 from libs.pii import PiiError, normalise_phone, parse_resident_id
 from libs.reference.education import Education
 from libs.reference.occupations import is_occupation_code
@@ -36,20 +43,30 @@ _INTENTION = {
     "needs_dormitory": True,
     "available_from": "2026-12-15",
 }
+_SPELL = {
+    "workplace_kind": "电子厂",
+    "occupation_code": "6-25-04-07",
+    "started": "2019-03-01",
+    "ended": "2023-06-30",
+    "duties": "SMT 贴片线操作工，会看贴片程序、换料、首件检验；后两年做线长，带 12 人，两班倒",
+}
 _PROFILE = {
     "education": "初中",
     "categories": ["poverty_alleviated"],
     "key_region": True,
     "skills": ["电焊", "叉车"],
     "certificates": ["焊工（五级）"],
+    "speciality": "会开叉车，能看懂简单的电路图",
+    "past_training": "2024 年县人社局电工培训 15 天",
     "intention": _INTENTION,
 }
+_HISTORY = [{**_SPELL, "employer": "昆山某电子有限公司"}]
 _ROW_ERROR = {"row": 7, "column": "身份证号", "code": "id_number_invalid", "message": "身份证号校验位不正确"}
 
 
 class IntentionIn(Strict):
     occupation_codes: list[str] = Field(default=[], max_length=10)
-    keywords: str | None = Field(default=None, max_length=200)
+    keywords: str | None = Field(default=None, max_length=500)
     city_codes: list[str] = Field(default=[], max_length=13)
     min_salary: int | None = Field(default=None, ge=0, le=100000)
     needs_dormitory: bool = False
@@ -70,6 +87,41 @@ class IntentionIn(Strict):
         if unknown:
             raise ValueError(f"意向城市须为江苏设区市代码（3201 至 3213）：{'、'.join(unknown)}")
         return codes
+
+
+class WorkSpellIn(Strict, WorkSpell):
+    """A spell as a station records it: what matching reads (`WorkSpell`) plus the employer's name, which stays
+    in demand. Dates are checked against each other and today; the occupation against the 大典."""
+
+    multiline_fields = frozenset({"duties"})
+
+    employer: str | None = Field(default=None, max_length=100, description="用人单位名称（仅联络站可见）")
+
+    @field_validator("occupation_code")
+    @classmethod
+    def _occupation(cls, code: str | None) -> str | None:
+        if code is not None and not is_occupation_code(code):
+            raise ValueError(f"未知的职业代码：{code}")
+        return code
+
+    @field_validator("started", "ended")
+    @classmethod
+    def _not_future(cls, value: date | None) -> date | None:
+        if value is not None and value > beijing_date():
+            raise ValueError("工作经历的日期不能晚于今天")
+        return value
+
+    @field_validator("ended")
+    @classmethod
+    def _ends_after_start(cls, value: date | None, info: ValidationInfo) -> date | None:
+        started = info.data.get("started")
+        if value is not None and started is not None and value < started:
+            raise ValueError("结束日期不能早于开始日期")
+        return value
+
+
+class WorkSpellOut(WorkSpell):
+    employer: str | None = None
 
 
 class Consent(Strict):
@@ -101,6 +153,8 @@ def _phone(value: str) -> str:
 class ProfileFields(Strict):
     """What a station may change after registration."""
 
+    multiline_fields = frozenset({"speciality", "past_training"})
+
     name: str | None = Field(default=None, min_length=2, max_length=50)
     phone: str | None = Field(default=None, max_length=20)
     education: Education | None = None
@@ -108,6 +162,11 @@ class ProfileFields(Strict):
     key_region: bool | None = None
     skills: list[ShortText] | None = Field(default=None, max_length=30)
     certificates: list[ShortText] | None = Field(default=None, max_length=20)
+    speciality: str | None = Field(default=None, max_length=1000, description="技能特长，自由文字")
+    past_training: str | None = Field(default=None, max_length=1000, description="以往参加的培训，自由文字")
+    work_history: list[WorkSpellIn] | None = Field(
+        default=None, max_length=WORK_HISTORY_SPELLS, description="工作经历，最近的在前或在后均可"
+    )
     intention: IntentionIn | None = None
 
     @field_validator("phone")
@@ -117,7 +176,7 @@ class ProfileFields(Strict):
 
 
 class PersonCreate(ProfileFields):
-    multiline_fields = frozenset({"note"})
+    multiline_fields = ProfileFields.multiline_fields | {"note"}
     model_config = example(
         {
             "station_id": STATION_ID,
@@ -125,6 +184,7 @@ class PersonCreate(ProfileFields):
             "id_number": "610102199203151232",
             "phone": "13912345678",
             **_PROFILE,
+            "work_history": _HISTORY,
             "consent": {"given_at": "2026-11-01T09:00:00+08:00", "scope": "就业帮扶信息登记与岗位推荐"},
             "note": "在联络站现场登记",
         }
@@ -170,6 +230,7 @@ class Person(PersonPayload):
             "gender": "male",
             "age": 34,
             **_PROFILE,
+            "work_history": _HISTORY,
             "consent": {"given_at": "2026-11-01T09:00:00+08:00", "scope": "就业帮扶信息登记与岗位推荐"},
             "status": "seeking",
             "status_since": "2026-11-01",
@@ -185,6 +246,9 @@ class Person(PersonPayload):
     id_number_masked: str | None
     phone_masked: str | None
     birth_date: date | None
+    work_history: list[WorkSpellOut] = Field(  # type: ignore[assignment]
+        default=[], description="工作经历，含用人单位名称（仅联络站可见）"
+    )
     consent: ConsentOut
     demand_list_id: str | None
     created_at: datetime

@@ -31,6 +31,7 @@ from libs.events.contracts import (
     StationPayload,
     WarningPayload,
     WarningResolved,
+    WorkSpell,
 )
 from libs.events.envelope import new_event
 from libs.events.outbox import add_event
@@ -46,7 +47,7 @@ from services.demand.models import (
     employment_of,
     platform,
 )
-from services.demand.schemas import ConsentOut, PersonCreate, PersonPatch, StatusChangeIn
+from services.demand.schemas import ConsentOut, PersonCreate, PersonPatch, StatusChangeIn, WorkSpellIn
 from services.demand.schemas import Person as PersonView
 
 SERVICE = "demand"
@@ -112,7 +113,7 @@ def age_of(person: Person, today: date) -> int:
 def person_view(vault: PiiVault, person: Person) -> PersonView:
     """Masked ID number and phone; the name in full for whoever may see the worker at all."""
     return PersonView(
-        **dict(person_payload(person)),
+        **{**dict(person_payload(person)), "work_history": list(person.work_history or [])},
         name=vault.decrypt(person.name_encrypted, "name") if person.name_encrypted else None,
         id_number_masked=person.id_number_masked,
         phone_masked=person.phone_masked,
@@ -122,6 +123,10 @@ def person_view(vault: PiiVault, person: Person) -> PersonView:
         created_at=person.created_at,
         erased=person.erased_at is not None,
     )
+
+
+def _work_history(spells: list[WorkSpellIn] | None) -> list[dict[str, Any]]:
+    return [spell.model_dump(mode="json") for spell in spells or []]
 
 
 def person_payload(person: Person) -> PersonPayload:
@@ -137,6 +142,9 @@ def person_payload(person: Person) -> PersonPayload:
         key_region=person.key_region,
         skills=list(person.skills),
         certificates=list(person.certificates),
+        speciality=person.speciality,
+        past_training=person.past_training,
+        work_history=[WorkSpell.model_validate(spell) for spell in person.work_history or []],
         intention=Intention.model_validate(person.intention or {}),
         status=person.status,
         status_since=person.status_since,
@@ -201,6 +209,9 @@ async def register_person(
         key_region=bool(data.key_region),
         skills=list(data.skills or []),
         certificates=list(data.certificates or []),
+        speciality=data.speciality,
+        past_training=data.past_training,
+        work_history=_work_history(data.work_history),
         intention=(
             data.intention.model_dump(mode="json") if data.intention else Intention().model_dump(mode="json")
         ),
@@ -258,6 +269,8 @@ async def update_person(
             person.phone_masked = mask_phone(value)
         elif name == "intention":
             person.intention = patch.intention.model_dump(mode="json") if patch.intention else {}
+        elif name == "work_history":
+            person.work_history = _work_history(patch.work_history)
         elif name in ("categories", "skills", "certificates"):
             setattr(person, name, list(value or []))
         elif name == "key_region":
@@ -390,6 +403,9 @@ async def erase_person(session: AsyncSession, caller: Principal, person_id: str)
         setattr(person, column, None)
     person.skills = []
     person.certificates = []
+    person.speciality = None
+    person.past_training = None
+    person.work_history = []
     person.intention = {}
     person.erased_at = now
     person.updated_at = now

@@ -60,6 +60,9 @@ class WorkerFeatures:
     unemployed_since: date | None
     province_code: str
     station_id: str
+    # 技能特长, past training and work history as one text (workplaces, occupations, what they did)
+    history: str = ""
+    past_occupations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,4 +182,16 @@ def worker_features(
         unemployed_since=person.status_since if person.status in UNEMPLOYED_STATUSES else None,
         province_code=person.province_code,
         station_id=person.station_id,
+        history="\n".join(
+            part
+            for part in (
+                person.speciality,
+                person.past_training,
+                *(" ".join(filter(None, (spell.workplace_kind, spell.duties))) for spell in person.work_history),
+            )
+            if part
+        ),
+        past_occupations=tuple(
+            dict.fromkeys(spell.occupation_code for spell in person.work_history if spell.occupation_code)
+        ),
     )

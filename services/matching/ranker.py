@@ -61,7 +61,7 @@ AVAILABLE_WITHIN_DAYS = 30  # a worker available within this many days is matche
 
 N_FEATURES = 2**20
 JOB_WIDTH = 256  # n-gram slots per job (synthetic jobs use <= ~180; longer texts keep their heaviest)
-WORKER_WIDTH = 128  # per worker (keywords <= 200 characters, skills, occupation names)
+WORKER_WIDTH = 192  # per worker (keywords, skills, occupation names, work history: the heaviest n-grams kept)
 MAX_INTENDED_OCCUPATIONS = 10  # IntentionIn allows 10
 MAX_TRAINED_OCCUPATIONS = 8
 COMMON_DF = 0.1  # n-grams in more than this share of jobs go through the dense product in top_k_arrays
@@ -113,8 +113,10 @@ def job_text(job: JobFeatures) -> str:
 
 
 def worker_text(worker: WorkerFeatures) -> str:
-    names = [_occupation_name(code) for code in (*worker.occupation_codes, *worker.trained_occupations)]
-    return " ".join((worker.keywords, " ".join(worker.skills), " ".join(names)))
+    """What they want, what they can do and what they did: the occupations done count like those wanted."""
+    codes = (*worker.occupation_codes, *worker.trained_occupations, *worker.past_occupations)
+    names = [_occupation_name(code) for code in codes]
+    return " ".join((worker.keywords, " ".join(worker.skills), " ".join(names), worker.history))
 
 
 def day_number(day: date | None, default: int) -> int:
@@ -1129,7 +1131,7 @@ class MatchIndex:
             small: list[Reason] = []  # listed only if nothing larger is
             if score:
                 (reasons if abs(score) >= shown else small).append(
-                    Reason("text_similarity", "岗位与求职意向相近", text_shown[i])
+                    Reason("text_similarity", "岗位与求职意向、技能或工作经历相近", text_shown[i])
                 )
             level = closeness[i]
             if level > 0:

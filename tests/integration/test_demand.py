@@ -266,3 +266,55 @@ async def test_where_and_how_a_worker_is_employed(platform: Platform) -> None:
         )
 
     await eventually(announced, what="person.status_changed carrying the placement's employment")
+
+
+async def test_work_history_stays_with_the_station_but_its_words_reach_matching(platform: Platform) -> None:
+    """The employer's name is for the station; the event carries the workplace kind, the dates and the words."""
+    station_id = await new_station(platform)
+    spell = {
+        "employer": "昆山某某电子有限公司",
+        "workplace_kind": "电子厂",
+        "occupation_code": "6-25-04-07",
+        "started": "2019-03-01",
+        "ended": "2023-06-30",
+        "duties": "SMT 贴片线操作工，换料、首件检验\n后两年做线长，带 12 人",
+    }
+    worker = await register(
+        platform,
+        station_id,
+        31,
+        work_history=[spell],
+        speciality="会开叉车\n能看电路图",
+        past_training="电工培训",
+    )
+    assert worker["work_history"] == [spell]
+    assert (worker["speciality"], worker["past_training"]) == ("会开叉车\n能看电路图", "电工培训")
+    js = platform.runtime("demand").bus.js
+
+    event: dict[str, Any] = {}
+
+    async def registered() -> bool:
+        try:
+            message = await js.get_last_msg("EW", "ew.demand.person.registered")
+        except Exception:
+            return False
+        event.update(json.loads(message.data)["data"])
+        return event["id"] == worker["id"]
+
+    await eventually(registered, what="person.registered in the stream")
+    assert event["work_history"] == [{key: value for key, value in spell.items() if key != "employer"}]
+    assert "昆山某某" not in json.dumps(event, ensure_ascii=False)
+    # the dates are checked against each other, the occupation against the 大典, each on its own field
+    path = f"/v1/persons/{worker['id']}"
+    headers = station_token(station_id)
+    bad = [{**spell, "started": "2024-01-01", "occupation_code": "9-99-99-99"}]
+    response = await platform.client.patch(path, json={"work_history": bad}, headers=headers)
+    assert response.status_code == 422
+    assert problem_fields(response) >= {"body.work_history.0.ended", "body.work_history.0.occupation_code"}
+    response = await platform.client.patch(path, json={"work_history": []}, headers=headers)
+    assert response.status_code == 200 and response.json()["work_history"] == []
+    # erasure takes the history with the name
+    assert (await platform.client.delete(path, headers=headers)).status_code == 204
+    async with platform.runtime("demand").sessions() as session:
+        row = await session.get(Person, worker["id"])
+    assert row is not None and row.work_history == [] and row.speciality is None

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from libs.events.contracts import Benefits, Intention, JobPayload, PersonPayload
+from libs.events.contracts import Benefits, Intention, JobPayload, PersonPayload, WorkSpell
 from services.matching.features import (
     JobFeatures,
     Match,
@@ -99,7 +99,7 @@ def test_a_fitting_job_comes_with_labelled_weighted_reasons() -> None:
     assert match.job_id == "job-1" and match.person_id == "person-1"
     assert {"text_similarity", "same_occupation", "pay_above_minimum", "dormitory"} <= set(codes(match))
     assert reason(match, "same_occupation").label == "同一职业"
-    assert reason(match, "text_similarity").label == "岗位与求职意向相近"
+    assert reason(match, "text_similarity").label == "岗位与求职意向、技能或工作经历相近"
     assert reason(match, "pay_above_minimum").label == "薪资高于期望 1000 元"  # mid 7500 vs 6500
     assert reason(match, "dormitory").label == "提供住宿"
     weights = [r.weight for r in match.reasons]
@@ -162,6 +162,33 @@ def test_text_similarity_finds_the_trade_without_occupation_codes() -> None:
     ranked = index.recommend("person-1", 10, TODAY)
     assert [m.job_id for m in ranked] == ["nanny", "cleaner"]
     assert "text_similarity" in codes(ranked[0]) and "text_similarity" not in codes(ranked[1])
+
+
+def test_work_history_alone_finds_the_trade() -> None:
+    """A worker who states no wish is matched on what they did: the words, the workplace, the occupation."""
+    smt = job(
+        "smt",
+        title="SMT操作工",
+        description="贴片线上料、换料、首件检验，两班倒。",
+        skills=(),
+        occupation_code=None,
+    )
+    kitchen = job("kitchen", title="厨房帮工", description="切配、洗碗。", skills=(), occupation_code=None)
+    history = "电子厂 贴片线操作工，会换料和首件检验，后来做线长"
+    blank = {"occupation_codes": (), "keywords": "", "skills": ()}
+    index = index_with(
+        [smt, kitchen],
+        [
+            worker("told", **blank, history=history),
+            worker("silent", **blank),
+            worker("cook", **blank, past_occupations=("4-03-01-01",)),
+        ],
+    )
+    ranked = index.recommend("told", 10, TODAY)
+    assert [m.job_id for m in ranked] == ["smt", "kitchen"]
+    assert reason(ranked[0], "text_similarity").weight > 10 * reason(ranked[1], "text_similarity").weight
+    assert all("text_similarity" not in codes(m) for m in index.recommend("silent", 10, TODAY))
+    assert next(m.person_id for m in index.candidates("smt", 10, TODAY)) == "told"
 
 
 def test_character_ngrams_need_no_dictionary_and_do_not_cross_punctuation() -> None:
@@ -428,6 +455,9 @@ def test_features_from_event_payloads() -> None:
     assert w.skills == ("做饭", "老人护理") and w.trained_occupations == ("4-10-01-05",)
     assert worker_features(person.model_copy(update={"status": "employed"})).unemployed_since is None
     assert dataclasses.is_dataclass(w)
+    spell = WorkSpell(workplace_kind="电子厂", occupation_code="6-25-04-07", duties="贴片")
+    told = worker_features(person.model_copy(update={"speciality": "会开叉车", "work_history": [spell]}))
+    assert told.history == "会开叉车\n电子厂 贴片" and told.past_occupations == ("6-25-04-07",)
 
 
 def test_threads_give_the_same_top_k() -> None:

@@ -72,6 +72,9 @@ def test_full_row_maps_every_column() -> None:
         学历="初中毕业",
         技能="电焊、叉车驾驶，电焊",
         证书="焊工证",
+        技能特长="会开叉车\n能看懂简单电路图",
+        培训经历="2024 年县人社局电工培训 15 天",
+        工作经历="2018.03-2021.06 昆山电子厂 贴片；2021年7月至今 工地钢筋工",
         意向工种="电焊工、6-25-04-07",
         意向城市="苏州、3205、无锡市",
         期望月薪="5000-6000元",
@@ -89,6 +92,26 @@ def test_full_row_maps_every_column() -> None:
         "key_region": None,
         "skills": ["电焊", "叉车驾驶"],
         "certificates": ["焊工证"],
+        "speciality": "会开叉车\n能看懂简单电路图",
+        "past_training": "2024 年县人社局电工培训 15 天",
+        "work_history": [
+            {
+                "workplace_kind": None,
+                "occupation_code": None,
+                "started": date(2018, 3, 1),
+                "ended": date(2021, 6, 1),
+                "duties": "昆山电子厂 贴片",
+                "employer": None,
+            },
+            {
+                "workplace_kind": None,
+                "occupation_code": None,
+                "started": date(2021, 7, 1),
+                "ended": None,
+                "duties": "工地钢筋工",
+                "employer": None,
+            },
+        ],
         "intention": {
             "occupation_codes": ["6-18-02-04", "6-25-04-07"],
             "keywords": None,
@@ -368,6 +391,9 @@ def test_columns_describe_the_template() -> None:
         "学历",
         "技能",
         "证书",
+        "技能特长",
+        "培训经历",
+        "工作经历",
         "意向工种",
         "意向城市",
         "期望月薪",
@@ -404,7 +430,7 @@ def test_xlsx_template_keeps_personal_numbers_as_text_and_has_notes() -> None:
     workbook = load_workbook(io.BytesIO(roster_template("xlsx")))
     sheet = workbook.worksheets[0]
     headers = [cell.value for cell in next(sheet.iter_rows(max_row=1))]
-    assert headers[:3] == ["姓名*", "身份证号*", "手机号*"] and headers[12] == "同意授权*"
+    assert headers[:3] == ["姓名*", "身份证号*", "手机号*"] and "同意授权*" in headers
     assert sheet.column_dimensions["B"].number_format == "@"
     assert sheet.column_dimensions["C"].number_format == "@"
     example = [cell.value for cell in next(sheet.iter_rows(min_row=2, max_row=2))]
@@ -423,6 +449,17 @@ def _export_person(**overrides: object) -> ExportPerson:
         "education": "初中",
         "skills": ["电焊", "叉车驾驶"],
         "certificates": [],
+        "speciality": None,
+        "past_training": None,
+        "work_history": [
+            {
+                "employer": "昆山某电子公司",
+                "started": "2018-03-01",
+                "ended": "2021-06-01",
+                "duties": "贴片\n换料",
+            },
+            {"workplace_kind": "建筑工地", "started": "2021-07-01", "ended": None, "duties": "钢筋工"},
+        ],
         "occupation_codes": ["6-18-02-04"],
         "city_codes": ["3205", "3202"],
         "min_salary": 5000,
@@ -458,6 +495,9 @@ def test_export_rows_use_roster_headers_and_words() -> None:
         "学历",
         "技能",
         "证书",
+        "技能特长",
+        "培训经历",
+        "工作经历",
         "意向工种",
         "意向城市",
         "期望月薪",
@@ -474,6 +514,9 @@ def test_export_rows_use_roster_headers_and_words() -> None:
         "初中",
         "电焊、叉车驾驶",
         "",
+        "",
+        "",
+        "2018.03-2021.06 昆山某电子公司 贴片 换料\n2021.07-至今 建筑工地 钢筋工",
         "焊工",  # the 大典 name of 6-18-02-04
         "苏州市、无锡市",
         5000,
@@ -482,7 +525,7 @@ def test_export_rows_use_roster_headers_and_words() -> None:
         "已就业",
         date(2026, 4, 1),
     ]
-    assert rows[1][3:5] == ["", ""] and rows[1][8:13] == ["", None, "否", None, "求职中"]
+    assert rows[1][3:5] == ["", ""] and rows[1][11:16] == ["", None, "否", None, "求职中"]
     csv_text = write_table(headers, rows, "csv").decode("utf-8-sig")
     assert ID_X not in csv_text and PHONE not in csv_text
     assert "6-18-02-04" not in csv_text  # occupations read as names
@@ -491,13 +534,53 @@ def test_export_rows_use_roster_headers_and_words() -> None:
 def test_exported_words_import_back() -> None:
     """Categories, occupations and cities as exported are accepted by the import."""
     _, (row, *_) = export_rows([_export_person()])
-    person = _one(人员类别=str(row[3]), 意向工种=str(row[7]), 意向城市=str(row[8]))
+    person = _one(人员类别=str(row[3]), 工作经历=str(row[9]), 意向工种=str(row[10]), 意向城市=str(row[11]))
     assert person.categories == ["poverty_alleviated", "dibao"]
     assert person.intention is not None
     assert (person.intention.occupation_codes, person.intention.city_codes) == (
         ["6-18-02-04"],
         ["3205", "3202"],
     )
+    assert person.work_history is not None
+    assert [(spell.started, spell.ended) for spell in person.work_history] == [
+        (date(2018, 3, 1), date(2021, 6, 1)),
+        (date(2021, 7, 1), None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "spans"),
+    [
+        (
+            "2015-2017 饭店帮厨\n负责切配\n2018 - 2020年 保安",
+            [(date(2015, 1, 1), date(2017, 12, 1)), (date(2018, 1, 1), date(2020, 12, 1))],
+        ),
+        (
+            "2019年3月—2020年1月，电子厂；2020.2-至今 快递分拣",
+            [(date(2019, 3, 1), date(2020, 1, 1)), (date(2020, 2, 1), None)],
+        ),
+        ("在家务农，会开拖拉机；农闲时在县城工地打零工", [(None, None)]),  # no dates: one spell, nothing lost
+        ("2020.1-2020.12 1998 人的大厂", [(date(2020, 1, 1), date(2020, 12, 1))]),  # a number after is words
+    ],
+)
+def test_work_history_cell_is_read_into_spells(
+    text: str, spans: list[tuple[date | None, date | None]]
+) -> None:
+    history = _one(工作经历=text).work_history
+    assert history is not None
+    assert [(spell.started, spell.ended) for spell in history] == spans
+    words = re.compile(r"[^\u4e00-\u9fff]|[年月至今]")  # the words typed, without the dates
+    assert words.sub("", "".join(spell.duties for spell in history)) == words.sub("", text)
+
+
+def test_work_history_that_cannot_be_right_is_reported_on_its_column() -> None:
+    assert _errors(工作经历="2021年7月-2019年1月 工地") == [("工作经历", "value_error")]
+    assert set(_errors(工作经历="2099.01-2099.12 未来")) == {("工作经历", "value_error")}
+    many = "；".join(f"{2000 + i}.01-{2000 + i}.12 工地" for i in range(21))
+    assert _errors(工作经历=many) == [("工作经历", "too_many_spells")]
+    assert _errors(工作经历="2020.01-2020.12 " + "搬" * 2001) == [("工作经历", "string_too_long")]
+    long_history = "\n".join(f"{2000 + i}.01-{2000 + i}.12 " + "电子厂流水线装配，" * 150 for i in range(20))
+    assert len(_one(工作经历=long_history).work_history or []) == 20  # 20 spells of 1,350 characters each
 
 
 def _roster_file(tmp_path: Path, rows: int) -> Path:
