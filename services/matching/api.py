@@ -21,7 +21,7 @@ from libs.api.routing import (
     service_router,
     time_id_cursor,
 )
-from services.matching import repository, service
+from services.matching import ranking, repository, service
 from services.matching.index import IndexHolder
 from services.matching.models import JobView, WorkerView, platform
 from services.matching.schemas import (
@@ -31,14 +31,16 @@ from services.matching.schemas import (
     ApplicationOut,
     Candidates,
     EndIn,
+    MatchExplained,
     PlaceIn,
     PlacementOut,
     Recommendations,
 )
 
 router = service_router("matching")
-TopN = Annotated[int, Query(ge=1, le=100)]
-AVAILABLE = {"seeking", "unemployed", "training"}
+TopN = Annotated[int, Query(ge=1, le=100, description="每页条数")]
+PersonId = Annotated[str, Query(min_length=1, max_length=36)]
+JobId = Annotated[str, Query(min_length=1, max_length=36)]
 
 
 def index_of(request: Request) -> IndexHolder:
@@ -48,23 +50,42 @@ def index_of(request: Request) -> IndexHolder:
 
 @router.get("/persons/{person_id}/recommendations", response_model=Recommendations)
 async def recommendations(
-    request: Request, person_id: str, session: Session, caller: Caller, limit: TopN = 20
+    request: Request,
+    person_id: str,
+    session: Session,
+    caller: Caller,
+    limit: TopN = 20,
+    cursor: Cursor = None,
 ) -> Recommendations:
+    """A worker's jobs, best first, page by page to the end of the list (`next_cursor`)."""
     holder = index_of(request)
     if not holder.index.has_worker(person_id):  # before this request's own transaction: SQLite has one writer
         await holder.refresh(request.app.state.runtime.sessions)
-    return await service.recommend(session, holder, caller, person_id, limit)
+    return await ranking.recommend(session, holder, caller, person_id, limit, cursor)
 
 
 @router.get("/jobs/{job_id}/candidates", response_model=Candidates)
 async def candidates(
-    request: Request, job_id: str, session: Session, caller: Caller, limit: TopN = 20
+    request: Request, job_id: str, session: Session, caller: Caller, limit: TopN = 20, cursor: Cursor = None
 ) -> Candidates:
     """Recruiters see every fitting worker of their job (as random ids); stations and provinces their own."""
     holder = index_of(request)
     if not holder.index.has_job(job_id):  # before this request's own transaction: SQLite has one writer
         await holder.refresh(request.app.state.runtime.sessions)
-    return await service.candidates(session, holder, caller, job_id, limit)
+    return await ranking.candidates(session, holder, caller, job_id, limit, cursor)
+
+
+@router.get("/matches", response_model=MatchExplained)
+async def explain_match(
+    request: Request, session: Session, caller: Caller, person_id: PersonId, job_id: JobId
+) -> MatchExplained:
+    """One worker and one job: the score and reasons, and which hard filters fail and by how much ("why not")."""
+    holder = index_of(request)
+    if not (holder.index.has_worker(person_id) and holder.index.has_job(job_id)):
+        await holder.refresh(
+            request.app.state.runtime.sessions
+        )  # first: the request's transaction holds SQLite
+    return await ranking.explain_pair(session, holder, caller, person_id, job_id)
 
 
 @router.post("/allocations", response_model=AllocationOut)

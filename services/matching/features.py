@@ -15,6 +15,8 @@ from libs.events.contracts import JobPayload, PersonPayload
 # Demand's category codes (services/demand/schemas.py `Category`), in the order priority is usually given.
 CATEGORIES: tuple[str, ...] = ("registered_low_income", "poverty_alleviated", "rural_low_income", "dibao")
 
+# Statuses in which a worker is looking for work (or finishing a training) and is a candidate for jobs.
+SEEKING_STATUSES: frozenset[str] = frozenset({"seeking", "unemployed", "training"})
 # Statuses in which a worker is without work; their `status_since` starts the unemployment clock.
 UNEMPLOYED_STATUSES: frozenset[str] = frozenset({"seeking", "unemployed"})
 
@@ -63,6 +65,7 @@ class WorkerFeatures:
     # 技能特长, past training and work history as one text (workplaces, occupations, what they did)
     history: str = ""
     past_occupations: tuple[str, ...] = ()
+    seeking: bool = True  # a candidate for jobs (SEEKING_STATUSES); recommendations are given either way
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,11 +190,15 @@ def worker_features(
             for part in (
                 person.speciality,
                 person.past_training,
-                *(" ".join(filter(None, (spell.workplace_kind, spell.duties))) for spell in person.work_history),
+                *(
+                    " ".join(filter(None, (spell.workplace_kind, spell.duties)))
+                    for spell in person.work_history
+                ),
             )
             if part
         ),
         past_occupations=tuple(
             dict.fromkeys(spell.occupation_code for spell in person.work_history if spell.occupation_code)
         ),
+        seeking=person.status in SEEKING_STATUSES,
     )

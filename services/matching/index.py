@@ -38,8 +38,8 @@ def _job(row: JobView, today: date) -> JobFeatures:
     return job_features(row.job(), today)
 
 
-def _worker(row: WorkerView) -> tuple[WorkerFeatures, str]:
-    """A worker's features and their employment status."""
+def worker_of(row: WorkerView) -> tuple[WorkerFeatures, str]:
+    """A worker's features (with what their trainings gave them) and their employment status."""
     person = row.person()
     features = worker_features(
         person,
@@ -89,7 +89,7 @@ class _Held:
                 self.index.remove_worker(worker.id)
                 self.statuses.pop(worker.id, None)
             else:
-                features, status = _worker(worker)
+                features, status = worker_of(worker)
                 current.append(features)
                 self.statuses[worker.id] = status
         self.index.upsert_workers(current)

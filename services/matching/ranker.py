@@ -485,6 +485,11 @@ class MatchIndex:
         self._w_unemployed: I32 = np.zeros(0, dtype=np.int32)
         self._w_flags: npt.NDArray[np.uint8] = np.zeros(0, dtype=np.uint8)
         self._w_certs = _BitRows()
+        self._w_seeking: Bool = np.zeros(0, dtype=np.bool_)
+        self._stations = _Vocabulary()
+        self._provinces = _Vocabulary()
+        self._w_station: I32 = np.zeros(0, dtype=np.int32)
+        self._w_province: I32 = np.zeros(0, dtype=np.int32)
 
     # ------------------------------------------------------------------------------------------------ counts
 
@@ -594,7 +599,8 @@ class MatchIndex:
         for name, fill in (
             ("_w_live", False), ("_w_legal", False), ("_w_age", 0), ("_w_any_city", False), ("_w_occ", 0),
             ("_w_trained", 0), ("_w_min", 0.0), ("_w_has_min", False), ("_w_dorm", False),
-            ("_w_available", 0), ("_w_unemployed", NEVER), ("_w_flags", 0),
+            ("_w_available", 0), ("_w_unemployed", NEVER), ("_w_flags", 0), ("_w_seeking", False),
+            ("_w_station", 0), ("_w_province", 0),
         ):  # fmt: skip
             setattr(self, name, _grow(getattr(self, name), capacity, fill))
 
@@ -687,6 +693,9 @@ class MatchIndex:
             for w in batch
         ]
         self._w_certs.set(rows, [[self._certificates.add(c.strip()) for c in w.certificates] for w in batch])
+        self._w_seeking[rows] = [w.seeking for w in batch]
+        self._w_station[rows] = [self._stations.add(w.station_id) for w in batch]
+        self._w_province[rows] = [self._provinces.add(w.province_code) for w in batch]
         self._worker_text.put(rows, self._hash([worker_text(w) for w in batch]), self._idf)
 
     def remove_worker(self, person_id: str) -> bool:
@@ -775,10 +784,14 @@ class MatchIndex:
             rows = np.setdiff1d(rows, needs[~ok], assume_unique=True)
         return rows
 
-    def _eligible_worker_rows(self, j: int, day: int) -> I64:
+    def _eligible_worker_rows(self, j: int, day: int, among: Bool | None = None) -> I64:
+        """Workers a job may be shown: seeking, of legal age, available in time, in its age range and city, with
+        its certificates; `among` narrows them to some workers (a station's, a province's)."""
         if not (self._j_live[j] and self._j_open[j]) or self._j_valid[j] < day:
             return np.zeros(0, dtype=np.int64)
-        mask = self._w_live & self._w_legal
+        mask = self._w_live & self._w_legal & self._w_seeking
+        if among is not None:
+            mask &= among
         mask &= self._w_available <= min(day + AVAILABLE_WITHIN_DAYS, int(self._j_valid[j]))
         mask &= (self._w_age >= self._j_age_min[j]) & (self._w_age <= self._j_age_max[j])
         city = int(self._j_city[j])
@@ -835,26 +848,50 @@ class MatchIndex:
             np.where(self._j_base[j_rows], self.priority.assistance_base, 0.0), dtype=np.float32
         )
 
-    def _top(self, scores: F32, rows: I64, ids: list[str | None], limit: int) -> I64:
-        """Positions of the `limit` best scores, best first, ties by id (stable across runs)."""
+    def _top(
+        self, scores: F32, rows: I64, ids: list[str | None], limit: int, after: RankKey | None = None
+    ) -> I64:
+        """Positions of the `limit` best scores, best first, ties by id (stable across runs); with `after`, of
+        those ranked after that key (the last of the previous page)."""
+        if after is not None:
+            rest = np.flatnonzero(scores <= np.float32(after[0]))
+            at = rest[scores[rest] == np.float32(after[0])]
+            rest = np.setdiff1d(rest, at[[str(ids[int(rows[i])]) <= after[1] for i in at.tolist()]])
+            kept = self._top(scores[rest], rows[rest], ids, limit)
+            return rest[kept]
         if limit < len(scores):
-            picked = np.argpartition(-scores, limit - 1)[:limit]
+            # every score tied with the limit-th is a contender: which of them comes first is the ids' say
+            kth = -np.partition(-scores, limit - 1)[limit - 1]
+            picked = np.flatnonzero(scores >= kth)
         else:
             picked = np.arange(len(scores))
-        return np.array(
-            sorted(picked.tolist(), key=lambda i: (-float(scores[i]), str(ids[int(rows[i])]))), dtype=np.int64
-        )
+        order = sorted(picked.tolist(), key=lambda i: (-float(scores[i]), str(ids[int(rows[i])])))
+        return np.array(order[:limit], dtype=np.int64)
 
     # ----------------------------------------------------------------------------------------------- queries
 
     def recommend(self, person_id: str, limit: int = 20, today: date | None = None) -> list[Match]:
         """The best `limit` jobs for a worker, with reasons."""
+        return self.recommend_page(person_id, limit, today).matches
+
+    def recommend_page(
+        self, person_id: str, limit: int = 20, today: date | None = None, after: RankKey | None = None
+    ) -> Ranked:
+        """A page of a worker's jobs, best first, with reasons: the first, or the one after `after`."""
         self.maintain()
         w = self._worker_row[person_id]
         day = (today or beijing_date()).toordinal()
         rows = self._eligible_job_rows(w, day)
         if not rows.size or limit <= 0:
-            return []
+            return Ranked([], None, 0)
+        scores, text = self._job_scores(w, rows)
+        best = self._top(scores, rows, self._job_ids, limit, after)
+        w_rows = np.full(len(best), w, dtype=np.int64)
+        matches = self._explain(w_rows, rows[best], text[best], day)
+        return Ranked(matches, _next_key(scores, best, rows, self._job_ids, limit), len(rows))
+
+    def _job_scores(self, w: int, rows: I64) -> tuple[F32, F32]:
+        """The ranking scores (without the worker's own boosts, the same for every job) and text cosines."""
         cols, weights = self._worker_text.vector(w, self._idf)
         text = self._job_text.dot_all(cols, weights, self._idf)[rows]
         occupation = self._occupation_part(np.array([w]))[0]
@@ -865,18 +902,50 @@ class MatchIndex:
             + self._dormitory(w, rows)
             + self._job_boost(rows)
         )
-        best = self._top(scores, rows, self._job_ids, limit)
-        w_rows = np.full(len(best), w, dtype=np.int64)
-        return self._explain(w_rows, rows[best], text[best], day)
+        return np.asarray(scores, dtype=np.float32), text
 
     def candidates(self, job_id: str, limit: int = 20, today: date | None = None) -> list[Match]:
         """The best `limit` workers for a job, with reasons (priority boosts matter here: same fit, who first)."""
+        return self.candidates_page(job_id, limit, today).matches
+
+    def candidates_page(
+        self,
+        job_id: str,
+        limit: int = 20,
+        today: date | None = None,
+        after: RankKey | None = None,
+        *,
+        stations: Iterable[str] | None = None,
+        provinces: Iterable[str] | None = None,
+    ) -> Ranked:
+        """A page of a job's workers, best first: the first, or the one after `after`; only those of
+        `stations` or `provinces` when either is given (a station sees its own workers)."""
         self.maintain()
         j = self._job_row[job_id]
         day = (today or beijing_date()).toordinal()
-        rows = self._eligible_worker_rows(j, day)
+        rows = self._eligible_worker_rows(j, day, self._among(stations, provinces))
         if not rows.size or limit <= 0:
-            return []
+            return Ranked([], None, 0)
+        scores, text = self._worker_scores(j, rows, day)
+        best = self._top(scores, rows, self._worker_ids, limit, after)
+        j_rows = np.full(len(best), j, dtype=np.int64)
+        matches = self._explain(rows[best], j_rows, text[best], day)
+        return Ranked(matches, _next_key(scores, best, rows, self._worker_ids, limit), len(rows))
+
+    def _among(self, stations: Iterable[str] | None, provinces: Iterable[str] | None) -> Bool | None:
+        if stations is None and provinces is None:
+            return None
+        mask = np.zeros(len(self._w_live), dtype=np.bool_)
+        for names, vocabulary, column in (
+            (stations, self._stations, self._w_station),
+            (provinces, self._provinces, self._w_province),
+        ):
+            codes = [vocabulary.index[name] for name in names or () if name in vocabulary.index]
+            if codes:
+                mask |= np.isin(column, codes)
+        return mask
+
+    def _worker_scores(self, j: int, rows: I64, day: int) -> tuple[F32, F32]:
         cols, weights = self._job_text.vector(j, self._idf)
         text = self._worker_text.dot_all(cols, weights, self._idf)[rows]
         occ = int(self._j_occ[j])
@@ -892,9 +961,28 @@ class MatchIndex:
             + self._job_boost(j)
             + self._worker_boost(rows, day)
         ).astype(np.float32)
-        best = self._top(scores, rows, self._worker_ids, limit)
-        j_rows = np.full(len(best), j, dtype=np.int64)
-        return self._explain(rows[best], j_rows, text[best], day)
+        return scores, text
+
+    def pair(self, person_id: str, job_id: str, today: date | None = None) -> PairRank:
+        """One pair's score and reasons, whatever the filters say, and, when it passes them, its place in the
+        worker's jobs and in the job's workers (1 = first)."""
+        self.maintain()
+        w, j = self._worker_row[person_id], self._job_row[job_id]
+        day = (today or beijing_date()).toordinal()
+        cols, weights = self._worker_text.vector(w, self._idf)
+        text = self._job_text.dot_rows(np.array([j]), cols, weights, self._idf)
+        [match] = self._explain(np.array([w]), np.array([j]), text, day)
+        job_rows, worker_rows = self._eligible_job_rows(w, day), self._eligible_worker_rows(j, day)
+        for_worker = for_job = None
+        if (job_rows == j).any():
+            scores, _ = self._job_scores(w, job_rows)
+            own = scores[job_rows == j][0]
+            for_worker = _place(scores, own, job_rows, self._job_ids, job_id)
+        if (worker_rows == w).any():
+            scores, _ = self._worker_scores(j, worker_rows, day)
+            own = scores[worker_rows == w][0]
+            for_job = _place(scores, own, worker_rows, self._worker_ids, person_id)
+        return PairRank(match, for_worker, len(job_rows), for_job, len(worker_rows))
 
     def top_k(
         self,
@@ -1188,6 +1276,42 @@ class MatchIndex:
             reasons.append(Reason("assistance_base", "就业帮扶基地", round(p.assistance_base, 4)))
             boost += p.assistance_base
         return boost, tuple(reasons)
+
+
+RankKey = tuple[float, str]  # (ranking score, id) of the last item of a page
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A page of a ranked list: its matches, the key to ask for the next page (None: this is the last), and
+    how many passed the filters in all."""
+
+    matches: list[Match]
+    next_key: RankKey | None
+    total: int
+
+
+@dataclass(frozen=True)
+class PairRank:
+    match: Match
+    place_for_worker: int | None  # None: the job is not among the worker's (a filter fails)
+    jobs_for_worker: int
+    place_for_job: int | None
+    workers_for_job: int
+
+
+def _next_key(scores: F32, best: I64, rows: I64, ids: list[str | None], limit: int) -> RankKey | None:
+    if len(best) < limit or not len(best):
+        return None
+    last = int(best[-1])
+    return float(scores[last]), str(ids[int(rows[last])])
+
+
+def _place(scores: F32, own: np.float32, rows: I64, ids: list[str | None], item_id: str) -> int:
+    """1 + how many rank before `item_id`: higher scores, and equal ones with smaller ids."""
+    ahead = int((scores > own).sum())
+    ties = rows[scores == own]
+    return 1 + ahead + sum(1 for row in ties.tolist() if str(ids[row]) < item_id)
 
 
 def _by_weight(reason: Reason) -> float:

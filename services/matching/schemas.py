@@ -59,11 +59,15 @@ class Recommendations(BaseModel):
                     "headcount_left": 18,
                 }
             ],
+            "total": 37,
+            "next_cursor": "WzAuNjEsIjVhNmI3YzhkIl0",
         }
     )
 
     person_id: str
     items: list[JobRecommendation]
+    total: int = Field(description="通过筛选的岗位总数")
+    next_cursor: str | None = Field(default=None, description="下一页的游标；为空表示已到末页")
 
 
 class Candidate(BaseModel):
@@ -87,11 +91,59 @@ class Candidates(BaseModel):
                     "province_code": "61",
                 }
             ],
+            "total": 120,
+            "next_cursor": None,
         }
     )
 
     job_id: str
     items: list[Candidate]
+    total: int = Field(description="通过筛选、在您权限范围内的人数")
+    next_cursor: str | None = Field(default=None, description="下一页的游标；为空表示已到末页")
+
+
+class FilterOut(BaseModel):
+    code: str
+    label: str
+    detail: str
+
+
+class MatchExplained(BaseModel):
+    """One worker and one job: the score and its reasons, every hard filter the pair fails and by how much, and
+    the pair's place in the worker's jobs and in the job's workers (null where a filter keeps it out)."""
+
+    model_config = example(
+        {
+            "person_id": PERSON_ID,
+            "job_id": JOB_ID,
+            "matched": False,
+            "score": 0.61,
+            "reasons": _REASONS,
+            "failed": [
+                {
+                    "code": "too_old",
+                    "label": "超过岗位年龄上限",
+                    "detail": "年龄 52 岁，岗位要求 45 岁以下，超出 7 岁",
+                },
+                {"code": "city", "label": "不在意向城市", "detail": "岗位在南京市，意向城市为苏州市"},
+            ],
+            "place_for_worker": None,
+            "jobs_for_worker": 37,
+            "place_for_job": None,
+            "workers_for_job": 120,
+        }
+    )
+
+    person_id: str
+    job_id: str
+    matched: bool = Field(description="是否通过全部硬性条件（会出现在推荐与候选人列表中）")
+    score: float | None = Field(description="匹配分；岗位已不在招时为空")
+    reasons: list[ReasonOut]
+    failed: list[FilterOut] = Field(description="未通过的硬性条件，及差多少")
+    place_for_worker: int | None = Field(description="该岗位在此人推荐列表中的名次（1 为第一）")
+    jobs_for_worker: int | None = Field(description="此人推荐列表中的岗位数")
+    place_for_job: int | None = Field(description="此人在该岗位候选人中的名次")
+    workers_for_job: int | None = Field(description="该岗位的候选人数")
 
 
 class JobFilter(RequestModel):

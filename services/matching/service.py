@@ -41,7 +41,7 @@ from libs.events.outbox import add_event
 from libs.events.projection import Projection
 from services.matching import repository
 from services.matching.allocation import allocate
-from services.matching.features import Match
+from services.matching.features import SEEKING_STATUSES, Match
 from services.matching.index import IndexHolder
 from services.matching.models import Application, JobView, Placement, Recommendation, WorkerView, platform
 from services.matching.schemas import (
@@ -51,13 +51,8 @@ from services.matching.schemas import (
     ApplicationIn,
     ApplicationOut,
     Assignment,
-    Candidate,
-    Candidates,
     EndIn,
-    JobRecommendation,
     PlaceIn,
-    ReasonOut,
-    Recommendations,
 )
 
 SERVICE = "matching"
@@ -184,46 +179,8 @@ async def add_training(session: AsyncSession, completed: TrainingCompleted) -> N
 
 # --- ranking ------------------------------------------------------------------------------------------------
 
-# Statuses in which a worker is looking for work (or finishing a training) and may be matched.
-AVAILABLE = frozenset({"seeking", "unemployed", "training"})
 
-
-def reasons(match: Match) -> list[ReasonOut]:
-    return [ReasonOut(code=r.code, label=r.label, weight=round(r.weight, 4)) for r in match.reasons]
-
-
-async def recommend(
-    session: AsyncSession, holder: IndexHolder, caller: Principal, person_id: str, limit: int
-) -> Recommendations:
-    """A worker's best jobs, with the reasons, for those who act for the worker."""
-    worker = await worker_in_scope(session, caller, person_id)
-    index = holder.index
-    matches = index.recommend(worker.id, limit, beijing_date()) if index.has_worker(worker.id) else []
-    jobs = {
-        job_id: row.job()
-        for job_id, row in (await repository.jobs_by_id(session, [m.job_id for m in matches])).items()
-    }
-    items = [
-        JobRecommendation(
-            job_id=m.job_id,
-            score=round(m.score, 4),
-            reasons=reasons(m),
-            title=jobs[m.job_id].title,
-            employer_name=jobs[m.job_id].employer_name,
-            city_code=jobs[m.job_id].city_code,
-            salary_min=jobs[m.job_id].salary_min,
-            salary_max=jobs[m.job_id].salary_max,
-            headcount_left=jobs[m.job_id].headcount_left,
-        )
-        for m in matches
-        if m.job_id in jobs
-    ]
-    if items:
-        await _recommended(session, worker, len(items))
-    return Recommendations(person_id=worker.id, items=items)
-
-
-async def _recommended(session: AsyncSession, worker: WorkerView, jobs: int) -> None:
+async def recommended(session: AsyncSession, worker: WorkerView, jobs: int) -> None:
     """The first recommendation of the day to a worker is kept and told (a second request that day, or one
     racing this one, changes nothing)."""
     day = Recommendation(person_id=worker.id, recommended_on=beijing_date(), jobs=jobs)
@@ -244,37 +201,6 @@ def recommended_payload(day: Recommendation, worker: WorkerView) -> PersonRecomm
     )
 
 
-async def candidates(
-    session: AsyncSession, holder: IndexHolder, caller: Principal, job_id: str, limit: int
-) -> Candidates:
-    """Recruiters see every fitting worker of their job (as random ids); stations and provinces their own."""
-    job = await job_in_scope(session, caller, job_id)
-    index = holder.index
-    pool = index.candidates(job.id, limit * 4, beijing_date()) if index.has_job(job.id) else []
-    workers = await repository.workers_by_id(session, [m.person_id for m in pool])
-    items: list[Candidate] = []
-    for match in pool:
-        worker = workers.get(match.person_id)
-        if worker is None or worker.erased or holder.statuses.get(worker.id) not in AVAILABLE:
-            continue
-        if caller.role in (Role.partner, Role.station) and not acts_for_worker(
-            caller, worker.station_id, worker.province_code
-        ):
-            continue
-        items.append(
-            Candidate(
-                person_id=worker.id,
-                score=round(match.score, 4),
-                reasons=reasons(match),
-                station_id=worker.station_id,
-                province_code=worker.province_code,
-            )
-        )
-        if len(items) == limit:
-            break
-    return Candidates(job_id=job.id, items=items)
-
-
 async def workers_to_allocate(
     session: AsyncSession, caller: Principal, data: AllocationRequest
 ) -> list[WorkerView]:
@@ -292,7 +218,7 @@ async def workers_to_allocate(
         for w in await repository.workers_of(
             session, station_id=data.station_id, province_code=data.province_code
         )
-        if acts_for_worker(caller, w.station_id, w.province_code) and w.person().status in AVAILABLE
+        if acts_for_worker(caller, w.station_id, w.province_code) and w.person().status in SEEKING_STATUSES
     ]
     if (
         data.station_id is not None

@@ -250,3 +250,61 @@ async def test_allocation_respects_headcounts(platform: Platform) -> None:
             "/v1/allocations", json={"province_code": "52"}, headers=auth("partner", provinces=["61"])
         )
     ).status_code == 404
+
+
+async def test_why_not_and_the_whole_ranked_list(platform: Platform) -> None:
+    """A clerk asks why a job is not recommended and gets the filters in words; lists page to their end."""
+    station_id, worker_id, employer_id, job_id = await ready_pair(platform)
+    station = auth("station", station_id=station_id)
+    recruiter = auth("recruiter", employer_id=employer_id)
+    unfit = await new_job(
+        platform, employer_id, city_code="3201", age_max=30, certificates_required=["焊工证"]
+    )
+    more = [await new_job(platform, employer_id, title=f"装配工 {i}") for i in range(4)]
+
+    async def pair(job: str, headers: dict[str, str]) -> dict[str, Any]:
+        response = await platform.client.get(
+            "/v1/matches", params={"person_id": worker_id, "job_id": job}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    async def all_known() -> bool:
+        scores = [(await pair(job, station))["score"] for job in (unfit, *more)]
+        return None not in scores
+
+    await eventually(all_known, what="the new jobs in the index")
+    fit = await pair(job_id, station)
+    assert fit["matched"] and fit["failed"] == [] and fit["reasons"]
+    assert 1 <= fit["place_for_worker"] <= fit["jobs_for_worker"] == 5 and fit["place_for_job"] == 1
+    why = await pair(unfit, station)
+    assert not why["matched"] and why["place_for_worker"] is None
+    age = (await platform.client.get(f"/v1/persons/{worker_id}", headers=station)).json()["age"]
+    assert {item["code"]: item["detail"] for item in why["failed"]} == {
+        "too_old": f"年龄 {age} 岁，岗位要求 30 岁以下，超出 {age - 30} 岁",
+        "city": "岗位在南京市，意向城市为苏州市",
+        "certificates": "缺少：焊工证",
+    }
+    # a recruiter sees its own job's candidates, not who fails its filters nor where its job stands for them
+    seen = await pair(job_id, recruiter)
+    assert seen["place_for_job"] == 1 and seen["place_for_worker"] is None
+    for headers, job in ((recruiter, unfit), (auth("station", station_id="other"), job_id)):
+        response = await platform.client.get(
+            "/v1/matches", params={"person_id": worker_id, "job_id": job}, headers=headers
+        )
+        assert response.status_code == 404
+    # the whole list, one item a page
+    path = f"/v1/persons/{worker_id}/recommendations"
+    pages: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        body = (await platform.client.get(path, params=params, headers=station)).json()
+        pages += [item["job_id"] for item in body["items"]]
+        assert body["total"] == 5
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(pages) == sorted([job_id, *more]) and len(pages) == len(set(pages))
+    bad = await platform.client.get(path, params={"cursor": "bm90LWEtY3Vyc29y"}, headers=station)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.cursor"
