@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from libs.api.etag import not_modified, strong_etag
+from libs.api.etag import RenderedPages, json_page, not_modified, strong_etag
 from libs.api.pagination import Page, decode_cursor, encode_cursor
 from libs.api.problems import FieldError, Problem, not_found, validation_problem
 from libs.api.routing import (
@@ -79,7 +79,6 @@ ProvinceCode = Annotated[
 @router.get("/feed", response_model=FeedPage | EditionPage, responses={304: {"description": "未变化"}})
 async def read_feed(
     request: Request,
-    response: Response,
     session: Session,
     caller: Caller,
     city_code: CityCode = None,
@@ -102,22 +101,25 @@ async def read_feed(
     key = decode_cursor(cursor, 1)
     before = _int_key(key[0]) if key else None
     version = await repository.current_version(session)
-    etag = strong_etag(version, request.url.query)
+    today = beijing_date()  # a job past its last day leaves the feed at midnight, with no new version
+    etag = strong_etag(version, today, request.url.query)
     cached = not_modified(request, etag)
     if cached is not None:
         return cached
-    rows = list(
-        await repository.listed_jobs(
-            session, feed_filter, today=beijing_date(), before_seq=before, limit=limit
+    pages: RenderedPages = request.app.state.feed_pages
+    body = pages.get(etag)
+    if body is None:
+        rows = list(
+            await repository.listed_jobs(session, feed_filter, today=today, before_seq=before, limit=limit)
         )
-    )
-    response.headers["ETag"] = etag
-    response.headers["Cache-Control"] = "no-cache"
-    return FeedPage(
-        items=[FeedItem.model_validate(row.payload) for row in rows],
-        next_cursor=encode_cursor(rows[-1].listed_seq) if len(rows) == limit else None,
-        version=version,
-    )
+        page = FeedPage(
+            items=[FeedItem.model_validate(row.payload) for row in rows],
+            next_cursor=encode_cursor(rows[-1].listed_seq) if len(rows) == limit else None,
+            version=version,
+        )
+        body = page.model_dump_json().encode()
+        pages.put(etag, body)
+    return json_page(body, etag)
 
 
 async def _edition(

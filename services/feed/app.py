@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from libs.api.app import create_service_app
+from libs.api.etag import RenderedPages
 from libs.observability import SSE_STREAMS
 from libs.runtime import build_runtime
 from libs.settings import Settings
@@ -64,5 +65,6 @@ def create_app(settings: Settings, feed_settings: FeedSettings | None = None) ->
     app.state.featured_pins = pins
     app.state.feed_settings = feed
     app.state.demand_index = DemandIndex()
+    app.state.feed_pages = RenderedPages()
     app.state.delivery_worker = delivery
     return app

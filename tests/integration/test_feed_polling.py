@@ -236,3 +236,22 @@ async def test_a_closing_date_is_the_last_day_whatever_the_lifetime(platform: Pl
         f"/v1/feed/snapshots/{snapshot['version']}", params={"format": "jsonld"}, headers=PUBLIC
     )
     assert document.json()["itemListElement"][0]["item"]["validThrough"] == f"{closing}T23:59:59+08:00"
+
+
+async def test_a_page_is_rendered_once_per_feed_version(platform: Platform) -> None:
+    """Repeats of a page are served from memory, byte for byte, until the feed's version moves."""
+    employer = await create_employer(platform)
+    job = await post_job(platform, employer["id"], title="注塑工")
+    await synced(platform, job)
+    pages = platform.gateway.services["feed"].state.feed_pages
+    first = await platform.client.get("/v1/feed", params={"limit": 5}, headers=PUBLIC)
+    hits = pages.hits
+    again = await platform.client.get("/v1/feed", params={"limit": 5}, headers=PUBLIC)
+    assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
+    assert pages.hits == hits + 1
+    assert again.headers["content-type"] == "application/json" and again.json()["items"][0]["id"] == job["id"]
+    changed = await patch_job(platform, job["id"], title="注塑机操作工")
+    await synced(platform, changed)
+    after = await platform.client.get("/v1/feed", params={"limit": 5}, headers=PUBLIC)
+    assert after.headers["etag"] != first.headers["etag"]
+    assert after.json()["items"][0]["title"] == "注塑机操作工"
