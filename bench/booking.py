@@ -54,7 +54,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.table import Table
@@ -65,9 +64,13 @@ if __package__ in (None, ""):  # `python bench/booking.py`
     sys.path.insert(0, str(ROOT))
 
 from bench.runner import (  # noqa: E402
+    CLIENT_TIMEOUT,
     OWN_PROCESS_ROOTS,
     PG_ADMIN_ENV,
+    Request,
+    Shot,
     child_platform,
+    closed_loop,
     cpu_report,
     cpu_snapshot,
     delete_ew_stream,
@@ -93,7 +96,6 @@ HEALTHZ = "baseline GET /healthz"
 TRIP_READ = "baseline GET /v1/trips/{id}"
 READY_FILE = "platform.json"
 PROVINCE = "61"
-CLIENT_TIMEOUT = 120.0  # longer than the platform's own 30 s waits, so its answers (or errors) show up
 SETTLE_TIMEOUT = 120.0
 
 
@@ -260,14 +262,6 @@ async def serve_platform(args: argparse.Namespace) -> None:
 
 
 @dataclass
-class Shot:
-    sent: float
-    answered: float
-    status: int | None  # None: no answer (timeout, connection error)
-    error: str | None = None
-
-
-@dataclass
 class Row:
     path: str
     db: str
@@ -284,83 +278,6 @@ class Row:
     errors: int
     extra: dict[str, Any] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
-
-
-Request = tuple[str, str, dict[str, Any] | None]  # method, path, JSON body
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection, spoken directly on asyncio streams: the load generator must cost
-    far less than the server it measures, and httpx here spends about 3 ms of CPU per request once 50 are in
-    flight (the /healthz baseline measured the client, not the platform). Enough HTTP for this platform:
-    JSON bodies with a Content-Length, a `Connection: close` honoured."""
-
-    def __init__(self, base_url: str) -> None:
-        parts = urlsplit(base_url)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def request(
-        self, method: str, path: str, body: dict[str, Any] | None, headers: dict[str, str]
-    ) -> tuple[int, bytes]:
-        if self.writer is None or self.reader is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        payload = b"" if body is None else json.dumps(body).encode()
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
-        lines += [f"{name}: {value}" for name, value in headers.items()]
-        if body is not None:
-            lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
-        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
-        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-        status = int(head[0].split(" ", 2)[1])
-        fields = {
-            name.strip().lower(): value.strip()
-            for name, _, value in (line.partition(":") for line in head[1:] if line)
-        }
-        answer = await self.reader.readexactly(int(fields.get("content-length", "0")))
-        if fields.get("connection", "").lower() == "close":
-            await self.close()
-        return status, answer
-
-    async def close(self) -> None:
-        writer, self.reader, self.writer = self.writer, None, None
-        if writer is not None:
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-
-
-async def closed_loop(
-    base_url: str, clients: int, requests: Sequence[Request], headers: dict[str, str]
-) -> list[Shot]:
-    """`clients` workers, each on its own connection, each sending the next request as soon as its previous
-    one is answered, until every request has been sent."""
-    pending = iter(range(len(requests)))
-    shots: list[Shot | None] = [None] * len(requests)
-
-    async def worker() -> None:
-        connection = Connection(base_url)
-        try:
-            for index in pending:
-                method, path, body = requests[index]
-                sent = time.perf_counter()
-                try:
-                    status, answer = await asyncio.wait_for(
-                        connection.request(method, path, body, headers), CLIENT_TIMEOUT
-                    )
-                    error = None if status < 300 else answer[:300].decode(errors="replace")
-                    shots[index] = Shot(sent, time.perf_counter(), status, error)
-                except (OSError, EOFError, asyncio.IncompleteReadError, TimeoutError, ValueError) as failure:
-                    shots[index] = Shot(
-                        sent, time.perf_counter(), None, f"{type(failure).__name__}: {failure}"
-                    )
-                    await connection.close()
-        finally:
-            await connection.close()
-
-    await asyncio.gather(*(worker() for _ in range(clients)))
-    return [shot for shot in shots if shot is not None]
 
 
 def summarize(path: str, db: str, clients: int, shots: list[Shot], cpu: dict[str, Any], own: float) -> Row:
