@@ -7,7 +7,7 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from services.matching.evaluation import evaluate
+from services.matching.evaluation import evaluate, evaluate_spread
 
 
 def run_eval(workers: int, jobs: int, seed: int) -> None:
@@ -17,7 +17,6 @@ def run_eval(workers: int, jobs: int, seed: int) -> None:
         console.width = 160
     started = time.perf_counter()
     rows = evaluate(n_workers=workers, n_jobs=jobs, seed=seed)
-    elapsed = time.perf_counter() - started
     table = Table(
         title=f"matching evaluation · {workers} workers, {jobs} jobs, seed {seed}",
         title_justify="left",
@@ -40,4 +39,27 @@ def run_eval(workers: int, jobs: int, seed: int) -> None:
             f"{row.mean_relevant:.2f}",
         )
     console.print(table)
-    console.print(f"[dim]{elapsed:.1f} s[/]")
+    spread = Table(
+        title="spreading recommendations by the places left (services/matching/congestion.py)",
+        title_justify="left",
+        caption=(
+            "exposure = 1/log2(rank+2) summed over workers' top 10; Gini of exposure per place over open jobs; "
+            "excess = share of exposure beyond 10 per place; fit = mean score shown (what is taken off not counted)"
+        ),
+        caption_justify="left",
+    )
+    for name in ("", "P@10", "NDCG@10", "jobs shown", "Gini", "excess", "mean fit"):
+        spread.add_column(name, justify="left" if not name else "right", no_wrap=True)
+    for item in evaluate_spread(n_workers=workers, n_jobs=jobs, seed=seed):
+        figures = item.figures
+        spread.add_row(
+            item.when,
+            f"{item.precision_at_10:.3f}",
+            f"{item.ndcg_at_10:.3f}",
+            f"{figures.shown:.1%}",
+            f"{figures.gini:.3f}",
+            f"{figures.excess:.1%}",
+            f"{figures.mean_fit:.3f}",
+        )
+    console.print(spread)
+    console.print(f"[dim]{time.perf_counter() - started:.1f} s[/]")

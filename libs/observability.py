@@ -74,6 +74,12 @@ MATCHING_INDEX_SIZE = Gauge("ew_matching_index_size", "What this process's ranki
 MATCHING_INDEX_AGE = Gauge(
     "ew_matching_index_age_seconds", "Seconds since this process's ranking index last caught up", []
 )
+MATCHING_EXPOSURE = Gauge(
+    "ew_matching_exposure",
+    "Recommendations' exposure per place, before and after spreading (services/matching/congestion.py): "
+    "figure is gini (0 even, 1 on one job) or excess (share beyond the jobs' targets)",
+    ["figure", "when"],
+)
 MATCHING_INDEX_RECONCILED = Counter(
     "ew_matching_index_reconciled_total",
     "Rows the ranking index had missed, found by the full comparison",

@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     monitoring_report_check_seconds: float = 3600
     # How often policy looks again at the occasions whose day has come (a month more employed, an item in force).
     policy_sweep_seconds: float = 300
+    # How often matching re-plans how recommendations spread over jobs by the places left (0: never).
+    matching_spread_seconds: float = 600
     # Service text messages (服务短信), sent by demand: "sink" writes what would be sent to
     # <data_dir>/sms-sink.jsonl (the embedded default); "alibaba" or "tencent" send through the provider's SDK
     # with the credentials below (from the environment) and the template ids of EW_SMS_TEMPLATES

@@ -25,7 +25,9 @@ def create_app(settings: Settings) -> FastAPI:
         description="人岗双向推荐（附理由）、按招聘人数的分配、报名到录用的流程。",
         routers=[router],
         consumers=matching_consumers(runtime, holder),
-        background=lambda: {"index": holder.run(runtime.sessions)},
+        background=lambda: {
+            "index": holder.run(runtime.sessions, spread_every_seconds=settings.matching_spread_seconds)
+        },
     )
     app.state.index = holder
     runtime.warm_checks["index"] = lambda: holder.warm  # not ready before the first full load

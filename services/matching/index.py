@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.aio import wait_event
 from libs.db import beijing_date, utcnow
-from libs.observability import MATCHING_INDEX_RECONCILED, get_logger
+from libs.observability import MATCHING_EXPOSURE, MATCHING_INDEX_RECONCILED, get_logger
+from services.matching import congestion
 from services.matching.features import (
     JobFeatures,
     PriorityWeights,
@@ -223,22 +224,49 @@ class IndexHolder:
         sessions: async_sessionmaker[AsyncSession],
         every_seconds: float = 0.5,
         reconcile_every_seconds: float = 60.0,
+        spread_every_seconds: float = 0.0,
     ) -> None:
         """Refresh after each local commit (woken) and at least every `every_seconds` (other replicas); compare
-        in full every `reconcile_every_seconds`."""
+        in full every `reconcile_every_seconds`; re-plan the spreading every `spread_every_seconds` (0: never)."""
         last_reconcile = time.monotonic()
+        last_spread: float | None = None
         while True:
             try:
                 await self.refresh(sessions)
                 if time.monotonic() - last_reconcile >= reconcile_every_seconds:
                     last_reconcile = time.monotonic()
                     await self.reconcile(sessions)
+                if spread_every_seconds > 0 and (
+                    last_spread is None or time.monotonic() - last_spread >= spread_every_seconds
+                ):
+                    last_spread = time.monotonic()
+                    await self.spread()
             except asyncio.CancelledError:
                 raise
             except Exception as error:
                 log.warning("index.refresh_failed", error=str(error))
             await wait_event(self._wake, every_seconds)
             self._wake.clear()
+
+    async def spread(self) -> congestion.Spread:
+        """Plan how recommendations spread over jobs (in a thread: seconds at a province's scale) and apply it.
+        The lock keeps every mutation out meanwhile; queries only read, and nothing is left for them to fit."""
+        async with self._lock:
+            index = self._held.index
+            index.maintain(snapshots=True)
+            planned = await asyncio.to_thread(congestion.spread, index, beijing_date())
+            index.set_spread(planned.taken)
+        for when, figures in (("before", planned.before), ("after", planned.after)):
+            MATCHING_EXPOSURE.labels("gini", when).set(figures.gini)
+            MATCHING_EXPOSURE.labels("excess", when).set(figures.excess)
+        log.info(
+            "index.spread",
+            jobs=planned.after.jobs,
+            moved_down=len(planned.taken),
+            gini_before=round(planned.before.gini, 3),
+            gini_after=round(planned.after.gini, 3),
+        )
+        return planned
 
 
 PAGE_ROWS = 5000

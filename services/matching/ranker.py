@@ -464,6 +464,9 @@ class MatchIndex:
         self._j_base: Bool = np.zeros(0, dtype=np.bool_)
         self._j_needs_cert: Bool = np.zeros(0, dtype=np.bool_)
         self._j_certs = _BitRows()
+        self._j_headcount: I32 = np.zeros(0, dtype=np.int32)
+        # what spreading recommendations takes off each job's score (services/matching/congestion.py)
+        self._j_spread: F32 = np.zeros(0, dtype=np.float32)
 
         self._worker_text = _TextRows(worker_width, n_features)
         self._worker_ids: list[str | None] = []
@@ -584,7 +587,8 @@ class MatchIndex:
         for name, fill in (
             ("_j_live", False), ("_j_open", False), ("_j_city", 0), ("_j_occ", 0), ("_j_pay_min", 0),
             ("_j_pay_max", 0), ("_j_mid", 0.0), ("_j_age_min", 0), ("_j_age_max", 0), ("_j_valid", 0),
-            ("_j_dorm", False), ("_j_base", False), ("_j_needs_cert", False),
+            ("_j_dorm", False), ("_j_base", False), ("_j_needs_cert", False), ("_j_headcount", 0),
+            ("_j_spread", 0.0),
         ):  # fmt: skip
             setattr(self, name, _grow(getattr(self, name), capacity, fill))
 
@@ -630,6 +634,7 @@ class MatchIndex:
         self._j_valid[rows] = [day_number(job.valid_until, NEVER) for job in batch]
         self._j_dorm[rows] = [job.dormitory for job in batch]
         self._j_base[rows] = [job.employer_assistance_base for job in batch]
+        self._j_headcount[rows] = [max(0, job.headcount_left) for job in batch]
         required = [[self._certificates.add(c.strip()) for c in job.certificates_required] for job in batch]
         self._j_needs_cert[rows] = [bool(items) for items in required]
         self._j_certs.set(rows, required)
@@ -645,6 +650,7 @@ class MatchIndex:
         self._job_free.append(row)
         self._j_live[row] = False
         self._j_open[row] = False
+        self._j_spread[row] = 0.0
         self._job_text.clear(np.array([row]))
         self._changed_jobs += 1
         return True
@@ -887,7 +893,7 @@ class MatchIndex:
         scores, text = self._job_scores(w, rows)
         best = self._top(scores, rows, self._job_ids, limit, after)
         w_rows = np.full(len(best), w, dtype=np.int64)
-        matches = self._explain(w_rows, rows[best], text[best], day)
+        matches = self._explain(w_rows, rows[best], text[best], day, self._j_spread)
         return Ranked(matches, _next_key(scores, best, rows, self._job_ids, limit), len(rows))
 
     def _job_scores(self, w: int, rows: I64) -> tuple[F32, F32]:
@@ -901,6 +907,7 @@ class MatchIndex:
             + self._pay(w, rows)
             + self._dormitory(w, rows)
             + self._job_boost(rows)
+            - self._j_spread[rows]
         )
         return np.asarray(scores, dtype=np.float32), text
 
@@ -971,7 +978,7 @@ class MatchIndex:
         day = (today or beijing_date()).toordinal()
         cols, weights = self._worker_text.vector(w, self._idf)
         text = self._job_text.dot_rows(np.array([j]), cols, weights, self._idf)
-        [match] = self._explain(np.array([w]), np.array([j]), text, day)
+        [match] = self._explain(np.array([w]), np.array([j]), text, day, self._j_spread)
         job_rows, worker_rows = self._eligible_job_rows(w, day), self._eligible_worker_rows(j, day)
         for_worker = for_job = None
         if (job_rows == j).any():
@@ -991,14 +998,15 @@ class MatchIndex:
         today: date | None = None,
         *,
         threads: int = 1,
+        spread: F32 | None = None,
     ) -> dict[str, list[Match]]:
         """`recommend` for many workers at once (for allocation), with reasons; see `top_k_arrays` for bulk."""
-        result = self.top_k_arrays(person_ids, k, today, threads=threads)
+        result = self.top_k_arrays(person_ids, k, today, threads=threads, spread=spread)
         day = (today or beijing_date()).toordinal()
         counts = (result.job_rows >= 0).sum(axis=1)
         w_rows = np.repeat(np.array([self._worker_row[p] for p in result.person_ids], dtype=np.int64), counts)
         j_rows = result.job_rows[result.job_rows >= 0].astype(np.int64)
-        matches = self._explain(w_rows, j_rows, result.text[result.job_rows >= 0], day)
+        matches = self._explain(w_rows, j_rows, result.text[result.job_rows >= 0], day, spread)
         out: dict[str, list[Match]] = {}
         start = 0
         for person_id, count in zip(result.person_ids, counts.tolist(), strict=True):
@@ -1016,9 +1024,12 @@ class MatchIndex:
         *,
         threads: int = 1,
         block_pairs: int = 1 << 21,
+        spread: F32 | None = None,
     ) -> TopK:
         """Top-k jobs for many workers (default: all), vectorised city by city in blocks of about
-        `block_pairs` worker-job pairs. Same filters and scores as `recommend`, without reasons.
+        `block_pairs` worker-job pairs. Same filters and scores as `recommend`, without reasons; `spread`
+        (per job slot, as `spread_penalties` returns) is taken off the scores, none by default (allocation
+        spreads workers by the headcounts themselves).
 
         `threads` > 1 scores blocks concurrently (numpy and scipy release the GIL) with BLAS held to one
         thread meanwhile (process-wide, via threadpoolctl): 1.5x on two cores, where BLAS's own two threads
@@ -1055,7 +1066,7 @@ class MatchIndex:
                 members = positions[accepts]
                 if not members.size:
                     continue
-                block = self._city_block(np.flatnonzero(open_jobs & (self._j_city == city)))
+                block = self._city_block(np.flatnonzero(open_jobs & (self._j_city == city)), spread)
                 size = max(8, min(4096, block_pairs // max(1, block.rows.size)))
                 chunks = [members[start : start + size] for start in range(0, members.size, size)]
                 if pool is None:
@@ -1076,7 +1087,7 @@ class MatchIndex:
             list(self._job_ids),
         )
 
-    def _city_block(self, rows: I64) -> _CityBlock:
+    def _city_block(self, rows: I64, spread: F32 | None = None) -> _CityBlock:
         rare = self._job_text.matrix(rows, self._idf, drop=self._common).T.tocsr()
         cols, weights = self._job_text.values(rows, self._idf)
         common = np.zeros((self._n_common, rows.size), dtype=np.float32)
@@ -1085,7 +1096,7 @@ class MatchIndex:
         common[where[hit], np.nonzero(hit)[0]] = weights[hit]
         ages = np.arange(MIN_LEGAL_AGE, MAX_LEGAL_AGE + 1)[:, None]
         allowed = (self._j_age_min[rows][None, :] <= ages) & (self._j_age_max[rows][None, :] >= ages)
-        base = self._job_boost(rows)
+        base = self._job_boost(rows) - (spread[rows] if spread is not None else 0.0)
         dorm = np.where(self._j_dorm[rows], self.weights.dormitory, -self.weights.dormitory).astype(
             np.float32
         )
@@ -1175,12 +1186,15 @@ class MatchIndex:
 
     # ------------------------------------------------------------------------------------------------ reasons
 
-    def _explain(self, w_rows: I64, j_rows: I64, text: F32, day: int) -> list[Match]:
+    def _explain(
+        self, w_rows: I64, j_rows: I64, text: F32, day: int, spread: F32 | None = None
+    ) -> list[Match]:
         """Matches with every factor as a Reason; the score is their sum (factors below `min_reason_weight`
-        count but are listed only when there is nothing larger; priority factors are always listed). Constant
-        reasons are shared objects."""
+        count but are listed only when there is nothing larger; priority factors and spreading are always
+        listed). Constant reasons are shared objects."""
         if not len(w_rows):
             return []
+        taken = (spread[j_rows] if spread is not None else np.zeros(len(j_rows), dtype=np.float32)).tolist()
         sw, p = self.weights, self.priority
         occ = self._j_occ[j_rows]
         codes = self._w_occ[w_rows, : self._occ_used]
@@ -1247,11 +1261,42 @@ class MatchIndex:
             if priority:
                 score += boost
                 reasons.extend(priority)
+            if taken[i] > 0:
+                score -= taken[i]
+                reasons.append(
+                    Reason("spread", "该岗位近期推荐人数已多于剩余名额，适当靠后", -round(taken[i], 4))
+                )
             if not reasons and small:
                 reasons.append(max(small, key=lambda r: abs(r.weight)))
             reasons.sort(key=_by_weight)
             matches.append(Match(str(person_ids[i]), str(job_ids[i]), round(score, 6), tuple(reasons)))
         return matches
+
+    def set_spread(self, spread: Mapping[str, float]) -> None:
+        """Take `spread` (job id -> what to take off, from `congestion.spread`) off those jobs' scores in
+        recommendations; every other job's is left whole. By id: slots may have been reused meanwhile."""
+        self._j_spread = np.zeros(len(self._j_live), dtype=np.float32)
+        for job_id, amount in spread.items():
+            row = self._job_row.get(job_id)
+            if row is not None:
+                self._j_spread[row] = amount
+
+    def spread_array(self) -> F32:
+        """What spreading takes off each job slot's score now (a copy)."""
+        return self._j_spread.copy()
+
+    def job_ids_of(self, rows: I64) -> list[str]:
+        return [str(self._job_ids[row]) for row in rows.tolist()]
+
+    def spread_inputs(self, today: date | None = None) -> tuple[I64, I32, list[str]]:
+        """What spreading needs: the open job slots, each slot's headcount left, and the ids of the workers it
+        plans for (seeking, of legal age, available soon)."""
+        day = (today or beijing_date()).toordinal()
+        open_rows = np.flatnonzero(self._j_live & self._j_open & (self._j_valid >= day))
+        ready = self._w_live & self._w_legal & self._w_seeking
+        ready &= self._w_available <= day + AVAILABLE_WITHIN_DAYS
+        ids = [str(self._worker_ids[row]) for row in np.flatnonzero(ready).tolist()]
+        return open_rows, self._j_headcount.copy(), ids
 
     def _priority_reasons(self, key: int) -> tuple[float, tuple[Reason, ...]]:
         """The policy reasons for one combination of worker flags, long unemployment and assistance base."""

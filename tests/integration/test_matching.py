@@ -308,3 +308,6 @@ async def test_why_not_and_the_whole_ranked_list(platform: Platform) -> None:
     assert sorted(pages) == sorted([job_id, *more]) and len(pages) == len(set(pages))
     bad = await platform.client.get(path, params={"cursor": "bm90LWEtY3Vyc29y"}, headers=station)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.cursor"
+    # spreading is planned once the index is loaded, and its figures are exported
+    metrics = (await platform.client.get("/metrics")).text
+    assert 'ew_matching_exposure{figure="gini",when="after"}' in metrics
