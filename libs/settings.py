@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     policy_sweep_seconds: float = 300
     # How often matching re-plans how recommendations spread over jobs by the places left (0: never).
     matching_spread_seconds: float = 600
+    # The factor weights matching ranks with: "hand" (as set in services/matching/features.py ScoreWeights) or
+    # "learned" (fitted daily to the outcomes of placements, used when they beat the hand-set ones).
+    matching_weights: Literal["hand", "learned"] = "hand"
     # Service text messages (服务短信), sent by demand: "sink" writes what would be sent to
     # <data_dir>/sms-sink.jsonl (the embedded default); "alibaba" or "tencent" send through the provider's SDK
     # with the credentials below (from the environment) and the template ids of EW_SMS_TEMPLATES

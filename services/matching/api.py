@@ -21,9 +21,13 @@ from libs.api.routing import (
     service_router,
     time_id_cursor,
 )
-from services.matching import ranking, repository, service
+from libs.auth import Role, require_role
+from libs.db import beijing_date
+from services.matching import ranking, repository, service, weights
+from services.matching.features import ScoreWeights
 from services.matching.index import IndexHolder
 from services.matching.models import JobView, WorkerView, platform
+from services.matching.ranker import FACTORS
 from services.matching.schemas import (
     AllocationOut,
     AllocationRequest,
@@ -32,9 +36,11 @@ from services.matching.schemas import (
     Candidates,
     EndIn,
     MatchExplained,
+    MatchWeights,
     PlaceIn,
     PlacementOut,
     Recommendations,
+    WeightFitOut,
 )
 
 router = service_router("matching")
@@ -186,3 +192,37 @@ async def end_placement(placement_id: str, data: EndIn, session: Session, caller
     placement = await service.end_placement(session, caller, placement_id, data)
     view = PlacementOut.model_validate(placement, from_attributes=True)
     return view
+
+
+# --- the factor weights ---------------------------------------------------------------------------------------
+
+
+def _factor_weights(weights: ScoreWeights) -> dict[str, float]:
+    return {name: round(getattr(weights, name), 6) for name in FACTORS}
+
+
+@router.get("/match-weights", response_model=MatchWeights)
+async def match_weights(request: Request, session: Session, caller: Caller) -> MatchWeights:
+    """What the ranker weighs each factor with now, the hand-set weights, and the last fit to outcomes (admin)."""
+    require_role(caller, Role.admin)
+    holder = index_of(request)
+    latest = await repository.latest_fit(session)
+    return MatchWeights(
+        mode=request.app.state.runtime.settings.matching_weights,
+        in_use=_factor_weights(holder.score_weights),
+        hand=_factor_weights(holder.hand_weights),
+        latest_fit=WeightFitOut.model_validate(latest, from_attributes=True) if latest else None,
+    )
+
+
+@router.post("/match-weights/fits", status_code=201, response_model=WeightFitOut)
+async def fit_match_weights(request: Request, caller: Caller) -> WeightFitOut:
+    """Fit the weights to the outcomes known today now, and keep the fit; with EW_MATCHING_WEIGHTS=learned it is
+    used at once if it beat the hand-set weights (admin)."""
+    require_role(caller, Role.admin)
+    holder = index_of(request)
+    runtime = request.app.state.runtime
+    fit = await weights.learn(runtime.sessions, holder.hand_weights, beijing_date())
+    if runtime.settings.matching_weights == "learned":
+        holder.use_weights(weights.in_use(fit, holder.hand_weights))
+    return WeightFitOut.model_validate(fit, from_attributes=True)

@@ -12,6 +12,7 @@ from services.matching.api import router
 from services.matching.consumers import matching_consumers
 from services.matching.index import IndexHolder
 from services.matching.models import platform
+from services.matching.weights import run_learning
 
 NAME = "matching"
 
@@ -26,7 +27,12 @@ def create_app(settings: Settings) -> FastAPI:
         routers=[router],
         consumers=matching_consumers(runtime, holder),
         background=lambda: {
-            "index": holder.run(runtime.sessions, spread_every_seconds=settings.matching_spread_seconds)
+            "index": holder.run(runtime.sessions, spread_every_seconds=settings.matching_spread_seconds),
+            **(
+                {"weights": run_learning(holder, runtime.sessions)}
+                if settings.matching_weights == "learned"
+                else {}
+            ),
         },
     )
     app.state.index = holder

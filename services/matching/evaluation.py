@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
 import numpy as np
 
-from . import congestion
+from . import congestion, learning
 from .features import JobFeatures, WorkerFeatures
-from .ranker import MatchIndex
+from .ranker import FACTORS, MatchIndex
 from .synthetic import Planted, make_jobs, make_workers_with_truth
 
 TODAY = date(2026, 12, 1)
@@ -167,3 +167,122 @@ def format_table(rows: Sequence[EvalRow]) -> str:
             f"{row.workers:>8} {row.mean_relevant:>16.2f}"
         )
     return "\n".join(lines)
+
+
+# --- learning from outcomes ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    person_id: str
+    job_id: str
+    kept: bool  # kept 90 days (True) or declined / ended early (False)
+    on: date  # when the outcome became known
+
+
+def make_outcomes(
+    index: MatchIndex,
+    workers: Sequence[WorkerFeatures],
+    truths: Sequence[Planted],
+    jobs: dict[str, JobFeatures],
+    seed: int = 7,
+    per_worker: int = 3,
+) -> list[Outcome]:
+    """A platform's history on planted data: each worker applied to a few of the jobs shown to them (mostly from
+    the top of their list, one at random) and stayed, or not, by their true preference, which the visible
+    features only hint at: the true trade and city matter most, then pay against their minimum and a dormitory
+    when they need one."""
+    rng = np.random.default_rng(seed + 3)
+    outcomes: list[Outcome] = []
+    for worker, truth in zip(workers, truths, strict=True):
+        eligible = index.eligible_jobs(worker.id, TODAY)
+        if not eligible:
+            continue
+        shown = [m.job_id for m in index.recommend(worker.id, 10, TODAY)]
+        picks = list(dict.fromkeys([*shown[: per_worker - 1], eligible[int(rng.integers(len(eligible)))]]))
+        for job_id in picks:
+            job = jobs[job_id]
+            pays = (job.salary_min + job.salary_max) / 2 >= (worker.min_salary or 0)
+            housed = job.dormitory or not worker.needs_dormitory
+            logit = (
+                -2.2
+                + 2.0 * (job.occupation_code == truth.occupation_code)
+                + 1.0 * (job.city_code == truth.city_code)
+                + 1.6 * pays
+                + 1.2 * housed
+            )
+            kept = bool(rng.random() < 1.0 / (1.0 + math.exp(-logit)))
+            outcomes.append(
+                Outcome(worker.id, job_id, kept, TODAY - timedelta(days=int(rng.integers(1, 720))))
+            )
+    return outcomes
+
+
+@dataclass(frozen=True)
+class LearningRow:
+    weights: str  # "hand-set" or "learned"
+    factor_weights: dict[str, float]
+    outcome_auc: float | None  # on the newer outcomes, fitted on the older
+    candidate_auc: float  # per job, relevant workers above the others, averaged over jobs
+    precision_at_10: float
+    ndcg_at_10: float
+
+
+def _candidate_auc(
+    index: MatchIndex, workers: Sequence[WorkerFeatures], relevant: dict[str, set[str]]
+) -> float:
+    """For each job with relevant and other eligible workers: the ROC AUC of its candidates' scores."""
+    fits: dict[str, set[str]] = {}
+    for person_id, job_ids in relevant.items():
+        for job_id in job_ids:
+            fits.setdefault(job_id, set()).add(person_id)
+    values = []
+    for job_id, fitting in fits.items():
+        ranked = index.candidates(job_id, len(workers), TODAY)
+        labels = np.array([m.person_id in fitting for m in ranked])
+        if labels.any() and not labels.all():
+            values.append(learning.auc(np.array([m.score for m in ranked]), labels))
+    return float(np.mean([v for v in values if v is not None])) if values else 0.0
+
+
+def evaluate_learning(n_workers: int = 4000, n_jobs: int = 1000, seed: int = 7) -> list[LearningRow]:
+    """Hand-set against learned weights: fitted on the outcomes of one half of the workers, judged on the newer
+    outcomes (ROC AUC) and on the other half's planted preferences (per-job candidate AUC, P@10, NDCG@10)."""
+    jobs = make_jobs(n_jobs, seed, TODAY)
+    workers, truths = make_workers_with_truth(n_workers, seed, TODAY)
+    by_id = {job.id: job for job in jobs}
+    index = MatchIndex()
+    index.upsert_jobs(jobs)
+    index.upsert_workers(workers)
+    half = n_workers // 2
+    outcomes = make_outcomes(index, workers[:half], truths[:half], by_id, seed)
+    x = index.factors([o.person_id for o in outcomes], [o.job_id for o in outcomes])
+    y = np.array([o.kept for o in outcomes])
+    hand = index.weights
+    fitted = learning.compare(x, y, [o.on for o in outcomes], hand)
+    judged, judged_truths = workers[half:], truths[half:]
+    relevant = {
+        worker.id: _relevant(worker, truth, index.eligible_jobs(worker.id, TODAY), by_id)
+        for worker, truth in zip(judged, judged_truths, strict=True)
+    }
+    rows = []
+    for name, weights, outcome_auc in (
+        ("hand-set", hand, fitted.auc_hand),
+        ("learned", replace(hand, **fitted.weights), fitted.auc_learned),
+    ):
+        index.set_weights(weights)
+        top = index.top_k_arrays([w.id for w in judged], K, TODAY)
+        lists = {p: [job_id for job_id, _ in top.jobs_for(i)] for i, p in enumerate(top.person_ids)}
+        scored = _score(name, lists, relevant, len(jobs))
+        rows.append(
+            LearningRow(
+                weights=name,
+                factor_weights={f: round(getattr(weights, f), 3) for f in FACTORS},
+                outcome_auc=outcome_auc,
+                candidate_auc=_candidate_auc(index, judged, relevant),
+                precision_at_10=scored.precision_at_10,
+                ndcg_at_10=scored.ndcg_at_10,
+            )
+        )
+    index.set_weights(hand)
+    return rows

@@ -23,6 +23,7 @@ from services.matching import congestion
 from services.matching.features import (
     JobFeatures,
     PriorityWeights,
+    ScoreWeights,
     WorkerFeatures,
     job_features,
     worker_features,
@@ -106,6 +107,10 @@ class IndexHolder:
 
     def __init__(self, weights: PriorityWeights | None = None) -> None:
         self.weights = weights
+        self.hand_weights = ScoreWeights()
+        self.score_weights = (
+            self.hand_weights
+        )  # the learned ones once a fit did better (services/matching/weights.py)
         self._held = _Held(self._new_index())
         self._jobs_seen = EPOCH
         self._workers_seen = EPOCH
@@ -127,7 +132,12 @@ class IndexHolder:
         return time.monotonic() - self.refreshed_at if self.refreshed_at is not None else 0.0
 
     def _new_index(self) -> MatchIndex:
-        return MatchIndex(self.weights) if self.weights is not None else MatchIndex()
+        return MatchIndex(self.weights, self.score_weights)
+
+    def use_weights(self, weights: ScoreWeights) -> None:
+        """Rank with these factor weights from now on, in this index and any built later."""
+        self.score_weights = weights
+        self._held.index.set_weights(weights)
 
     def wake(self) -> None:
         self._wake.set()

@@ -1,11 +1,12 @@
-"""Matching's tables: read models of jobs and workers (from events), applications and placements."""
+"""Matching's tables: read models of jobs and workers (from events), applications and placements, and the fits
+of the factor weights to their outcomes."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from libs.db import UTCDateTime, new_metadata
@@ -117,3 +118,20 @@ class Recommendation(Base):
     person_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     recommended_on: Mapped[date] = mapped_column(Date, primary_key=True)
     jobs: Mapped[int] = mapped_column(Integer)
+
+
+class WeightFit(Base):
+    """One fit of the factor weights to the outcomes of placements (services/matching/learning.py), kept so that
+    what the ranker used, when and why can be looked at later, and so that a restart starts from the last fit."""
+
+    __tablename__ = "weight_fits"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    fitted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    weights: Mapped[dict[str, float]] = mapped_column(JSON)
+    outcomes: Mapped[int] = mapped_column(Integer)
+    positives: Mapped[int] = mapped_column(Integer)
+    judged_on: Mapped[int] = mapped_column(Integer)
+    auc_hand: Mapped[float | None] = mapped_column(Float, nullable=True)
+    auc_learned: Mapped[float | None] = mapped_column(Float, nullable=True)
+    better: Mapped[bool] = mapped_column(Boolean)

@@ -58,6 +58,8 @@ LEGAL_AGE_UNKNOWN_GENDER = (16, 55)  # the stricter bound when gender is missing
 MIN_LEGAL_AGE = 16
 MAX_LEGAL_AGE = max(high for _, high in LEGAL_WORKING_AGE.values())
 AVAILABLE_WITHIN_DAYS = 30  # a worker available within this many days is matched now
+# The factors whose weights can be learned (ScoreWeights' names), in the order `MatchIndex.factors` gives them.
+FACTORS = ("text", "occupation", "training", "pay", "dormitory")
 
 N_FEATURES = 2**20
 JOB_WIDTH = 256  # n-gram slots per job (synthetic jobs use <= ~180; longer texts keep their heaviest)
@@ -1280,6 +1282,29 @@ class MatchIndex:
             row = self._job_row.get(job_id)
             if row is not None:
                 self._j_spread[row] = amount
+
+    def factors(self, person_ids: Sequence[str], job_ids: Sequence[str]) -> npt.NDArray[np.float64]:
+        """Per pair, the value of each learnable factor (`FACTORS`), whatever the filters say: its contribution
+        to a score is the factor's weight times this value (the pay and dormitory values are signed)."""
+        self.maintain()
+        w = np.array([self._worker_row[p] for p in person_ids], dtype=np.int64)
+        j = np.array([self._job_row[i] for i in job_ids], dtype=np.int64)
+        if not len(w):
+            return np.zeros((0, len(FACTORS)), dtype=np.float64)
+        text = np.asarray(
+            self._worker_text.matrix(w, self._idf).multiply(self._job_text.matrix(j, self._idf)).sum(axis=1)
+        ).ravel()
+        occ = self._j_occ[j]
+        closeness = self._occupations.closeness[self._w_occ[w, : self._occ_used], occ[:, None]].max(axis=1)
+        trained = (self._w_trained[w, : self._trained_used] == occ[:, None]).any(axis=1) & (occ > 0)
+        diff = self._j_mid[j] - self._w_min[w]
+        pay = np.where(self._w_has_min[w], np.clip(diff / self.weights.pay_span, -0.5, 0.5), 0.0)
+        dorm = np.where(self._w_dorm[w], np.where(self._j_dorm[j], 1.0, -1.0), 0.0)
+        return np.column_stack([text, closeness, trained, pay, dorm]).astype(np.float64)
+
+    def set_weights(self, weights: ScoreWeights) -> None:
+        """Score with other factor weights from now on (hand-set or learned); the policy boosts stay."""
+        self.weights = weights
 
     def spread_array(self) -> F32:
         """What spreading takes off each job slot's score now (a copy)."""

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.db import after_key
-from services.matching.models import Application, JobView, Placement, Recommendation, WorkerView
+from services.matching.models import Application, JobView, Placement, Recommendation, WeightFit, WorkerView
 
 
 async def get_job(session: AsyncSession, job_id: str, *, for_update: bool = False) -> JobView | None:
@@ -114,3 +114,25 @@ async def add_recommendation(session: AsyncSession, day: Recommendation) -> bool
     except IntegrityError:
         return False
     return True
+
+
+async def outcomes(session: AsyncSession) -> list[tuple[str, str, bool, date | None, date | None, datetime]]:
+    """Every application that reached an offer: (person, job, declined, start date, end date, last change).
+    `learning.label_of` says which are outcomes yet."""
+    query = (
+        select(
+            Application.person_id,
+            Application.job_id,
+            Application.status == "declined",
+            Placement.start_date,
+            Placement.ended_on,
+            Application.updated_at,
+        )
+        .outerjoin(Placement, Placement.application_id == Application.id)
+        .where(Application.offered_at.is_not(None))
+    )
+    return [tuple(row) for row in await session.execute(query)]  # type: ignore[misc]
+
+
+async def latest_fit(session: AsyncSession) -> WeightFit | None:
+    return (await session.scalars(select(WeightFit).order_by(WeightFit.fitted_at.desc()).limit(1))).first()

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from libs.api.schemas import RequestModel, example
+from libs.api.schemas import RequestModel, example, example_of
 from libs.db import beijing_date
 
 Channel = Literal["station", "online", "livestream", "onsite"]
@@ -302,3 +302,59 @@ class PlacementOut(BaseModel):
     ended_on: date | None
     end_reason: str | None
     created_at: datetime
+
+
+class WeightFitOut(BaseModel):
+    model_config = example(
+        {
+            "fitted_at": "2026-12-07T03:00:00+08:00",
+            "weights": {
+                "text": 0.357,
+                "occupation": 0.261,
+                "training": 0.104,
+                "pay": 0.221,
+                "dormitory": 0.057,
+            },
+            "outcomes": 2817,
+            "positives": 1604,
+            "judged_on": 845,
+            "auc_hand": 0.734,
+            "auc_learned": 0.748,
+            "better": True,
+        }
+    )
+
+    fitted_at: datetime
+    weights: dict[str, float]
+    outcomes: int = Field(description="已有结果的录用或婉拒（满 90 天在岗为正例，婉拒或 90 天内离岗为反例）")
+    positives: int
+    judged_on: int = Field(description="用于评估的较新结果数")
+    auc_hand: float | None = Field(description="人工权重在较新结果上的 ROC AUC")
+    auc_learned: float | None = Field(description="学习所得权重在较新结果上的 ROC AUC")
+    better: bool = Field(description="学习所得权重是否优于人工权重（优于才会采用）")
+
+
+class MatchWeights(BaseModel):
+    """The factor weights matching ranks with now, the hand-set ones, and the last fit to outcomes."""
+
+    model_config = example(
+        {
+            "mode": "learned",
+            "in_use": {
+                "text": 0.357,
+                "occupation": 0.261,
+                "training": 0.104,
+                "pay": 0.221,
+                "dormitory": 0.057,
+            },
+            "hand": {"text": 0.35, "occupation": 0.35, "training": 0.1, "pay": 0.15, "dormitory": 0.05},
+            "latest_fit": example_of(WeightFitOut),
+        }
+    )
+
+    mode: Literal["hand", "learned"] = Field(
+        description="EW_MATCHING_WEIGHTS：hand 人工设定；learned 按录用结果学习"
+    )
+    in_use: dict[str, float]
+    hand: dict[str, float]
+    latest_fit: WeightFitOut | None

@@ -137,6 +137,7 @@ def test_matchings_sub_paths_win_over_the_owners_prefixes() -> None:
     assert nginx_route("/v1/persons/p1/status") == "demand"
     assert nginx_route("/v1/jobs/j1/candidates") == "matching"
     assert nginx_route("/v1/matches") == "matching"
+    assert nginx_route("/v1/match-weights/fits") == "matching"
     assert nginx_route("/v1/jobs/j1/close") == "supply"
     assert nginx_route("/v1/feed/stream") == "feed"
     assert nginx_route("/v1/trips/t1/bookings") == "bus"

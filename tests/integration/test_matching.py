@@ -311,3 +311,52 @@ async def test_why_not_and_the_whole_ranked_list(platform: Platform) -> None:
     # spreading is planned once the index is loaded, and its figures are exported
     metrics = (await platform.client.get("/metrics")).text
     assert 'ew_matching_exposure{figure="gini",when="after"}' in metrics
+
+
+async def test_weights_are_fitted_to_outcomes_and_kept(platform: Platform) -> None:
+    """Three outcomes (kept 90 days, ended early, an offer declined) are too few to trust: the fit is kept for
+    the record and the hand-set weights stay in use. Only an admin sees or asks for fits."""
+    station_id, first, employer_id, job_id = await ready_pair(platform)
+    station = auth("station", station_id=station_id)
+    recruiter = auth("recruiter", employer_id=employer_id)
+    others = [await new_worker(platform, station_id, serial) for serial in (2, 3)]
+
+    async def offered(person_id: str) -> str:
+        body = {"person_id": person_id, "job_id": job_id, "channel": "station"}
+
+        async def known() -> bool:
+            response = await platform.client.post("/v1/applications", json=body, headers=station)
+            if response.status_code == 201:
+                applications.append(response.json()["id"])
+            return response.status_code == 201
+
+        applications: list[str] = []
+        await eventually(known, what="the worker known to matching")
+        path = f"/v1/applications/{applications[0]}"
+        assert (await platform.client.post(f"{path}/offer", headers=recruiter)).status_code == 200
+        return path
+
+    long_ago = (beijing_date() - timedelta(days=120)).isoformat()
+    for person_id, ends in ((first, False), (others[0], True)):
+        path = await offered(person_id)
+        assert (await platform.client.post(f"{path}/accept", headers=station)).status_code == 200
+        placed = await platform.client.post(
+            f"{path}/place", json={"start_date": long_ago, "needs_transport": False}, headers=recruiter
+        )
+        assert placed.status_code == 200, placed.text
+        if ends:
+            end = {"ended_on": (beijing_date() - timedelta(days=100)).isoformat(), "reason": "不适应夜班"}
+            ended = await platform.client.post(
+                f"/v1/placements/{placed.json()['placement_id']}/end", json=end, headers=station
+            )
+            assert ended.status_code == 200, ended.text
+    declined = await offered(others[1])
+    assert (await platform.client.post(f"{declined}/decline", headers=station)).status_code == 200
+
+    assert (await platform.client.post("/v1/match-weights/fits", headers=station)).status_code == 403
+    fit = await platform.client.post("/v1/match-weights/fits", headers=ADMIN)
+    assert fit.status_code == 201, fit.text
+    assert (fit.json()["outcomes"], fit.json()["positives"], fit.json()["better"]) == (3, 1, False)
+    seen = (await platform.client.get("/v1/match-weights", headers=ADMIN)).json()
+    assert seen["mode"] == "hand" and seen["in_use"] == seen["hand"]
+    assert seen["latest_fit"]["outcomes"] == 3 and seen["hand"]["occupation"] == 0.35
