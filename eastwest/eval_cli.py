@@ -7,7 +7,7 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from services.matching.evaluation import evaluate, evaluate_learning, evaluate_spread
+from services.matching.evaluation import evaluate, evaluate_learning, evaluate_spread, evaluate_text
 
 
 def run_eval(workers: int, jobs: int, seed: int) -> None:
@@ -62,6 +62,23 @@ def run_eval(workers: int, jobs: int, seed: int) -> None:
             f"{figures.mean_fit:.3f}",
         )
     console.print(spread)
+    texts = Table(
+        title="text methods on the same eligible pairs (services/matching/text_methods.py)",
+        title_justify="left",
+        caption="candidate AUC: per job, relevant workers above the others; CPU: vectorising and scoring every pair",
+        caption_justify="left",
+    )
+    for name in ("method", "P@10", "NDCG@10", "candidate AUC", "CPU s"):
+        texts.add_column(name, justify="left" if name == "method" else "right", no_wrap=True)
+    for method in evaluate_text(n_workers=workers, n_jobs=jobs, seed=seed):
+        texts.add_row(
+            method.method,
+            f"{method.precision_at_10:.3f}",
+            f"{method.ndcg_at_10:.3f}",
+            f"{method.candidate_auc:.3f}",
+            f"{method.cpu_seconds:.2f}",
+        )
+    console.print(texts)
     learned = Table(
         title="factor weights: hand-set against learned from outcomes (services/matching/learning.py)",
         title_justify="left",
@@ -80,14 +97,14 @@ def run_eval(workers: int, jobs: int, seed: int) -> None:
         "text/occupation/training/pay/dorm",
     ):
         learned.add_column(name, justify="left" if name == "weights" else "right", no_wrap=True)
-    for row in evaluate_learning(n_workers=workers, n_jobs=jobs, seed=seed):
+    for fitted in evaluate_learning(n_workers=workers, n_jobs=jobs, seed=seed):
         learned.add_row(
-            row.weights,
-            "-" if row.outcome_auc is None else f"{row.outcome_auc:.3f}",
-            f"{row.candidate_auc:.3f}",
-            f"{row.precision_at_10:.3f}",
-            f"{row.ndcg_at_10:.3f}",
-            " / ".join(f"{value:.3f}" for value in row.factor_weights.values()),
+            fitted.weights,
+            "-" if fitted.outcome_auc is None else f"{fitted.outcome_auc:.3f}",
+            f"{fitted.candidate_auc:.3f}",
+            f"{fitted.precision_at_10:.3f}",
+            f"{fitted.ndcg_at_10:.3f}",
+            " / ".join(f"{value:.3f}" for value in fitted.factor_weights.values()),
         )
     console.print(learned)
     console.print(f"[dim]{time.perf_counter() - started:.1f} s[/]")

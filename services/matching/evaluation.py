@@ -24,7 +24,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from . import congestion, learning
+from . import congestion, learning, text_methods
 from .features import JobFeatures, WorkerFeatures
 from .ranker import FACTORS, MatchIndex
 from .synthetic import Planted, make_jobs, make_workers_with_truth
@@ -286,3 +286,23 @@ def evaluate_learning(n_workers: int = 4000, n_jobs: int = 1000, seed: int = 7) 
         )
     index.set_weights(hand)
     return rows
+
+
+def evaluate_text(
+    n_workers: int = 2000, n_jobs: int = 1000, seed: int = 7
+) -> list[text_methods.TextMethodRow]:
+    """The text methods of services/matching/text_methods.py on the planted set, over the same eligible pairs."""
+    jobs = make_jobs(n_jobs, seed, TODAY)
+    workers, truths = make_workers_with_truth(n_workers, seed, TODAY)
+    by_id = {job.id: job for job in jobs}
+    column = {job.id: j for j, job in enumerate(jobs)}
+    index = MatchIndex()
+    index.upsert_jobs(jobs)
+    index.upsert_workers(workers)
+    eligible = np.zeros((len(workers), len(jobs)), dtype=np.bool_)
+    relevant = np.zeros_like(eligible)
+    for w, (worker, truth) in enumerate(zip(workers, truths, strict=True)):
+        allowed = index.eligible_jobs(worker.id, TODAY)
+        eligible[w, [column[job_id] for job_id in allowed]] = True
+        relevant[w, [column[job_id] for job_id in _relevant(worker, truth, allowed, by_id)]] = True
+    return text_methods.compare(index, workers, jobs, eligible, relevant, TODAY)

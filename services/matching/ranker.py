@@ -555,6 +555,12 @@ class MatchIndex:
         rows = np.flatnonzero(self._j_live & self._j_open)
         return [str(self._job_ids[row]) for row in rows.tolist()], self._job_text.matrix(rows, self._idf)
 
+    def job_vectors_of(self, job_ids: Sequence[str]) -> Any:
+        """Tf-idf vectors (CSR, L2-normalised) of these jobs, open or not, in the order given."""
+        self.maintain()
+        rows = np.array([self._job_row[j] for j in job_ids], dtype=np.int64)
+        return self._job_text.matrix(rows, self._idf)
+
     def worker_vectors(self, person_ids: Sequence[str]) -> Any:
         """Tf-idf vectors (CSR, L2-normalised) of these workers, in the same space as `job_vectors`."""
         self.maintain()
