@@ -4,7 +4,8 @@ workers at once (`top_k`, `top_k_arrays`) for allocation and the benchmark.
 Why it is built this way:
 
 - Text is hashed character n-grams (1-3): Chinese needs no dictionary, and hashing needs no vocabulary, so a new
-  job or worker is encoded on arrival without refitting anything. The idf is fitted on the open jobs
+  job or worker is encoded on arrival without refitting anything (`ngrams.hashed_counts`, in numpy, for a whole
+  batch at once). The idf is fitted on the open jobs
   (`TfidfTransformer`) and refitted only when the job set has changed by `refit_fraction` since the last fit.
 - Each job and worker owns a fixed-width slot (its n-gram columns and counts; longer texts keep their heaviest
   n-grams) found through a row map with a free list, so an upsert or removal rewrites one row, never a matrix.
@@ -34,7 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+from sklearn.feature_extraction.text import TfidfTransformer
 from threadpoolctl import threadpool_limits
 
 from libs.db import beijing_date
@@ -42,6 +43,7 @@ from libs.reference.occupations import OCCUPATIONS
 from libs.reference.regions import JIANGSU_CITIES
 
 from .features import JobFeatures, Match, PriorityWeights, Reason, ScoreWeights, WorkerFeatures
+from .ngrams import hashed_counts
 
 F32 = npt.NDArray[np.float32]
 I32 = npt.NDArray[np.int32]
@@ -434,9 +436,7 @@ class MatchIndex:
         self.weights = weights or ScoreWeights()
         self.refit_fraction = refit_fraction
         self.refits = 0
-        self._hasher = HashingVectorizer(
-            analyzer=char_ngrams, n_features=n_features, alternate_sign=False, norm=None, dtype=np.float32
-        )
+        self._n_features = n_features
         self._idf: F32 = np.ones(n_features + 1, dtype=np.float32)
         self._idf[n_features] = 0.0
         self._common: Bool = np.zeros(n_features + 1, dtype=np.bool_)
@@ -617,7 +617,7 @@ class MatchIndex:
             setattr(self, name, _grow(getattr(self, name), capacity, fill))
 
     def _hash(self, texts: list[str]) -> Any:
-        return self._hasher.transform(texts)
+        return hashed_counts(texts, self._n_features)
 
     def upsert_job(self, job: JobFeatures) -> None:
         self.upsert_jobs([job])
