@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     # The factor weights matching ranks with: "hand" (as set in services/matching/features.py ScoreWeights) or
     # "learned" (fitted daily to the outcomes of placements, used when they beat the hand-set ones).
     matching_weights: Literal["hand", "learned"] = "hand"
+    # Keep matching's ranking index in data_dir between restarts (a cache: a restart then takes seconds).
+    matching_index_cache: bool = True
     # Service text messages (服务短信), sent by demand: "sink" writes what would be sent to
     # <data_dir>/sms-sink.jsonl (the embedded default); "alibaba" or "tencent" send through the provider's SDK
     # with the credentials below (from the environment) and the template ids of EW_SMS_TEMPLATES

@@ -18,7 +18,9 @@ NAME = "matching"
 
 
 def create_app(settings: Settings) -> FastAPI:
-    holder = IndexHolder()
+    holder = IndexHolder(
+        cache=settings.data_dir / "matching-index.pickle" if settings.matching_index_cache else None
+    )
     runtime = build_runtime(NAME, settings, platform)
     app = create_service_app(
         runtime,

@@ -7,10 +7,12 @@ tables: rows synced since the last look, with an overlap so a transaction that c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -19,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from libs.aio import wait_event
 from libs.db import beijing_date, utcnow
 from libs.observability import MATCHING_EXPOSURE, MATCHING_INDEX_RECONCILED, get_logger
-from services.matching import congestion
+from services.matching import congestion, index_cache
 from services.matching.features import (
     JobFeatures,
     PriorityWeights,
@@ -33,6 +35,7 @@ from services.matching.ranker import MatchIndex
 
 log = get_logger("ew.matching.index")
 OVERLAP = timedelta(seconds=5)
+KEEP_EVERY_SECONDS = 600.0
 EPOCH = datetime(2000, 1, 1).astimezone()
 
 
@@ -105,8 +108,9 @@ class IndexHolder:
     a worker thread) and swaps it in at once: no request sees it half built, the loop keeps serving health
     checks, and readiness (`warm`) waits for it. Later refreshes are small and run on the loop."""
 
-    def __init__(self, weights: PriorityWeights | None = None) -> None:
+    def __init__(self, weights: PriorityWeights | None = None, cache: Path | None = None) -> None:
         self.weights = weights
+        self.cache = cache  # where the index is kept between restarts (index_cache.py); None: nowhere
         self.hand_weights = ScoreWeights()
         self.score_weights = (
             self.hand_weights
@@ -118,6 +122,7 @@ class IndexHolder:
         self._wake = asyncio.Event()
         self.warm = False
         self.refreshed_at: float | None = None  # time.monotonic() of the last refresh that worked
+        self.restored = False  # the first load came from the kept index
 
     @property
     def index(self) -> MatchIndex:
@@ -150,6 +155,23 @@ class IndexHolder:
             return count
 
     async def _load(self, sessions: async_sessionmaker[AsyncSession]) -> int:
+        kept = await asyncio.to_thread(index_cache.restore, self.cache) if self.cache else None
+        if kept is not None:
+            self._held, self._jobs_seen, self._workers_seen = kept.held, kept.jobs_seen, kept.workers_seen
+            self._held.index.set_weights(self.score_weights)
+            caught_up = await self._catch_up(sessions)
+            missed = await self._reconcile(
+                sessions, counted=False
+            )  # whatever the watermarks cannot see, before saying ready
+            self.restored = True
+            log.info(
+                "index.restored",
+                jobs=self.index.job_count,
+                workers=self.index.worker_count,
+                caught_up=caught_up,
+                reconciled=missed,
+            )
+            return caught_up + missed
         started = utcnow()
         held, today = _Held(self._new_index()), beijing_date()
         jobs_seen = workers_seen = EPOCH
@@ -198,36 +220,41 @@ class IndexHolder:
         async with self._lock:
             if not self.warm:
                 return 0
-            held = self._held
-            async with sessions() as session:
-                job_versions = (await session.execute(select(JobView.id, JobView.version))).all()
-                worker_markers = (
-                    await session.execute(
-                        select(
-                            WorkerView.id,
-                            WorkerView.version,
-                            WorkerView.erased,
-                            WorkerView.trainings,
-                        )
+            return await self._reconcile(sessions)
+
+    async def _reconcile(self, sessions: async_sessionmaker[AsyncSession], *, counted: bool = True) -> int:
+        """`reconcile` with the lock held. `counted`: the rows found go to the metric (not after a restore,
+        where rows changed while the replica was down are expected)."""
+        held = self._held
+        async with sessions() as session:
+            job_versions = (await session.execute(select(JobView.id, JobView.version))).all()
+            worker_markers = (
+                await session.execute(
+                    select(
+                        WorkerView.id,
+                        WorkerView.version,
+                        WorkerView.erased,
+                        WorkerView.trainings,
                     )
-                ).all()
-                stale_jobs = [
-                    job_id for job_id, version in job_versions if held.versions.get(job_id) != (version, 0)
-                ]
-                stale_workers = [
-                    worker_id
-                    for worker_id, version, erased, trainings in worker_markers
-                    if held.versions.get(worker_id) != worker_marker(version, trainings, erased)
-                ]
-                jobs = await _rows(session, JobView, stale_jobs)
-                workers = await _rows(session, WorkerView, stale_workers)
-            held.apply_jobs(jobs, beijing_date())
-            held.apply_workers(workers)
-            missed = len(jobs) + len(workers)
-            if missed:
-                MATCHING_INDEX_RECONCILED.inc(missed)
-                log.warning("index.reconciled", jobs=len(jobs), workers=len(workers))
-            return missed
+                )
+            ).all()
+            stale_jobs = [
+                job_id for job_id, version in job_versions if held.versions.get(job_id) != (version, 0)
+            ]
+            stale_workers = [
+                worker_id
+                for worker_id, version, erased, trainings in worker_markers
+                if held.versions.get(worker_id) != worker_marker(version, trainings, erased)
+            ]
+            jobs = await _rows(session, JobView, stale_jobs)
+            workers = await _rows(session, WorkerView, stale_workers)
+        held.apply_jobs(jobs, beijing_date())
+        held.apply_workers(workers)
+        missed = len(jobs) + len(workers)
+        if missed and counted:
+            MATCHING_INDEX_RECONCILED.inc(missed)
+            log.warning("index.reconciled", jobs=len(jobs), workers=len(workers))
+        return missed
 
     async def run(
         self,
@@ -238,11 +265,17 @@ class IndexHolder:
     ) -> None:
         """Refresh after each local commit (woken) and at least every `every_seconds` (other replicas); compare
         in full every `reconcile_every_seconds`; re-plan the spreading every `spread_every_seconds` (0: never)."""
-        last_reconcile = time.monotonic()
+        last_reconcile = last_kept = time.monotonic()
         last_spread: float | None = None
+        kept = False
         while True:
             try:
                 await self.refresh(sessions)
+                if self.cache is not None and (
+                    not kept or time.monotonic() - last_kept >= KEEP_EVERY_SECONDS
+                ):
+                    kept, last_kept = True, time.monotonic()
+                    await self.keep()
                 if time.monotonic() - last_reconcile >= reconcile_every_seconds:
                     last_reconcile = time.monotonic()
                     await self.reconcile(sessions)
@@ -252,11 +285,26 @@ class IndexHolder:
                     last_spread = time.monotonic()
                     await self.spread()
             except asyncio.CancelledError:
+                if kept:  # shutting down: the next start begins from here
+                    with contextlib.suppress(Exception):
+                        await self.keep()
                 raise
             except Exception as error:
                 log.warning("index.refresh_failed", error=str(error))
             await wait_event(self._wake, every_seconds)
             self._wake.clear()
+
+    async def keep(self) -> None:
+        """Write the index to its cache file (in a thread; mutations wait, queries go on: nothing is left for
+        them to fit or rebuild meanwhile)."""
+        if self.cache is None:
+            return
+        async with self._lock:
+            index = self._held.index
+            index.maintain(snapshots=True)
+            kept = index_cache.Kept(self._held, self._jobs_seen, self._workers_seen)
+            size = await asyncio.to_thread(index_cache.save, self.cache, kept)
+        log.info("index.kept", bytes=size, jobs=index.job_count, workers=index.worker_count)
 
     async def spread(self) -> congestion.Spread:
         """Plan how recommendations spread over jobs (in a thread: seconds at a province's scale) and apply it.

@@ -415,14 +415,18 @@ def _normalised(item: Manifest, service: str) -> Any:
     return {"apiVersion": item["apiVersion"], **json.loads(re.sub(rf"\b{service}\b", "SERVICE", text))}
 
 
+# Services whose data volume is larger than the others' 16Mi, and what it holds.
+DATA_VOLUMES = {"demand": "256Mi", "matching": "2Gi"}  # the SMS sink's file; the kept ranking index
+
+
 @pytest.mark.parametrize(
     "kind", ["Deployment", "Job", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"]
 )
 def test_the_service_folders_do_not_drift_apart(kind: str) -> None:
     """The service folders are copies: they differ only by name and by the documented exceptions (demand's
-    personal-data keys, the internal secret and URL of demand, bus and policy, demand's SMS credentials and the
-    larger data volume its SMS sink writes to, the resources of matching, monitoring and policy, feed's
-    autoscaling on open streams). A change made in one folder and not the others fails here."""
+    personal-data keys, the internal secret and URL of demand, bus and policy, demand's SMS credentials, the
+    larger data volumes of demand (its SMS sink) and matching (its kept index), the resources of matching,
+    monitoring and policy, feed's autoscaling on open streams). A change made in one folder and not the others fails here."""
     items = manifests(RAW_BASE)
     reference = _normalised(named_kind(items, kind, "supply"), "supply")
     for service in SERVICES:
@@ -438,11 +442,11 @@ def test_the_service_folders_do_not_drift_apart(kind: str) -> None:
                 for entry in container["env"]
                 if entry["name"] != "EW_SERVICE_URLS" and entry["name"] not in SMS_CREDENTIALS
             ]
-            if service == "demand":
+            if service in DATA_VOLUMES:
                 volumes = item["spec"]["template"]["spec"]["volumes"]
                 usual = reference["spec"]["template"]["spec"]["volumes"]
                 (data,) = [volume for volume in volumes if volume["name"] == "data"]
-                assert data["emptyDir"] == {"sizeLimit": "256Mi"}  # the SMS sink's file
+                assert data["emptyDir"] == {"sizeLimit": DATA_VOLUMES[service]}
                 data["emptyDir"] = copy.deepcopy(next(v["emptyDir"] for v in usual if v["name"] == "data"))
             if service in {"monitoring", "policy"}:
                 assert container["resources"] == LIGHT_RESOURCES

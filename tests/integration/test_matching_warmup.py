@@ -133,3 +133,58 @@ async def test_a_change_the_refresh_cannot_see_is_found_by_the_full_comparison(
         assert await holder.reconcile(sessions) == 0
     finally:
         await engine.dispose()
+
+
+async def test_a_restarted_replica_starts_from_its_kept_index_and_catches_up(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    """The index is kept on disk; a new holder (a restart) starts from it, applies what changed while it was
+    down (a new job, a worker now employed, one erased), and is the index a full build would give."""
+    url = await databases.create("matching")
+    await migrations.upgrade("matching", url)
+    engine = create_engine(url)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    cache = tmp_path / "matching-index.pickle"
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(insert(JobView), [job_row(index) for index in range(40)])
+            await connection.execute(insert(WorkerView), [worker_row(index) for index in range(200)])
+        first = IndexHolder(cache=cache)
+        await first.refresh(sessions)
+        await first.keep()
+        assert cache.is_file() and not first.restored
+
+        later = datetime.now(UTC)
+        async with engine.begin() as connection:  # while no replica runs
+            await connection.execute(insert(JobView), [{**job_row(40), "synced_at": later}])
+            employed = worker_row(1)
+            employed["payload"]["status"] = "employed"  # type: ignore[index]
+            await connection.execute(
+                update(WorkerView)
+                .where(WorkerView.id == employed["id"])
+                .values(version=2, payload=employed["payload"], synced_at=later)
+            )
+            await connection.execute(  # stamped before the watermark: only the full comparison sees it
+                update(WorkerView)
+                .where(WorkerView.id == "person-000002")
+                .values(version=2, erased=True, synced_at=datetime(2026, 1, 1, tzinfo=UTC))
+            )
+        restarted = IndexHolder(cache=cache)
+        await restarted.refresh(sessions)
+        assert restarted.restored and restarted.warm
+        assert (restarted.index.job_count, restarted.index.worker_count) == (41, 199)
+        assert restarted.statuses["person-000001"] == "employed"
+        built = IndexHolder()
+        await built.refresh(sessions)
+        restarted.index.maintain(force_refit=True)  # the idf: fitted on 40 jobs, refitted after 20 % more
+        for person in ("person-000000", "person-000007"):
+            assert restarted.index.recommend(person, 50, date(2026, 12, 1)) == built.index.recommend(
+                person, 50, date(2026, 12, 1)
+            )
+        # a file from other code, or a torn one, is ignored: the index is built from the rows
+        cache.write_bytes(b"not an index")
+        fresh = IndexHolder(cache=cache)
+        await fresh.refresh(sessions)
+        assert not fresh.restored and fresh.index.job_count == 41
+    finally:
+        await engine.dispose()
