@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from libs.aio import wait_event
 from libs.db import beijing_date, utcnow
 from libs.observability import MATCHING_EXPOSURE, MATCHING_INDEX_RECONCILED, get_logger
-from services.matching import congestion, index_cache
+from services.matching import congestion, index_cache, index_rows
 from services.matching.features import (
     JobFeatures,
     PriorityWeights,
@@ -30,6 +29,7 @@ from services.matching.features import (
     job_features,
     worker_features,
 )
+from services.matching.index_rows import JobRow, WorkerRow
 from services.matching.models import JobView, WorkerView
 from services.matching.ranker import MatchIndex
 
@@ -39,18 +39,15 @@ KEEP_EVERY_SECONDS = 600.0
 EPOCH = datetime(2000, 1, 1).astimezone()
 
 
-def _job(row: JobView, today: date) -> JobFeatures:
-    return job_features(row.job(), today)
-
-
-def worker_of(row: WorkerView) -> tuple[WorkerFeatures, str]:
+def worker_of(row: WorkerView | WorkerRow) -> tuple[WorkerFeatures, str]:
     """A worker's features (with what their trainings gave them) and their employment status."""
     person = row.person()
+    occupations, skills, certificates = row.trained_lists
     features = worker_features(
         person,
-        trained_occupations=tuple(row.trained_occupations),
-        trained_skills=tuple(row.trained_skills),
-        trained_certificates=tuple(row.trained_certificates),
+        trained_occupations=tuple(occupations),
+        trained_skills=tuple(skills),
+        trained_certificates=tuple(certificates),
     )
     return features, person.status
 
@@ -68,14 +65,14 @@ class _Held:
     statuses: dict[str, str] = field(default_factory=dict)
     versions: dict[str, tuple[int, int]] = field(default_factory=dict)  # so the overlap re-reads cost nothing
 
-    def apply_jobs(self, jobs: Sequence[JobView], today: date) -> int:
+    def apply_jobs(self, jobs: Sequence[JobRow], today: date) -> int:
         """Open jobs upserted in one batch, closed ones removed; the number upserted."""
         open_jobs: list[JobFeatures] = []
         for job in jobs:
             if self.versions.get(job.id) == (job.version, 0) and job.status == "published":
                 continue
             self.versions[job.id] = (job.version, 0)
-            features = _job(job, today)
+            features = job_features(job.job(), today)
             if features.open:
                 open_jobs.append(features)
             else:
@@ -83,7 +80,7 @@ class _Held:
         self.index.upsert_jobs(open_jobs)
         return len(open_jobs)
 
-    def apply_workers(self, workers: Sequence[WorkerView]) -> int:
+    def apply_workers(self, workers: Sequence[WorkerRow]) -> int:
         current: list[WorkerFeatures] = []
         for worker in workers:
             marker = worker_marker(worker.version, worker.trainings, worker.erased)
@@ -176,14 +173,22 @@ class IndexHolder:
         held, today = _Held(self._new_index()), beijing_date()
         jobs_seen = workers_seen = EPOCH
         count = 0
-        async for jobs in _pages(sessions, JobView):
+        # The next page is read while the worker thread builds from the last one (one page ahead at most).
+        applying: asyncio.Future[int] | None = None
+        async for jobs in index_rows.job_pages(sessions):
             jobs_seen = max(jobs_seen, *(job.synced_at for job in jobs))
-            await asyncio.to_thread(held.apply_jobs, jobs, today)
+            if applying is not None:
+                await applying
+            applying = asyncio.ensure_future(asyncio.to_thread(held.apply_jobs, jobs, today))
             count += len(jobs)
-        async for workers in _pages(sessions, WorkerView):
+        async for workers in index_rows.worker_pages(sessions):
             workers_seen = max(workers_seen, *(worker.synced_at for worker in workers))
-            await asyncio.to_thread(held.apply_workers, workers)
+            if applying is not None:
+                await applying
+            applying = asyncio.ensure_future(asyncio.to_thread(held.apply_workers, workers))
             count += len(workers)
+        if applying is not None:
+            await applying
         await asyncio.to_thread(held.index.maintain, snapshots=True)
         self._held = held
         # A row changed while the pages were read is read again by the next refresh.
@@ -193,14 +198,8 @@ class IndexHolder:
 
     async def _catch_up(self, sessions: async_sessionmaker[AsyncSession]) -> int:
         async with sessions() as session:
-            jobs = (
-                await session.scalars(select(JobView).where(JobView.synced_at > self._jobs_seen - OVERLAP))
-            ).all()
-            workers = (
-                await session.scalars(
-                    select(WorkerView).where(WorkerView.synced_at > self._workers_seen - OVERLAP)
-                )
-            ).all()
+            jobs = await index_rows.jobs_changed(session, self._jobs_seen - OVERLAP)
+            workers = await index_rows.workers_changed(session, self._workers_seen - OVERLAP)
         for job in jobs:
             self._jobs_seen = max(self._jobs_seen, job.synced_at)
         for worker in workers:
@@ -246,8 +245,8 @@ class IndexHolder:
                 for worker_id, version, erased, trainings in worker_markers
                 if held.versions.get(worker_id) != worker_marker(version, trainings, erased)
             ]
-            jobs = await _rows(session, JobView, stale_jobs)
-            workers = await _rows(session, WorkerView, stale_workers)
+            jobs = await index_rows.jobs_by_id(session, stale_jobs)
+            workers = await index_rows.workers_by_id(session, stale_workers)
         held.apply_jobs(jobs, beijing_date())
         held.apply_workers(workers)
         missed = len(jobs) + len(workers)
@@ -325,35 +324,3 @@ class IndexHolder:
             gini_after=round(planned.after.gini, 3),
         )
         return planned
-
-
-PAGE_ROWS = 5000
-
-Row = TypeVar("Row", JobView, WorkerView)
-
-
-async def _pages(
-    sessions: async_sessionmaker[AsyncSession], model: type[Row]
-) -> AsyncIterator[Sequence[Row]]:
-    """Every row of a read model, a page at a time in id order, each page in a short session of its own."""
-    after = ""
-    while True:
-        async with sessions() as session:
-            page = (
-                await session.scalars(
-                    select(model).where(model.id > after).order_by(model.id).limit(PAGE_ROWS)
-                )
-            ).all()
-        if not page:
-            return
-        yield page
-        after = page[-1].id
-
-
-async def _rows(session: AsyncSession, model: type[Row], ids: list[str]) -> list[Row]:
-    found: list[Row] = []
-    for start in range(0, len(ids), 500):  # within every database's limit on bound parameters
-        found.extend(
-            (await session.scalars(select(model).where(model.id.in_(ids[start : start + 500])))).all()
-        )
-    return found

@@ -64,6 +64,11 @@ class WorkerView(Base):
         """The stored payload as the contract it was written from (not for an erased worker: it holds none)."""
         return PersonPayload.model_validate(self.payload)
 
+    @property
+    def trained_lists(self) -> tuple[list[str], list[str], list[str]]:
+        """What completed trainings gave: occupations, skills, certificates."""
+        return list(self.trained_occupations), list(self.trained_skills), list(self.trained_certificates)
+
 
 class Application(Base):
     """One worker for one job, from application to placement."""

@@ -269,9 +269,14 @@ async def test_why_not_and_the_whole_ranked_list(platform: Platform) -> None:
         assert response.status_code == 200, response.text
         return dict(response.json())
 
-    async def all_known() -> bool:
-        scores = [(await pair(job, station))["score"] for job in (unfit, *more)]
-        return None not in scores
+    async def all_known() -> bool:  # in matching's read model (404 until then) and in its index (a score)
+        for job in (unfit, *more):
+            response = await platform.client.get(
+                "/v1/matches", params={"person_id": worker_id, "job_id": job}, headers=station
+            )
+            if response.status_code == 404 or response.json()["score"] is None:
+                return False
+        return True
 
     await eventually(all_known, what="the new jobs in the index")
     fit = await pair(job_id, station)
