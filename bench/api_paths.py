@@ -49,8 +49,8 @@ if __package__ in (None, ""):  # `python bench/api_paths.py`
 
 from bench.runner import (  # noqa: E402
     OWN_PROCESS_ROOTS,
-    READY_FILE,
     Request,
+    announce_and_wait,
     child_platform,
     closed_loop,
     cpu_snapshot,
@@ -113,20 +113,9 @@ async def serve_platform(args: argparse.Namespace) -> None:
                 "employer_id": employer_id,
                 "token": recruiter["Authorization"],
             }
-            await _announce_and_wait(workdir, plan)
+            await announce_and_wait(workdir, plan)
     finally:
         await drop_databases(settings, None)
-
-
-async def _announce_and_wait(workdir: Path, plan: dict[str, Any]) -> None:
-    temporary = workdir / (READY_FILE + ".tmp")
-    temporary.write_text(json.dumps(plan))
-    temporary.rename(workdir / READY_FILE)
-    loop = asyncio.get_running_loop()
-    stdin = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stdin.read(), timeout=3600)
 
 
 # ------------------------------------------------------------------------------------------ the bare app
@@ -248,7 +237,7 @@ async def serve_bare(args: argparse.Namespace) -> None:
     task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110  (uvicorn offers no event for it)
         await asyncio.sleep(0.02)
-    await _announce_and_wait(workdir, {"base_url": f"http://127.0.0.1:{port}", "pid": os.getpid()})
+    await announce_and_wait(workdir, {"base_url": f"http://127.0.0.1:{port}", "pid": os.getpid()})
     server.should_exit = True
     await task
 

@@ -69,6 +69,7 @@ from bench.runner import (  # noqa: E402
     PG_ADMIN_ENV,
     Request,
     Shot,
+    announce_and_wait,
     child_platform,
     closed_loop,
     cpu_report,
@@ -94,7 +95,6 @@ err = Console(stderr=True)
 BOOKING = "booking"
 HEALTHZ = "baseline GET /healthz"
 TRIP_READ = "baseline GET /v1/trips/{id}"
-READY_FILE = "platform.json"
 PROVINCE = "61"
 SETTLE_TIMEOUT = 120.0
 
@@ -246,14 +246,7 @@ async def serve_platform(args: argparse.Namespace) -> None:
     try:
         async with running_platform(settings) as running:
             seeded = await seed(running, args)
-            temporary = workdir / (READY_FILE + ".tmp")
-            temporary.write_text(json.dumps(asdict(seeded)))
-            temporary.rename(workdir / READY_FILE)
-            loop = asyncio.get_running_loop()
-            stdin = asyncio.StreamReader()
-            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stdin.read(), timeout=3600)
+            await announce_and_wait(workdir, asdict(seeded))
     finally:
         await drop_databases(settings, admin_url)
 

@@ -49,8 +49,8 @@ if __package__ in (None, ""):  # `python bench/feed_latency.py` (the Makefile's 
 
 from bench.runner import (  # noqa: E402
     PG_ADMIN_ENV,
-    READY_FILE,
     PlatformHandle,
+    announce_and_wait,
     child_platform,
     cpu_report,
     cpu_snapshot,
@@ -589,14 +589,7 @@ async def serve_platform(backend: str, nats_url: str, workdir: Path) -> None:
 
 async def serve_until_eof(settings: Settings, workdir: Path) -> None:
     async with running_platform(settings) as running:
-        temporary = workdir / (READY_FILE + ".tmp")
-        temporary.write_text(json.dumps({"base_url": running.base_url, "pid": os.getpid()}))
-        temporary.rename(workdir / READY_FILE)
-        loop = asyncio.get_running_loop()
-        stdin = asyncio.StreamReader()
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stdin.read(), timeout=3600)
+        await announce_and_wait(workdir, {"base_url": running.base_url, "pid": os.getpid()})
 
 
 async def measure_platform(

@@ -107,8 +107,8 @@ async def seed(url: str, n_workers: int, n_jobs: int) -> None:
             )
         workers = make_workers(n_workers, seed=3, today=TODAY)
         for start in range(0, n_workers, BATCH):
-            batch = workers[start : start + BATCH]
-            rows = [worker_row(w, _at(n_jobs + start + i)) for i, w in enumerate(batch)]
+            people = workers[start : start + BATCH]
+            rows = [worker_row(w, _at(n_jobs + start + i)) for i, w in enumerate(people)]
             await connection.execute(insert(WorkerView), rows)
     await engine.dispose()
 

