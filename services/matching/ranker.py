@@ -1175,16 +1175,18 @@ class MatchIndex:
             too_soon = block.valid_until[None, :] < self._w_available[w_rows[later]][:, None]
             scores[later] = np.where(too_soon, -np.inf, scores[later])
         # merge this block's best into the running top-k of these workers
-        n_jobs = block.rows.size
-        take = min(k, n_jobs)
-        picked = np.argpartition(scores, n_jobs - take, axis=1)[:, n_jobs - take :]
         best_scores, best_rows, best_text = best
+        picked = _block_best(scores, best_scores[positions].min(axis=1), min(k, block.rows.size))
+        found = picked >= 0
+        at = np.where(found, picked, 0)
         merged_scores = np.concatenate(
-            [best_scores[positions], np.take_along_axis(scores, picked, axis=1)], axis=1
+            [best_scores[positions], np.where(found, np.take_along_axis(scores, at, axis=1), -np.inf)], axis=1
         )
-        merged_rows = np.concatenate([best_rows[positions], block.rows[picked].astype(np.int32)], axis=1)
+        merged_rows = np.concatenate(
+            [best_rows[positions], np.where(found, block.rows[at], -1).astype(np.int32)], axis=1
+        )
         merged_text = np.concatenate(
-            [best_text[positions], np.take_along_axis(cosine, picked, axis=1)], axis=1
+            [best_text[positions], np.where(found, np.take_along_axis(cosine, at, axis=1), 0.0)], axis=1
         )
         merged_rows[~np.isfinite(merged_scores)] = -1
         keep = np.argpartition(-merged_scores, k - 1, axis=1)[:, :k]
@@ -1352,6 +1354,27 @@ class MatchIndex:
             reasons.append(Reason("assistance_base", "就业帮扶基地", round(p.assistance_base, 4)))
             boost += p.assistance_base
         return boost, tuple(reasons)
+
+
+def _block_best(scores: F32, floor: F32, take: int) -> I64:
+    """Per row, the columns of its `take` best scores (any order; -1 where it has fewer), looking only at scores
+    that can still matter: at or above `floor` (each row's k-th best so far) and at or above the take-th best of
+    a sample of the columns. Both are lower bounds on the take-th best of the row, so nothing that belongs is
+    missed, and a row's candidates are a few times `take` instead of every column (a partial sort of each
+    whole row took 40 % of `top_k_arrays`)."""
+    n_rows, n_cols = scores.shape
+    sample = min(n_cols, max(4 * take, n_cols // 8))
+    if sample < n_cols:
+        sampled = np.partition(scores[:, :sample], sample - take, axis=1)[:, sample - take]
+        floor = np.maximum(floor, sampled)
+    rows, cols = np.nonzero(scores >= floor[:, None])
+    order = np.lexsort((-scores[rows, cols], rows))
+    rows, cols = rows[order], cols[order]
+    rank = np.arange(rows.size) - np.searchsorted(rows, rows)
+    keep = rank < take
+    picked = np.full((n_rows, take), -1, dtype=np.int64)
+    picked[rows[keep], rank[keep]] = cols[keep]
+    return picked
 
 
 RankKey = tuple[float, str]  # (ranking score, id) of the last item of a page
