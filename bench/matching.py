@@ -375,7 +375,7 @@ def run_allocation(args: argparse.Namespace) -> tuple[list[AllocationRow], dict[
     topk_s = time.perf_counter() - started
     capacity = {job.id: job.headcount_left for job in jobs}
     rows: list[AllocationRow] = []
-    solvers = ("flow", "lp", "matching")
+    solvers = ("flow", "lp", "matching", "assignment")
     results: dict[str, Any] = {}
     times: dict[str, list[tuple[float, float]]] = {solver: [] for solver in solvers}
     for _ in range(args.alloc_rounds):  # interleaved: a busy spell of the machine hits every solver alike
@@ -412,6 +412,7 @@ def run_allocation(args: argparse.Namespace) -> tuple[list[AllocationRow], dict[
         ("flow", "min-cost flow, OR-Tools (the service's)"),
         ("lp", "LP, linprog(highs) (cross-check)"),
         ("matching", "min_weight_full_bipartite_matching"),
+        ("assignment", "linear_sum_assignment (dense)"),
     ):
         result = results[solver]
         rows.append(

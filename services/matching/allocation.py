@@ -9,10 +9,10 @@ algorithms give integral optima by construction and OR-Tools' `SimpleMinCostFlow
 it in a fraction of the CPU an LP takes (bench/matching.py). Scores are scaled to integer micro-points, so the
 optimum is exact to 1e-6 per pair.
 
-The same problem is kept in two other forms to cross-check the flow in tests and the bench: `solver="lp"`, the
-LP relaxation (its constraint matrix is totally unimodular, so HiGHS's vertex solution is integral), and
+The same problem is kept in three other forms to cross-check the flow in tests and the bench: `solver="lp"`,
+the LP relaxation (its constraint matrix is totally unimodular, so HiGHS's vertex solution is integral);
 `solver="matching"`, a minimum-weight full bipartite matching over per-headcount job slots plus one
-"unassigned" slot per worker. Every result is verified (capacities, one job per worker) whichever solved it.
+"unassigned" slot per worker; and `solver="assignment"`, the same slots as a dense linear sum assignment. Every result is verified (capacities, one job per worker) whichever solved it.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 from ortools.graph.python import min_cost_flow
-from scipy.optimize import linprog
+from scipy.optimize import linear_sum_assignment, linprog
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 from .features import Match
 
-Solver = Literal["flow", "lp", "matching"]
+Solver = Literal["flow", "lp", "matching", "assignment"]
 SCORE_UNITS = 1_000_000  # integer cost units per score point for the flow
 
 
@@ -131,9 +131,10 @@ def _solve_lp(edges: _Edges) -> np.ndarray:
     raise AllocationError("the LP solution is not integral (expected a vertex of a unimodular problem)")
 
 
-def _solve_matching(edges: _Edges) -> np.ndarray:
-    """Rows: workers. Columns: one slot per unit of usable headcount, then one "unassigned" slot per worker.
-    Costs are (top - score) > 0 so that the minimum-cost full matching is the maximum-score assignment."""
+def _slots(edges: _Edges) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The assignment form: rows are workers; columns one slot per unit of usable headcount, then one
+    "unassigned" slot per worker. Per cell (row, column, cost), costs (top - score) > 0 so that the
+    minimum-cost full assignment is the maximum-score one; and the job of each headcount slot."""
     n_workers = len(edges.workers)
     demand = np.bincount(edges.job, minlength=len(edges.jobs))
     slots = np.minimum(edges.capacity, demand)  # more slots than candidates can never be used
@@ -146,15 +147,39 @@ def _solve_matching(edges: _Edges) -> np.ndarray:
     rows = np.concatenate([edges.worker[edge_of], np.arange(n_workers)])
     cols = np.concatenate([first_slot[edges.job[edge_of]] + offset, total_slots + np.arange(n_workers)])
     cost = np.concatenate([top - edges.score[edge_of], np.full(n_workers, top)])
-    graph = sp.csr_matrix((cost, (rows, cols)), shape=(n_workers, total_slots + n_workers))
-    _, col_of_row = min_weight_full_bipartite_matching(graph)
-    assigned = np.flatnonzero(col_of_row < total_slots)
-    job_of_slot = np.repeat(np.arange(len(edges.jobs)), slots)
+    return rows, cols, cost, np.repeat(np.arange(len(edges.jobs)), slots)
+
+
+def _chosen(edges: _Edges, col_of_row: np.ndarray, job_of_slot: np.ndarray) -> np.ndarray:
+    """The edges an assignment of workers to slots picked."""
+    assigned = np.flatnonzero(col_of_row < len(job_of_slot))
     n_jobs = max(1, len(edges.jobs))
     keys = edges.worker * n_jobs + edges.job  # unique per edge
     order = np.argsort(keys)
     wanted = assigned * n_jobs + job_of_slot[col_of_row[assigned]]
     return np.sort(order[np.searchsorted(keys, wanted, sorter=order)])
+
+
+def _solve_matching(edges: _Edges) -> np.ndarray:
+    """Sparse: a minimum-weight full bipartite matching over the slots."""
+    rows, cols, cost, job_of_slot = _slots(edges)
+    n_workers = len(edges.workers)
+    graph = sp.csr_matrix((cost, (rows, cols)), shape=(n_workers, len(job_of_slot) + n_workers))
+    _, col_of_row = min_weight_full_bipartite_matching(graph)
+    return _chosen(edges, col_of_row, job_of_slot)
+
+
+def _solve_assignment(edges: _Edges) -> np.ndarray:
+    """Dense: scipy's `linear_sum_assignment` over the slots, every other cell forbidden. Workers x (slots +
+    workers) float64 cells: a cross-check for tests and the bench, never for a province's numbers."""
+    rows, cols, cost, job_of_slot = _slots(edges)
+    n_workers = len(edges.workers)
+    dense = np.full((n_workers, len(job_of_slot) + n_workers), np.inf)
+    dense[rows, cols] = cost
+    picked_rows, picked_cols = linear_sum_assignment(dense)
+    col_of_row = np.full(n_workers, -1, dtype=np.int64)
+    col_of_row[picked_rows] = picked_cols
+    return _chosen(edges, col_of_row, job_of_slot)
 
 
 def greedy(candidates: Mapping[str, Sequence[Match]], capacity: Mapping[str, int]) -> list[Match]:
@@ -189,7 +214,12 @@ def allocate(
     if not len(edges.score):
         chosen = np.zeros(0, dtype=np.int64)
     else:
-        chosen = {"flow": _solve_flow, "lp": _solve_lp, "matching": _solve_matching}[solver](edges)
+        chosen = {
+            "flow": _solve_flow,
+            "lp": _solve_lp,
+            "matching": _solve_matching,
+            "assignment": _solve_assignment,
+        }[solver](edges)
     assignments = [edges.match[i] for i in chosen.tolist()]
     per_worker = Counter(match.person_id for match in assignments)
     if any(count > 1 for count in per_worker.values()):

@@ -822,6 +822,37 @@ class MatchIndex:
         rows = self._eligible_job_rows(self._worker_row[person_id], (today or beijing_date()).toordinal())
         return [str(self._job_ids[row]) for row in rows.tolist()]
 
+    def rows_of(self, person_ids: Sequence[str], job_ids: Sequence[str]) -> tuple[I64, I64]:
+        """The index rows of these workers and jobs, for `pairs_pass`."""
+        workers = np.fromiter(
+            (self._worker_row[p] for p in person_ids), dtype=np.int64, count=len(person_ids)
+        )
+        jobs = np.fromiter((self._job_row[j] for j in job_ids), dtype=np.int64, count=len(job_ids))
+        return workers, jobs
+
+    def pairs_pass(self, w_rows: I64, j_rows: I64, today: date | None = None) -> Bool:
+        """Whether each (worker row, job row) pair passes the worker's hard filters: `_eligible_job_rows` pair by
+        pair, vectorised, for baselines that rank by text first and filter after."""
+        self.maintain()
+        day = (today or beijing_date()).toordinal()
+        available = self._w_available[w_rows]
+        ok = self._w_legal[w_rows] & (available <= day + AVAILABLE_WITHIN_DAYS)
+        ok &= (
+            self._j_live[j_rows]
+            & self._j_open[j_rows]
+            & (self._j_valid[j_rows] >= np.maximum(day, available))
+        )
+        age = self._w_age[w_rows]
+        ok &= (self._j_age_min[j_rows] <= age) & (self._j_age_max[j_rows] >= age)
+        city = self._j_city[j_rows].astype(np.uint64)
+        ok &= (((self._w_cities.bits[w_rows, 0] >> city) & np.uint64(1)) == 1) | (
+            self._w_any_city[w_rows] & (city < len(JIANGSU_CITIES))
+        )
+        needs = np.flatnonzero(ok & self._j_needs_cert[j_rows])
+        if needs.size:
+            ok[needs] = _covers(self._w_certs.bits[w_rows[needs]], self._j_certs.bits[j_rows[needs]])
+        return np.asarray(ok, dtype=np.bool_)
+
     # ----------------------------------------------------------------------------------------------- scores
 
     def _occupation_part(self, w_rows: I64) -> F32:

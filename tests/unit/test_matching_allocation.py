@@ -15,7 +15,7 @@ from services.matching.ranker import MatchIndex
 from services.matching.synthetic import make_jobs, make_workers
 
 TODAY = date(2026, 12, 1)
-SOLVERS: tuple[Solver, ...] = ("flow", "lp", "matching")
+SOLVERS: tuple[Solver, ...] = ("flow", "lp", "matching", "assignment")
 
 
 def m(person_id: str, job_id: str, score: float) -> Match:
@@ -119,6 +119,7 @@ def test_on_ranker_output_never_exceeds_headcount() -> None:
         assert result.fit_given_up == pytest.approx(result.naive_total_score - result.total_score)
         assert all(a.reasons for a in result.assignments)  # reasons travel with the assignment
     assert results["lp"].total_score == pytest.approx(results["matching"].total_score, abs=1e-6)
+    assert results["assignment"].total_score == pytest.approx(results["matching"].total_score, abs=1e-6)
     # the flow's costs are whole micro-points: the same optimum within half a micro-point a worker
     assert results["flow"].total_score == pytest.approx(results["lp"].total_score, abs=len(candidates) * 1e-6)
 

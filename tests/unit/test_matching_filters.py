@@ -1,5 +1,5 @@
-""" "Why not": the filters one pair fails say the same as the index's masks, and by how much; ranked lists page
-with a key to their end; one pair's place in both lists."""
+""" "Why not": the filters one pair fails say the same as the index's masks and its pairwise check, and by how
+much; ranked lists page with a key to their end; one pair's place in both lists."""
 
 from __future__ import annotations
 
@@ -43,11 +43,16 @@ def test_the_filters_say_what_the_index_does_on_every_pair() -> None:
     index.upsert_jobs(jobs)
     index.upsert_workers(workers)
     by_id = {j.id: j for j in jobs}
+    w_rows, j_rows = index.rows_of([w.id for w in workers], [j.id for j in jobs])
+    every_pair = index.pairs_pass(np.repeat(w_rows, len(jobs)), np.tile(j_rows, len(workers)), TODAY)
     checked = 0
-    for w in workers:
+    for i, w in enumerate(workers):
         shown = set(index.eligible_jobs(w.id, TODAY))
         passing = {j.id for j in jobs if not [m for m in why_not(j, w, TODAY) if m.code != "not_seeking"]}
         assert shown == passing, w
+        assert {
+            j.id for j, ok in zip(jobs, every_pair[i * len(jobs) : (i + 1) * len(jobs)], strict=True) if ok
+        } == passing
         checked += len(jobs)
     for j in jobs[:60]:
         candidates = {m.person_id for m in index.candidates(j.id, 10_000, TODAY)}
