@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from libs.aio import wait_event
 from libs.db import beijing_date, utcnow
 from libs.observability import MATCHING_EXPOSURE, MATCHING_INDEX_RECONCILED, get_logger
-from services.matching import congestion, index_cache, index_rows
+from services.matching import congestion, index_cache, index_rows, ranker
 from services.matching.features import (
     JobFeatures,
     PriorityWeights,
@@ -146,6 +146,8 @@ class IndexHolder:
 
     async def refresh(self, sessions: async_sessionmaker[AsyncSession]) -> int:
         async with self._lock:
+            if not self.warm:  # once per process: numba keeps what it compiled
+                await asyncio.to_thread(ranker.compile_fused)
             count = await (self._catch_up(sessions) if self.warm else self._load(sessions))
             self.warm = True
             self.refreshed_at = time.monotonic()

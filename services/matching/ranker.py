@@ -42,8 +42,10 @@ from libs.db import beijing_date
 from libs.reference.occupations import OCCUPATIONS
 from libs.reference.regions import JIANGSU_CITIES
 
+from . import fused
 from .features import JobFeatures, Match, PriorityWeights, Reason, ScoreWeights, WorkerFeatures
 from .ngrams import hashed_counts
+from .synthetic import make_jobs, make_workers
 
 F32 = npt.NDArray[np.float32]
 I32 = npt.NDArray[np.int32]
@@ -413,6 +415,7 @@ class _CityBlock:
     mid_pay: F32
     valid_until: I32
     certificate_columns: I64
+    certificate_of_column: I64  # per job: its place in certificate_columns, -1 when it needs none
     certificates: U64
 
 
@@ -1146,6 +1149,8 @@ class MatchIndex:
         table[:n_ages][~allowed] = -np.inf
         table[n_ages:][~allowed] = -np.inf
         needs = np.flatnonzero(self._j_needs_cert[rows])
+        of_column = np.full(rows.size, -1, dtype=np.int64)
+        of_column[needs] = np.arange(needs.size)
         return _CityBlock(
             rows=rows,
             rare=rare,
@@ -1155,6 +1160,7 @@ class MatchIndex:
             mid_pay=self._j_mid[rows],
             valid_until=self._j_valid[rows],
             certificate_columns=needs,
+            certificate_of_column=of_column,
             certificates=self._j_certs.bits[rows[needs]],
         )
 
@@ -1167,63 +1173,61 @@ class MatchIndex:
         k: int,
         best: tuple[F32, npt.NDArray[np.int32], F32],
     ) -> None:
+        """Merge these workers' scores against a city's jobs into their running top-k (`best`, rows
+        `positions`): the common n-grams' cosine by one dense product, the rest in the fused pass."""
         weights = self.weights
         text = self._worker_text
         n_ages = MAX_LEGAL_AGE - MIN_LEGAL_AGE + 1
-        # text: dense product over the common n-grams + sparse product over the rest
-        if self._n_common:
-            cols, values = text.values(w_rows, self._idf)
-            where = self._common_position[cols]
-            hit = (where >= 0) & (text.counts[w_rows] > 0)
-            dense = np.zeros((len(w_rows), self._n_common), dtype=np.float32)
-            dense[np.nonzero(hit)[0], where[hit]] = values[hit]
-            cosine = dense @ block.common
-        else:
-            cosine = np.zeros((len(w_rows), block.rows.size), dtype=np.float32)
-        cosine += (text.matrix(w_rows, self._idf, drop=self._common) @ block.rare).toarray()
+        cols, values = text.values(w_rows, self._idf)
+        where = self._common_position[cols]
+        held = text.counts[w_rows] > 0
+        common = held & (where >= 0)
+        dense = np.zeros((len(w_rows), self._n_common), dtype=np.float32)
+        dense[np.nonzero(common)[0], where[common]] = values[common]
+        cosine = np.ascontiguousarray(dense @ block.common, dtype=np.float32)
+        rare = held & (where < 0)  # the worker's other n-grams, row by row (CSR), for the fused pass
+        rare_indptr = np.zeros(len(w_rows) + 1, dtype=np.int64)
+        np.cumsum(rare.sum(axis=1), out=rare_indptr[1:])
         # dormitory, assistance base and the job's age range: one row of the city table per (needs dorm, age)
         keys = self._w_dorm[w_rows].astype(np.int64) * n_ages + (self._w_age[w_rows] - MIN_LEGAL_AGE)
-        scores = block.table[keys]
-        scores += cosine * np.float32(weights.text)
-        scores += np.take(self._occupation_part(w_rows), block.occupation, axis=1)
-        has_min = np.flatnonzero(self._w_has_min[w_rows])
-        if has_min.size:
-            slope = np.float32(weights.pay / weights.pay_span)
-            pay = block.mid_pay[None, :] * slope - (self._w_min[w_rows[has_min]] * slope)[:, None]
-            np.clip(pay, -weights.pay / 2, weights.pay / 2, out=pay)
-            scores[has_min] += pay
+        cert_ok = np.zeros((len(w_rows), block.certificate_columns.size), dtype=np.bool_)
         if block.certificate_columns.size:
             have = self._w_certs.bits[w_rows]
             need = block.certificates
             words = min(have.shape[1], need.shape[1])
-            ok: Bool = np.all((need[None, :, :words] & ~have[:, None, :words]) == 0, axis=2)
+            cert_ok = np.all((need[None, :, :words] & ~have[:, None, :words]) == 0, axis=2)
             if need.shape[1] > words:
-                ok &= ~np.any(need[:, words:], axis=1)[None, :]
-            cc = block.certificate_columns
-            scores[:, cc] = np.where(ok, scores[:, cc], -np.inf)
-        later = np.flatnonzero(self._w_available[w_rows] > day)
-        if later.size:
-            too_soon = block.valid_until[None, :] < self._w_available[w_rows[later]][:, None]
-            scores[later] = np.where(too_soon, -np.inf, scores[later])
-        # merge this block's best into the running top-k of these workers
+                cert_ok &= ~np.any(need[:, words:], axis=1)[None, :]
         best_scores, best_rows, best_text = best
-        picked = _block_best(scores, best_scores[positions].min(axis=1), min(k, block.rows.size))
-        found = picked >= 0
-        at = np.where(found, picked, 0)
-        merged_scores = np.concatenate(
-            [best_scores[positions], np.where(found, np.take_along_axis(scores, at, axis=1), -np.inf)], axis=1
+        fused.score_and_keep(
+            positions=positions,
+            cosine=cosine,
+            w_indptr=rare_indptr,
+            w_cols=cols[rare],
+            w_vals=values[rare],
+            r_indptr=block.rare.indptr,
+            r_jobs=block.rare.indices,
+            r_vals=block.rare.data,
+            table=block.table,
+            keys=keys,
+            text_weight=float(weights.text),
+            occ_part=self._occupation_part(w_rows),
+            occupation=block.occupation,
+            has_min=self._w_has_min[w_rows],
+            min_pay=self._w_min[w_rows],
+            mid_pay=block.mid_pay,
+            slope=float(weights.pay / weights.pay_span),
+            half=float(weights.pay / 2),
+            cert_of_column=block.certificate_of_column,
+            cert_ok=np.ascontiguousarray(cert_ok),
+            available=self._w_available[w_rows],
+            valid_until=block.valid_until,
+            day=day,
+            job_rows=block.rows.astype(np.int32),
+            best_scores=best_scores,
+            best_rows=best_rows,
+            best_text=best_text,
         )
-        merged_rows = np.concatenate(
-            [best_rows[positions], np.where(found, block.rows[at], -1).astype(np.int32)], axis=1
-        )
-        merged_text = np.concatenate(
-            [best_text[positions], np.where(found, np.take_along_axis(cosine, at, axis=1), 0.0)], axis=1
-        )
-        merged_rows[~np.isfinite(merged_scores)] = -1
-        keep = np.argpartition(-merged_scores, k - 1, axis=1)[:, :k]
-        best_scores[positions] = np.take_along_axis(merged_scores, keep, axis=1)
-        best_rows[positions] = np.take_along_axis(merged_rows, keep, axis=1)
-        best_text[positions] = np.take_along_axis(merged_text, keep, axis=1)
 
     # ------------------------------------------------------------------------------------------------ reasons
 
@@ -1387,25 +1391,13 @@ class MatchIndex:
         return boost, tuple(reasons)
 
 
-def _block_best(scores: F32, floor: F32, take: int) -> I64:
-    """Per row, the columns of its `take` best scores (any order; -1 where it has fewer), looking only at scores
-    that can still matter: at or above `floor` (each row's k-th best so far) and at or above the take-th best of
-    a sample of the columns. Both are lower bounds on the take-th best of the row, so nothing that belongs is
-    missed, and a row's candidates are a few times `take` instead of every column (a partial sort of each
-    whole row took 40 % of `top_k_arrays`)."""
-    n_rows, n_cols = scores.shape
-    sample = min(n_cols, max(4 * take, n_cols // 8))
-    if sample < n_cols:
-        sampled = np.partition(scores[:, :sample], sample - take, axis=1)[:, sample - take]
-        floor = np.maximum(floor, sampled)
-    rows, cols = np.nonzero(scores >= floor[:, None])
-    order = np.lexsort((-scores[rows, cols], rows))
-    rows, cols = rows[order], cols[order]
-    rank = np.arange(rows.size) - np.searchsorted(rows, rows)
-    keep = rank < take
-    picked = np.full((n_rows, take), -1, dtype=np.int64)
-    picked[rows[keep], rank[keep]] = cols[keep]
-    return picked
+def compile_fused() -> None:
+    """Compile the fused pass of `top_k_arrays` now (a few CPU seconds), before the service says it is ready,
+    rather than in the first ranking somebody waits for."""
+    index = MatchIndex()
+    index.upsert_jobs(make_jobs(8, seed=1))
+    index.upsert_workers(make_workers(8, seed=1))
+    index.top_k_arrays(None, 3)
 
 
 RankKey = tuple[float, str]  # (ranking score, id) of the last item of a page

@@ -10,7 +10,7 @@ from datetime import timedelta
 import numpy as np
 
 from services.matching.filters import why_not
-from services.matching.ranker import MatchIndex, _block_best
+from services.matching.ranker import MatchIndex
 from services.matching.synthetic import make_jobs, make_workers
 from tests.unit.test_matching_ranker import TODAY, job, worker
 
@@ -136,20 +136,3 @@ def test_tied_scores_page_in_id_order() -> None:
             break
         page = index.recommend_page("person-1", 3, TODAY, page.next_key)
     assert seen == [f"j{i:02d}" for i in range(20)]
-
-
-def test_a_block_s_best_are_found_from_its_few_candidates() -> None:
-    """The pruned selection gives, row by row, the same best scores as a full sort, ties and gaps included."""
-    rng = np.random.default_rng(4)
-    for n_cols, take in ((1500, 20), (30, 20), (7, 20), (400, 1)):
-        scores = np.round(rng.random((60, n_cols)), 2).astype(np.float32)  # many ties
-        scores[rng.random(scores.shape) < 0.3] = -np.inf  # filtered out
-        floor = np.full(60, -np.inf, dtype=np.float32)
-        floor[::3] = 0.9  # rows whose running top-k is already good
-        picked = _block_best(scores, floor, min(take, n_cols))
-        for row in range(60):
-            got = sorted((float(scores[row, c]) for c in picked[row] if c >= 0), reverse=True)
-            wanted = sorted((float(v) for v in scores[row] if v >= floor[row]), reverse=True)[
-                : min(take, n_cols)
-            ]
-            assert got == wanted

@@ -1,0 +1,130 @@
+"""The fused pass of `MatchIndex.top_k_arrays`: for a block of workers against one city's jobs, the rare n-grams'
+part of the cosine, every factor of the score and the running top-k, in one loop per worker over the jobs.
+
+Written with numpy alone, the same work made a workers x jobs score matrix and passed over it a dozen times
+(gather the city table, add text, occupation, pay, certificates, dates, then pick the best), which took most of
+the CPU of a top-k. Here each pair's score lives in a register and is kept only when it beats the worker's k-th
+best so far. Compiled by numba with the GIL released, so two threads score two blocks at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+F32 = npt.NDArray[np.float32]
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+Bool = npt.NDArray[np.bool_]
+
+
+@numba.njit(nogil=True, cache=False, boundscheck=False, fastmath={"nsz", "arcp", "contract", "reassoc"})
+def _score_and_keep(
+    positions: Any,
+    cosine: Any,
+    w_indptr: Any,
+    w_cols: Any,
+    w_vals: Any,
+    r_indptr: Any,
+    r_jobs: Any,
+    r_vals: Any,
+    table: Any,
+    keys: Any,
+    text_weight: float,
+    occ_part: Any,
+    occupation: Any,
+    has_min: Any,
+    min_pay: Any,
+    mid_pay: Any,
+    slope: float,
+    half: float,
+    cert_of_column: Any,
+    cert_ok: Any,
+    available: Any,
+    valid_until: Any,
+    day: int,
+    job_rows: Any,
+    best_scores: Any,
+    best_rows: Any,
+    best_text: Any,
+) -> None:  # pragma: no cover - compiled
+    n_jobs = cosine.shape[1]
+    k = best_scores.shape[1]
+    scores = np.empty(k, dtype=np.float32)
+    rows = np.empty(k, dtype=np.int32)
+    texts = np.empty(k, dtype=np.float32)
+    total = np.empty(n_jobs, dtype=np.float32)
+    tw = np.float32(text_weight)
+    sl = np.float32(slope)
+    hf = np.float32(half)
+    for i in range(positions.shape[0]):
+        at = positions[i]
+        row = cosine[i]
+        for p in range(
+            w_indptr[i], w_indptr[i + 1]
+        ):  # the rare n-grams: the worker's few against the postings
+            gram = w_cols[p]
+            value = w_vals[p]
+            for q in range(r_indptr[gram], r_indptr[gram + 1]):
+                row[r_jobs[q]] += value * r_vals[q]
+        # the running best, sorted best first (a block's merge keeps them in any order)
+        filled = 0
+        for slot in range(k):
+            s = best_scores[at, slot]
+            if best_rows[at, slot] < 0 or not s > -np.inf:
+                continue
+            place = filled
+            while place > 0 and scores[place - 1] < s:
+                scores[place] = scores[place - 1]
+                rows[place] = rows[place - 1]
+                texts[place] = texts[place - 1]
+                place -= 1
+            scores[place] = s
+            rows[place] = best_rows[at, slot]
+            texts[place] = best_text[at, slot]
+            filled += 1
+        for slot in range(filled, k):
+            scores[slot] = -np.inf
+            rows[slot] = -1
+            texts[slot] = 0.0
+        floor = scores[k - 1]
+        key = keys[i]
+        paying = has_min[i]
+        least = min_pay[i] * sl
+        later = available[i] > day
+        # every job's score in one straight loop the compiler can vectorise, then the few that can enter
+        for j in range(n_jobs):
+            total[j] = table[key, j] + row[j] * tw + occ_part[i, occupation[j]]
+        if paying:
+            for j in range(n_jobs):
+                total[j] += min(max(mid_pay[j] * sl - least, -hf), hf)
+        for j in range(n_jobs):
+            s = total[j]
+            if not s > floor:
+                continue
+            c = cert_of_column[j]
+            if c >= 0 and not cert_ok[i, c]:
+                continue
+            if later and valid_until[j] < available[i]:
+                continue
+            place = k - 1
+            while place > 0 and scores[place - 1] < s:
+                scores[place] = scores[place - 1]
+                rows[place] = rows[place - 1]
+                texts[place] = texts[place - 1]
+                place -= 1
+            scores[place] = s
+            rows[place] = job_rows[j]
+            texts[place] = row[j]
+            floor = scores[k - 1]
+        for slot in range(k):
+            best_scores[at, slot] = scores[slot]
+            best_rows[at, slot] = rows[slot]
+            best_text[at, slot] = texts[slot]
+
+
+def score_and_keep(**arrays: Any) -> None:
+    """Typed entry to the kernel (keyword arguments as `_score_and_keep` names them)."""
+    _score_and_keep(**arrays)
