@@ -1,5 +1,6 @@
-"""The fused pass of `MatchIndex.top_k_arrays`: for a block of workers against one city's jobs, the rare n-grams'
-part of the cosine, every factor of the score and the running top-k, in one loop per worker over the jobs.
+"""The fused pass of `MatchIndex.top_k_arrays`: for a block of workers against one city's jobs, the text cosine
+(the worker's n-grams against the jobs' postings), every factor of the score and the running top-k, in one loop
+per worker over the jobs.
 
 Written with numpy alone, the same work made a workers x jobs score matrix and passed over it a dozen times
 (gather the city table, add text, occupation, pay, certificates, dates, then pick the best), which took most of
@@ -23,13 +24,12 @@ Bool = npt.NDArray[np.bool_]
 @numba.njit(nogil=True, cache=False, boundscheck=False, fastmath={"nsz", "arcp", "contract", "reassoc"})
 def _score_and_keep(
     positions: Any,
-    cosine: Any,
-    w_indptr: Any,
-    w_cols: Any,
-    w_vals: Any,
-    r_indptr: Any,
-    r_jobs: Any,
-    r_vals: Any,
+    grams_indptr: Any,
+    grams: Any,
+    gram_weights: Any,
+    postings_indptr: Any,
+    posting_jobs: Any,
+    posting_weights: Any,
     table: Any,
     keys: Any,
     text_weight: float,
@@ -50,7 +50,8 @@ def _score_and_keep(
     best_rows: Any,
     best_text: Any,
 ) -> None:  # pragma: no cover - compiled
-    n_jobs = cosine.shape[1]
+    n_jobs = table.shape[1]
+    row = np.empty(n_jobs, dtype=np.float32)  # the worker's cosine with each job
     k = best_scores.shape[1]
     scores = np.empty(k, dtype=np.float32)
     rows = np.empty(k, dtype=np.int32)
@@ -61,14 +62,12 @@ def _score_and_keep(
     hf = np.float32(half)
     for i in range(positions.shape[0]):
         at = positions[i]
-        row = cosine[i]
-        for p in range(
-            w_indptr[i], w_indptr[i + 1]
-        ):  # the rare n-grams: the worker's few against the postings
-            gram = w_cols[p]
-            value = w_vals[p]
-            for q in range(r_indptr[gram], r_indptr[gram + 1]):
-                row[r_jobs[q]] += value * r_vals[q]
+        row[:] = 0.0
+        for p in range(grams_indptr[i], grams_indptr[i + 1]):  # the worker's n-grams against the postings
+            gram = grams[p]
+            weight = gram_weights[p]
+            for q in range(postings_indptr[gram], postings_indptr[gram + 1]):
+                row[posting_jobs[q]] += weight * posting_weights[q]
         # the running best, sorted best first (a block's merge keeps them in any order)
         filled = 0
         for slot in range(k):

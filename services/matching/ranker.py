@@ -70,8 +70,6 @@ JOB_WIDTH = 256  # n-gram slots per job (synthetic jobs use <= ~180; longer text
 WORKER_WIDTH = 192  # per worker (keywords, skills, occupation names, work history: the heaviest n-grams kept)
 MAX_INTENDED_OCCUPATIONS = 10  # IntentionIn allows 10
 MAX_TRAINED_OCCUPATIONS = 8
-COMMON_DF = 0.1  # n-grams in more than this share of jobs go through the dense product in top_k_arrays
-MAX_COMMON = 384
 
 NEVER = np.iinfo(np.int32).max  # "no end date" / "not unemployed"
 ALWAYS = 0  # "available now"
@@ -323,12 +321,10 @@ class _TextRows:
         cols = self.cols[rows]
         return cols, _TF[self.counts[rows]] * idf[cols] * self.inv_norm[rows][:, None]
 
-    def matrix(self, rows: I64, idf: F32, scale: float = 1.0, drop: Bool | None = None) -> Any:
-        """CSR (len(rows) x n_columns) of the rows' weights; `drop` masks out columns (e.g. the common ones)."""
+    def matrix(self, rows: I64, idf: F32, scale: float = 1.0) -> Any:
+        """CSR (len(rows) x n_columns) of the rows' weights."""
         cols, weights = self.values(rows, idf)
         keep = self.counts[rows] > 0
-        if drop is not None:
-            keep &= ~drop[cols]
         indptr = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(keep.sum(axis=1), out=indptr[1:])
         data = weights[keep]
@@ -408,8 +404,7 @@ class TopK:
 @dataclass(frozen=True)
 class _CityBlock:
     rows: I64  # job slots in this city, eligible today
-    rare: Any  # CSR n_columns x n: weights of the uncommon n-grams
-    common: F32  # dense n_common x n: weights of the common n-grams
+    postings: Any  # CSR n_columns x n: per n-gram, the jobs carrying it and its weight in each
     table: F32  # (2 * ages) x n: assistance boost + dormitory +/- + (0 | -inf for the job's age range)
     occupation: I32
     mid_pay: F32
@@ -442,9 +437,6 @@ class MatchIndex:
         self._n_features = n_features
         self._idf: F32 = np.ones(n_features + 1, dtype=np.float32)
         self._idf[n_features] = 0.0
-        self._common: Bool = np.zeros(n_features + 1, dtype=np.bool_)
-        self._common_position: I64 = np.full(n_features + 1, -1, dtype=np.int64)
-        self._n_common = 0
         self._changed_jobs = 0
         self._fitted_on = 0
         self._occupations = _Occupations()
@@ -745,7 +737,6 @@ class MatchIndex:
         live = np.flatnonzero(self._j_live)
         n_columns = self._job_text.n_columns
         idf = np.ones(n_columns, dtype=np.float32)
-        common = np.zeros(n_columns, dtype=np.bool_)
         if live.size:
             cols = self._job_text.cols[live]
             counts = self._job_text.counts[live]
@@ -756,17 +747,8 @@ class MatchIndex:
                 (_TF[counts[keep]], cols[keep], indptr), shape=(live.size, n_columns), dtype=np.float32
             )
             idf = TfidfTransformer(sublinear_tf=True, smooth_idf=True).fit(corpus).idf_.astype(np.float32)
-            df = np.bincount(cols[keep], minlength=n_columns) / live.size
-            frequent = np.flatnonzero(df > COMMON_DF)
-            if frequent.size > MAX_COMMON:
-                frequent = frequent[np.argsort(-df[frequent], kind="stable")[:MAX_COMMON]]
-            common[frequent] = True
         idf[self._job_text.pad] = 0.0
-        common[self._job_text.pad] = False
-        self._idf, self._common = idf, common
-        self._n_common = int(common.sum())
-        self._common_position = np.full(n_columns, -1, dtype=np.int64)
-        self._common_position[common] = np.arange(self._n_common)
+        self._idf = idf
         self._job_text.renorm(None, idf)
         self._worker_text.renorm(None, idf)
         self._job_text.invalidate()
@@ -1130,12 +1112,7 @@ class MatchIndex:
         )
 
     def _city_block(self, rows: I64, spread: F32 | None = None) -> _CityBlock:
-        rare = self._job_text.matrix(rows, self._idf, drop=self._common).T.tocsr()
-        cols, weights = self._job_text.values(rows, self._idf)
-        common = np.zeros((self._n_common, rows.size), dtype=np.float32)
-        where = self._common_position[cols]
-        hit = (where >= 0) & (self._job_text.counts[rows] > 0)
-        common[where[hit], np.nonzero(hit)[0]] = weights[hit]
+        postings = self._job_text.matrix(rows, self._idf).T.tocsr()
         ages = np.arange(MIN_LEGAL_AGE, MAX_LEGAL_AGE + 1)[:, None]
         allowed = (self._j_age_min[rows][None, :] <= ages) & (self._j_age_max[rows][None, :] >= ages)
         base = self._job_boost(rows) - (spread[rows] if spread is not None else 0.0)
@@ -1153,8 +1130,7 @@ class MatchIndex:
         of_column[needs] = np.arange(needs.size)
         return _CityBlock(
             rows=rows,
-            rare=rare,
-            common=common,
+            postings=postings,
             table=table,
             occupation=self._j_occ[rows],
             mid_pay=self._j_mid[rows],
@@ -1174,20 +1150,15 @@ class MatchIndex:
         best: tuple[F32, npt.NDArray[np.int32], F32],
     ) -> None:
         """Merge these workers' scores against a city's jobs into their running top-k (`best`, rows
-        `positions`): the common n-grams' cosine by one dense product, the rest in the fused pass."""
+        `positions`) in the fused pass. The text cosine is summed there from the workers' n-grams and the
+        jobs' postings: a dense product over the frequent n-grams, tried before, cost twice the CPU."""
         weights = self.weights
         text = self._worker_text
         n_ages = MAX_LEGAL_AGE - MIN_LEGAL_AGE + 1
         cols, values = text.values(w_rows, self._idf)
-        where = self._common_position[cols]
         held = text.counts[w_rows] > 0
-        common = held & (where >= 0)
-        dense = np.zeros((len(w_rows), self._n_common), dtype=np.float32)
-        dense[np.nonzero(common)[0], where[common]] = values[common]
-        cosine = np.ascontiguousarray(dense @ block.common, dtype=np.float32)
-        rare = held & (where < 0)  # the worker's other n-grams, row by row (CSR), for the fused pass
-        rare_indptr = np.zeros(len(w_rows) + 1, dtype=np.int64)
-        np.cumsum(rare.sum(axis=1), out=rare_indptr[1:])
+        grams_indptr = np.zeros(len(w_rows) + 1, dtype=np.int64)
+        np.cumsum(held.sum(axis=1), out=grams_indptr[1:])
         # dormitory, assistance base and the job's age range: one row of the city table per (needs dorm, age)
         keys = self._w_dorm[w_rows].astype(np.int64) * n_ages + (self._w_age[w_rows] - MIN_LEGAL_AGE)
         cert_ok = np.zeros((len(w_rows), block.certificate_columns.size), dtype=np.bool_)
@@ -1201,13 +1172,12 @@ class MatchIndex:
         best_scores, best_rows, best_text = best
         fused.score_and_keep(
             positions=positions,
-            cosine=cosine,
-            w_indptr=rare_indptr,
-            w_cols=cols[rare],
-            w_vals=values[rare],
-            r_indptr=block.rare.indptr,
-            r_jobs=block.rare.indices,
-            r_vals=block.rare.data,
+            grams_indptr=grams_indptr,
+            grams=cols[held],
+            gram_weights=values[held],
+            postings_indptr=block.postings.indptr,
+            posting_jobs=block.postings.indices,
+            posting_weights=block.postings.data,
             table=block.table,
             keys=keys,
             text_weight=float(weights.text),

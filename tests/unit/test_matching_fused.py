@@ -13,9 +13,11 @@ def test_the_fused_pass_keeps_what_a_full_sort_keeps() -> None:
     rng = np.random.default_rng(11)
     for n_workers, n_jobs, k in ((40, 300, 20), (25, 7, 20), (30, 120, 1), (10, 0, 5)):
         n_ages, n_occ, n_grams = 5, 6, 50
-        common_part = np.round(rng.random((n_workers, n_jobs)), 1).astype(np.float32)  # many ties
-        workers_rare = sp.random(n_workers, n_grams, density=0.1, format="csr", dtype=np.float32, rng=rng)
-        jobs_rare = sp.random(n_grams, n_jobs, density=0.1, format="csr", dtype=np.float32, rng=rng)
+        # weights of few distinct values: many ties
+        worker_grams = sp.random(n_workers, n_grams, density=0.1, format="csr", dtype=np.float32, rng=rng)
+        worker_grams.data = np.round(worker_grams.data, 1)
+        postings = sp.random(n_grams, n_jobs, density=0.2, format="csr", dtype=np.float32, rng=rng)
+        postings.data = np.round(postings.data, 1)
         table = np.round(rng.random((2 * n_ages, n_jobs)), 1).astype(np.float32)
         table[rng.random(table.shape) < 0.2] = -np.inf  # the job's age range
         keys = rng.integers(0, 2 * n_ages, n_workers)
@@ -34,7 +36,7 @@ def test_the_fused_pass_keeps_what_a_full_sort_keeps() -> None:
         job_rows = (np.arange(n_jobs) * 3 + 1).astype(np.int32)  # index rows, not block columns
         text_weight, slope, half = 0.4, 0.0002, 0.15
 
-        cosine = common_part + (workers_rare @ jobs_rare).toarray()
+        cosine = (worker_grams @ postings).toarray()
         pay = np.where(
             has_min[:, None], np.clip(mid_pay[None, :] * slope - min_pay[:, None] * slope, -half, half), 0
         )
@@ -52,9 +54,9 @@ def test_the_fused_pass_keeps_what_a_full_sort_keeps() -> None:
         positions = rng.permutation(n_best)[:n_workers]  # the block's worker i is row positions[i] of best
 
         fused.score_and_keep(
-            positions=positions, cosine=np.ascontiguousarray(common_part.copy()), w_indptr=workers_rare.indptr,
-            w_cols=workers_rare.indices, w_vals=workers_rare.data, r_indptr=jobs_rare.indptr,
-            r_jobs=jobs_rare.indices, r_vals=jobs_rare.data, table=table, keys=keys, text_weight=text_weight,
+            positions=positions, grams_indptr=worker_grams.indptr, grams=worker_grams.indices,
+            gram_weights=worker_grams.data, postings_indptr=postings.indptr, posting_jobs=postings.indices,
+            posting_weights=postings.data, table=table, keys=keys, text_weight=text_weight,
             occ_part=occ_part, occupation=occupation, has_min=has_min, min_pay=min_pay, mid_pay=mid_pay, slope=slope,
             half=half, cert_of_column=of_column, cert_ok=np.ascontiguousarray(cert_ok), available=available,
             valid_until=valid_until, day=day, job_rows=job_rows, best_scores=best_scores, best_rows=best_rows,
