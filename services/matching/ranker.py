@@ -36,7 +36,6 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
-from threadpoolctl import threadpool_limits
 
 from libs.db import beijing_date
 from libs.reference.occupations import OCCUPATIONS
@@ -1055,9 +1054,8 @@ class MatchIndex:
         (per job slot, as `spread_penalties` returns) is taken off the scores, none by default (allocation
         spreads workers by the headcounts themselves).
 
-        `threads` > 1 scores blocks concurrently (numpy and scipy release the GIL) with BLAS held to one
-        thread meanwhile (process-wide, via threadpoolctl): 1.5x on two cores, where BLAS's own two threads
-        only speed up the dense product."""
+        `threads` > 1 scores blocks concurrently: the fused pass (services/matching/fused.py) releases the
+        GIL, and chunks hold different workers, so their rows of the running best never overlap."""
         self.maintain()
         day = (today or beijing_date()).toordinal()
         if person_ids is None:
@@ -1079,10 +1077,7 @@ class MatchIndex:
         any_city = self._w_any_city[w_rows]
         best = (best_scores, best_rows, best_text)
         with contextlib.ExitStack() as stack:
-            pool = None
-            if threads > 1:
-                stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
-                pool = stack.enter_context(ThreadPoolExecutor(threads))
+            pool = stack.enter_context(ThreadPoolExecutor(threads)) if threads > 1 else None
             for city in np.unique(self._j_city[open_jobs]).tolist():
                 accepts = ((city_bits[positions] >> np.uint64(city)) & np.uint64(1)) == 1
                 if city < len(JIANGSU_CITIES):
@@ -1096,7 +1091,7 @@ class MatchIndex:
                 if pool is None:
                     for chunk in chunks:
                         self._score_block(chunk, w_rows[chunk], block, day, k, best)
-                else:  # chunks hold different workers: their rows of `best` never overlap
+                else:
                     done = [pool.submit(self._score_block, c, w_rows[c], block, day, k, best) for c in chunks]
                     for future in done:
                         future.result()
