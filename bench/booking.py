@@ -40,7 +40,6 @@ import asyncio
 import contextlib
 import gc
 import itertools
-import json
 import math
 import os
 import shutil
@@ -80,6 +79,7 @@ from bench.runner import (  # noqa: E402
     percentile,
     platform_settings,
     postgres_admin_url,
+    write_report,
 )
 from eastwest.embedded import NatsServer, free_port  # noqa: E402
 from libs.observability import configure_logging  # noqa: E402
@@ -475,10 +475,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         },
         "rows": [asdict(row) for row in rows],
     }
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = Path(args.json) if args.json else ROOT / "bench" / "results" / f"booking-{stamp}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    path = write_report("booking", report, args.json)
     err.print(f"results: {path}")
 
 

@@ -60,6 +60,7 @@ from bench.runner import (  # noqa: E402
     percentile,
     platform_settings,
     postgres_admin_url,
+    write_report,
 )
 from eastwest.embedded import NatsServer, free_port  # noqa: E402
 from libs.events.contracts import JOB_PUBLISHED, JobPayload  # noqa: E402
@@ -974,10 +975,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         },
         "rows": [{**asdict(row), "extra": without_window(row.extra)} for row in rows],
     }
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = Path(args.json) if args.json else ROOT / "bench" / "results" / f"feed_latency-{stamp}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    path = write_report("feed_latency", report, args.json)
     err.print(f"results: {path}")
 
 
@@ -1224,10 +1222,7 @@ async def run_snapshot_bench(args: argparse.Namespace, workdir: Path) -> None:
         "machine": await asyncio.to_thread(machine_info),
         "results": results,
     }
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = Path(args.json) if args.json else ROOT / "bench" / "results" / f"feed_snapshot-{stamp}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    path = write_report("feed_snapshot", report, args.json)
     err.print(f"results: {path}")
 
 

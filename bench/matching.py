@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import heapq
-import json
 import os
 import resource
 import sys
@@ -32,7 +31,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):  # `python bench/matching.py`
     sys.path.insert(0, str(ROOT))
 
-from bench.runner import machine_info  # noqa: E402
+from bench.runner import machine_info, write_report  # noqa: E402
 from libs.reference.regions import JIANGSU_CITIES  # noqa: E402
 from services.matching.allocation import allocate, greedy  # noqa: E402
 from services.matching.features import JobFeatures, PriorityWeights, ScoreWeights, WorkerFeatures  # noqa: E402
@@ -631,10 +630,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "sizes": [asdict(row) for row in rows],
         "allocation": {"rows": [asdict(row) for row in allocation], **extra},
     }
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = Path(args.json) if args.json else ROOT / "bench" / "results" / f"matching-{stamp}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    path = write_report("matching", report, args.json)
     err.print(f"results: {path}")
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import math
 import os
 import sys
@@ -32,7 +31,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):  # `python bench/matching_versus.py`
     sys.path.insert(0, str(ROOT))
 
-from bench.runner import machine_info  # noqa: E402
+from bench.runner import machine_info, write_report  # noqa: E402
 from services.matching.ranker import MatchIndex  # noqa: E402
 from services.matching.synthetic import Planted, make_jobs, make_workers_with_truth  # noqa: E402
 
@@ -358,10 +357,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "high-water RSS above the parent's RSS at the fork",
         "sizes": [asdict(row) for row in rows],
     }
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = Path(args.json) if args.json else ROOT / "bench" / "results" / f"matching_versus-{stamp}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    path = write_report("matching_versus", report, args.json)
     err.print(f"results: {path}")
 
 

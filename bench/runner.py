@@ -270,6 +270,15 @@ def machine_info(packages: Sequence[str] = PLATFORM_PACKAGES) -> dict[str, Any]:
     }
 
 
+def write_report(name: str, report: dict[str, Any], path: str | None = None) -> Path:
+    """Write a bench's result as JSON, by default to bench/results/<name>-<UTC timestamp>.json; the path."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = Path(path) if path else ROOT / "bench" / "results" / f"{name}-{stamp}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+    return target
+
+
 async def delete_ew_stream(nats_url: str) -> None:
     """A fresh stream and no durable consumers for each platform (as the tests' clean_stream fixture)."""
     stream_name = Settings.model_fields["stream_name"].default

@@ -6,24 +6,30 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import json
 import os
 import sqlite3
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from bench.monitoring.baselines import DIMENSION_COLUMNS, Db, DuckDb, SqliteDb, SqlScope, context
-from bench.monitoring.common import CACHE_DIR, GENERATOR_VERSION, ROOT, err
+from bench.monitoring.common import CACHE_DIR, GENERATOR_VERSION, err
 from bench.monitoring.figures import FIGURES, Caller, PostgresService, make_case
 from bench.monitoring.history import FACT_TABLES, PARTNERS, build_database, database_url, forget
 from bench.monitoring.measuring import load_duckdb, measure, prepare
 from bench.monitoring.output import REPORT_NOTE, case_json, print_tables
 from bench.monitoring.postgres import load_postgres, tree_cpu
-from bench.runner import OWN_PROCESS_ROOTS, cpu_report, cpu_snapshot, machine_info, postgres_admin_url
+from bench.runner import (
+    OWN_PROCESS_ROOTS,
+    cpu_report,
+    cpu_snapshot,
+    machine_info,
+    postgres_admin_url,
+    write_report,
+)
 from libs.auth import Principal, Role
 from libs.db import beijing_date, create_engine, session_factory
 from services.monitoring import service
@@ -227,10 +233,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     result = asyncio.run(run(args))
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = Path(args.json) if args.json else ROOT / "bench" / "results" / f"monitoring-{stamp}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+    path = write_report("monitoring", result, args.json)
     err.print(f"results: {path}")
 
 

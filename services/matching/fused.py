@@ -21,6 +21,22 @@ I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
 
 
+@numba.njit(nogil=True, cache=False, boundscheck=False)
+def _insert(
+    scores: Any, rows: Any, texts: Any, score: float, row: int, text: float
+) -> None:  # pragma: no cover
+    """Put one item into a list sorted best first, the last one falling off (equal scores keep their order)."""
+    place = scores.shape[0] - 1
+    while place > 0 and scores[place - 1] < score:
+        scores[place] = scores[place - 1]
+        rows[place] = rows[place - 1]
+        texts[place] = texts[place - 1]
+        place -= 1
+    scores[place] = score
+    rows[place] = row
+    texts[place] = text
+
+
 @numba.njit(nogil=True, cache=False, boundscheck=False, fastmath={"nsz", "arcp", "contract", "reassoc"})
 def _score_and_keep(
     positions: Any,
@@ -68,26 +84,13 @@ def _score_and_keep(
             weight = gram_weights[p]
             for q in range(postings_indptr[gram], postings_indptr[gram + 1]):
                 row[posting_jobs[q]] += weight * posting_weights[q]
-        # the running best, sorted best first (a block's merge keeps them in any order)
-        filled = 0
+        # the running best, sorted best first (`best` keeps them in any order)
+        scores[:] = -np.inf
+        rows[:] = -1
+        texts[:] = 0.0
         for slot in range(k):
-            s = best_scores[at, slot]
-            if best_rows[at, slot] < 0 or not s > -np.inf:
-                continue
-            place = filled
-            while place > 0 and scores[place - 1] < s:
-                scores[place] = scores[place - 1]
-                rows[place] = rows[place - 1]
-                texts[place] = texts[place - 1]
-                place -= 1
-            scores[place] = s
-            rows[place] = best_rows[at, slot]
-            texts[place] = best_text[at, slot]
-            filled += 1
-        for slot in range(filled, k):
-            scores[slot] = -np.inf
-            rows[slot] = -1
-            texts[slot] = 0.0
+            if best_rows[at, slot] >= 0 and best_scores[at, slot] > -np.inf:
+                _insert(scores, rows, texts, best_scores[at, slot], best_rows[at, slot], best_text[at, slot])
         floor = scores[k - 1]
         key = keys[i]
         paying = has_min[i]
@@ -108,15 +111,7 @@ def _score_and_keep(
                 continue
             if later and valid_until[j] < available[i]:
                 continue
-            place = k - 1
-            while place > 0 and scores[place - 1] < s:
-                scores[place] = scores[place - 1]
-                rows[place] = rows[place - 1]
-                texts[place] = texts[place - 1]
-                place -= 1
-            scores[place] = s
-            rows[place] = job_rows[j]
-            texts[place] = row[j]
+            _insert(scores, rows, texts, s, job_rows[j], row[j])
             floor = scores[k - 1]
         for slot in range(k):
             best_scores[at, slot] = scores[slot]
