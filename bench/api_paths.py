@@ -2,21 +2,25 @@
 
 - `GET /v1/feed?limit=50` on the platform, against a bare `GET /feed?limit=50` reading the 50 newest listed rows
   of the feed's own SQLite file (the same table, the same index) and answering their payloads.
-- `POST /v1/jobs` on the platform (validation, compliance check, the row, its event in the outbox, the answer;
-  the relay and the feed's consumer run after it in the same process, as in the embedded mode), against a bare
+- `POST /v1/jobs` on the platform (validation, compliance check, the row, its event in the outbox, the answer,
+  then the relay's publish), against a bare
   `POST /jobs` that validates the same body with a pydantic model and, in one transaction, reads the employer,
   inserts the job and its event row, then answers the job.
 
-Both servers run in child processes of their own (uvicorn, one event loop each), with the bare app's SQLite set
-up the way the platform's is (WAL, a 30 s busy timeout, SQLAlchemy's async engine on aiosqlite). The load is a
-closed loop (`--clients` keep-alive connections, `--requests` in all) driven from this process on asyncio
+The platform runs as deployed (`--topology pods`, the default): supply and feed each in a process of its own, so
+a POST's row is supply's process (the request, its outbox row and the relay's publish) and the feed's consumer
+works in feed's; `--topology embedded` puts both in one process, as `make run` does. The bare app runs in a child
+process of its own too (uvicorn, one event loop each), with its SQLite set up the way the platform's is (WAL, up
+to 30 s of waiting for the write lock, SQLAlchemy's async engine on aiosqlite). The load is a closed loop (`--clients` keep-alive connections, `--requests` in all) driven from this process on asyncio
 streams (bench/runner.py `closed_loop`). Rounds are interleaved (platform feed, bare feed, platform post, bare
 post, then again) so a busy spell of the machine hits every row alike; the table gives each row's best and
 median throughput over the rounds and the server process's CPU milliseconds per request. No assertions.
 
     .venv/bin/python -m bench.api_paths                                  # 3 rounds of 2,000 requests, 20 clients
     .venv/bin/python -m bench.api_paths --rounds 5 --json /tmp/api_paths.json
+    .venv/bin/python -m bench.api_paths --topology embedded              # supply and feed in one process
     .venv/bin/python -m bench.api_paths --profile /tmp/post_jobs.prof    # cProfile of POST /v1/jobs in-process
+    .venv/bin/python -m bench.api_paths --profile /tmp/post_jobs.prof --services supply   # supply alone
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.table import Table
@@ -69,7 +74,6 @@ if not console.is_terminal:
     console.width = 200
 err = Console(stderr=True)
 
-SERVICES = ("supply", "feed")
 SEED_JOBS = 200
 
 
@@ -88,34 +92,42 @@ class Row:
 
 
 async def serve_platform(args: argparse.Namespace) -> None:
-    """Child side: supply and feed on one port, an employer and SEED_JOBS jobs in the feed, then the plan."""
+    """Child side: the services named (one port), and where supply is among them an employer and SEED_JOBS
+    jobs; then the plan."""
     workdir = Path(args.workdir)
+    services = tuple(args.services.split(","))
     settings = await platform_settings("sqlite", args.nats_url, workdir, None)
     try:
-        async with running_platform(settings, SERVICES) as running:
-            employer = await running.client.post("/v1/employers", json=employer_body(), headers=ADMIN)
-            employer_id = employer.json()["id"]
-            recruiter = auth("recruiter", employer_id=employer_id)
-            for i in range(SEED_JOBS):
-                body = job_body(employer_id, title=f"电子产品装配工 {i}")
-                answer = await running.client.post("/v1/jobs", json=body, headers=recruiter)
-                answer.raise_for_status()
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                feed = await running.client.get("/v1/feed", params={"limit": 50}, headers=recruiter)
-                if len(feed.json()["items"]) == 50:
-                    break
-                await asyncio.sleep(0.1)
-            plan = {
+        async with running_platform(settings, services) as running:
+            plan: dict[str, Any] = {
                 "base_url": running.base_url,
                 "pid": os.getpid(),
                 "feed_db": settings.database_urls["feed"],
-                "employer_id": employer_id,
-                "token": recruiter["Authorization"],
             }
+            if "supply" in services:
+                employer = await running.client.post("/v1/employers", json=employer_body(), headers=ADMIN)
+                employer_id = employer.json()["id"]
+                recruiter = auth("recruiter", employer_id=employer_id)
+                for i in range(SEED_JOBS):
+                    body = job_body(employer_id, title=f"电子产品装配工 {i}")
+                    answer = await running.client.post("/v1/jobs", json=body, headers=recruiter)
+                    answer.raise_for_status()
+                plan |= {"employer_id": employer_id, "token": recruiter["Authorization"]}
             await announce_and_wait(workdir, plan)
     finally:
         await drop_databases(settings, None)
+
+
+async def _feed_filled(base_url: str, token: str, limit_seconds: float = 120.0) -> None:
+    """Until the feed lists 50 of the seeded jobs (its consumer may run in another process)."""
+    deadline = time.monotonic() + limit_seconds
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        while time.monotonic() < deadline:
+            feed = await client.get("/v1/feed", params={"limit": 50}, headers={"Authorization": token})
+            if feed.status_code == 200 and len(feed.json()["items"]) == 50:
+                return
+            await asyncio.sleep(0.1)
+    raise TimeoutError("the feed did not list the seeded jobs")
 
 
 # ------------------------------------------------------------------------------------------ the bare app
@@ -272,13 +284,16 @@ async def _round(
     return len(shots) / seconds, 1000 * cpu / max(1, len(shots)), latencies, errors
 
 
-async def measure(args: argparse.Namespace, platform: dict[str, Any], bare: dict[str, Any]) -> list[Row]:
-    headers = {"Authorization": platform["token"]}
-    body = job_body(platform["employer_id"])
+async def measure(
+    args: argparse.Namespace, feed: dict[str, Any], supply: dict[str, Any], bare: dict[str, Any]
+) -> list[Row]:
+    """`feed` and `supply`: the platform process serving each path (one process for both when embedded)."""
+    headers = {"Authorization": supply["token"]}
+    body = job_body(supply["employer_id"])
     plans: list[tuple[str, str, dict[str, Any], list[Request]]] = [
-        ("GET feed, 50 rows", "platform", platform, [("GET", "/v1/feed?limit=50", None)] * args.requests),
+        ("GET feed, 50 rows", "platform", feed, [("GET", "/v1/feed?limit=50", None)] * args.requests),
         ("GET feed, 50 rows", "bare FastAPI", bare, [("GET", "/feed?limit=50", None)] * args.requests),
-        ("POST job", "platform", platform, [("POST", "/v1/jobs", body)] * args.requests),
+        ("POST job", "platform", supply, [("POST", "/v1/jobs", body)] * args.requests),
         ("POST job", "bare FastAPI", bare, [("POST", "/jobs", body)] * args.requests),
     ]
     rows = {(path, server): Row(path, server, [], [], None, None, 0) for path, server, _, _ in plans}
@@ -309,8 +324,8 @@ async def measure(args: argparse.Namespace, platform: dict[str, Any], bare: dict
 
 def print_table(rows: list[Row], args: argparse.Namespace) -> None:
     table = Table(
-        title=f"API hot paths: {args.rounds} interleaved rounds of {args.requests:,} requests, "
-        f"{args.clients} clients",
+        title=f"API hot paths ({args.topology}): {args.rounds} interleaved rounds of {args.requests:,} "
+        f"requests, {args.clients} clients",
         title_justify="left",
     )
     columns = ("path", "server", "best req/s", "median req/s", "CPU ms/req", "p50 ms", "p99 ms", "errors")
@@ -344,14 +359,43 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         platform_dir.mkdir()
         bare_dir.mkdir()
         me = [sys.executable, "-m", "bench.api_paths"]
-        serve = [*me, "--serve-platform", "--nats-url", nats_server.url, "--workdir", str(platform_dir)]
         env = dict(os.environ)
-        async with child_platform(serve, env, platform_dir, 300, 60) as (process, platform):
-            OWN_PROCESS_ROOTS.add(process.pid)
-            bare_command = [*me, "--serve-bare", "--feed-db", platform["feed_db"], "--workdir", str(bare_dir)]
-            bare_command += ["--employer-id", platform["employer_id"]]
-            async with child_platform(bare_command, env, bare_dir, 60, 30) as (_, bare):
-                rows = await measure(args, platform, bare)
+
+        def serve(services: str, where: Path) -> list[str]:
+            where.mkdir(exist_ok=True)
+            return [
+                *me,
+                "--serve-platform",
+                "--services",
+                services,
+                "--nats-url",
+                nats_server.url,
+                "--workdir",
+                str(where),
+            ]
+
+        async with contextlib.AsyncExitStack() as stack:
+            if args.topology == "embedded":
+                process, supply = await stack.enter_async_context(
+                    child_platform(serve("supply,feed", platform_dir), env, platform_dir, 300, 60)
+                )
+                OWN_PROCESS_ROOTS.add(process.pid)
+                feed = supply
+            else:  # as deployed: each service in a process of its own
+                feed_dir, supply_dir = platform_dir / "feed", platform_dir / "supply"
+                process, feed = await stack.enter_async_context(
+                    child_platform(serve("feed", feed_dir), env, feed_dir, 300, 60)
+                )
+                OWN_PROCESS_ROOTS.add(process.pid)
+                process, supply = await stack.enter_async_context(
+                    child_platform(serve("supply", supply_dir), env, supply_dir, 300, 60)
+                )
+                OWN_PROCESS_ROOTS.add(process.pid)
+            await _feed_filled(feed["base_url"], supply["token"])
+            bare_command = [*me, "--serve-bare", "--feed-db", feed["feed_db"], "--workdir", str(bare_dir)]
+            bare_command += ["--employer-id", supply["employer_id"]]
+            _, bare = await stack.enter_async_context(child_platform(bare_command, env, bare_dir, 60, 30))
+            rows = await measure(args, feed, supply, bare)
     finally:
         await asyncio.to_thread(nats_server.stop)
         OWN_PROCESS_ROOTS.clear()
@@ -361,7 +405,12 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
             "benchmark": "api_paths",
             "at": datetime.now(UTC).isoformat(),
             "machine": machine,
-            "settings": {"requests": args.requests, "clients": args.clients, "rounds": args.rounds},
+            "settings": {
+                "requests": args.requests,
+                "clients": args.clients,
+                "rounds": args.rounds,
+                "topology": args.topology,
+            },
             "rows": [asdict(row) for row in rows],
         }
         text = json.dumps(report, ensure_ascii=False, indent=2)
@@ -370,12 +419,13 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
 
 
 async def profile_post_jobs(args: argparse.Namespace, workdir: Path) -> None:
-    """POST /v1/jobs in this process under cProfile (the relay and consumers included, as they share the loop)."""
+    """POST /v1/jobs in this process under cProfile, with the services `--services` names (supply and feed by
+    default: their relay and consumers share the loop)."""
     nats_server = NatsServer(workdir / "nats", port=free_port(), log_file=workdir / "nats.log")
     await asyncio.to_thread(nats_server.start)
     settings = await platform_settings("sqlite", nats_server.url, workdir, None)
     try:
-        async with running_platform(settings, SERVICES) as running:
+        async with running_platform(settings, tuple(args.services.split(","))) as running:
             employer = await running.client.post("/v1/employers", json=employer_body(), headers=ADMIN)
             recruiter = auth("recruiter", employer_id=employer.json()["id"])
             body = job_body(employer.json()["id"])
@@ -401,7 +451,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", default=None)
+    parser.add_argument(
+        "--topology",
+        choices=("pods", "embedded"),
+        default="pods",
+        help="pods: supply and feed each in a process of their own, as deployed; embedded: both in one",
+    )
     parser.add_argument("--profile", default=None, help="write a cProfile of POST /v1/jobs here instead")
+    parser.add_argument(
+        "--services", default="supply,feed", help="with --profile: the services in the process"
+    )
     parser.add_argument("--serve-platform", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--nats-url", help=argparse.SUPPRESS)

@@ -103,35 +103,31 @@ class OutboxRelay:
         self._wake.clear()
 
     async def relay_once(self) -> int:
-        """One batch in one transaction; rows claimed with SKIP LOCKED so replicas share the work."""
-        async with self.sessions() as session, session.begin():
-            rows = (
-                await session.execute(
-                    select(self.outbox.c.seq, self.outbox.c.subject, self.outbox.c.envelope)
-                    .where(self.outbox.c.sent_at.is_(None))
-                    .order_by(self.outbox.c.seq)
-                    .limit(self.batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            if not rows:
-                return 0
-            results = await asyncio.gather(*(self._publish(row) for row in rows), return_exceptions=True)
-            acks = [result for result in results if isinstance(result, PubAck)]
-            acked = [row.seq for row, result in zip(rows, results, strict=True) if isinstance(result, PubAck)]
-            failed = [
-                (row.seq, result)
-                for row, result in zip(rows, results, strict=True)
-                if not isinstance(result, PubAck)
-            ]
-            if acked:
-                await self._mark_sent(session, acked)
-            for seq, error in failed:
-                await session.execute(
-                    update(self.outbox)
-                    .where(self.outbox.c.seq == seq)
-                    .values(attempts=self.outbox.c.attempts + 1, last_error=str(error)[:500])
-                )
+        """One batch. PostgreSQL: one transaction, rows claimed with SKIP LOCKED so replicas share the work.
+        SQLite: every transaction takes the database's one write lock (BEGIN IMMEDIATE), so no transaction
+        stays open across the publishes: the rows are read in one, published, and marked in another (a crash in
+        between publishes them again; JetStream drops the copy by its Nats-Msg-Id)."""
+        async with self.sessions() as session:
+            sqlite = session.get_bind().dialect.name == "sqlite"
+            async with session.begin():
+                rows = (
+                    await session.execute(
+                        select(self.outbox.c.seq, self.outbox.c.subject, self.outbox.c.envelope)
+                        .where(self.outbox.c.sent_at.is_(None))
+                        .order_by(self.outbox.c.seq)
+                        .limit(self.batch_size)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).all()
+                if not rows:
+                    return 0
+                if not sqlite:
+                    acks, acked, failed = await self._publish_batch(rows)
+                    await self._record(session, acked, failed)
+            if sqlite:
+                acks, acked, failed = await self._publish_batch(rows)
+                async with session.begin():
+                    await self._record(session, acked, failed)
         duplicates = sum(1 for ack in acks if ack.duplicate)
         self.published += len(acked)
         self.duplicates += duplicates
@@ -142,6 +138,31 @@ class OutboxRelay:
             PUBLISH_ERRORS.labels(self.service).inc(len(failed))
             raise RuntimeError(f"{len(failed)} publishes failed, first: {failed[0][1]!r}")
         return len(acked)
+
+    async def _publish_batch(
+        self, rows: Sequence[Row[Any]]
+    ) -> tuple[list[PubAck], list[int], list[tuple[int, BaseException]]]:
+        results = await asyncio.gather(*(self._publish(row) for row in rows), return_exceptions=True)
+        acks = [result for result in results if isinstance(result, PubAck)]
+        acked = [row.seq for row, result in zip(rows, results, strict=True) if isinstance(result, PubAck)]
+        failed = [
+            (row.seq, result)
+            for row, result in zip(rows, results, strict=True)
+            if isinstance(result, BaseException)
+        ]
+        return acks, acked, failed
+
+    async def _record(
+        self, session: AsyncSession, acked: Sequence[int], failed: Sequence[tuple[int, BaseException]]
+    ) -> None:
+        if acked:
+            await self._mark_sent(session, acked)
+        for seq, error in failed:
+            await session.execute(
+                update(self.outbox)
+                .where(self.outbox.c.seq == seq)
+                .values(attempts=self.outbox.c.attempts + 1, last_error=str(error)[:500])
+            )
 
     async def _publish(self, row: Row[Any]) -> PubAck:
         envelope: dict[str, Any] = row.envelope

@@ -1,0 +1,97 @@
+"""SQLite's one write lock: a writer waits its turn on the event loop, never inside SQLite for long.
+
+A connection waiting for the lock inside sqlite3_step holds its mutex; anything touching that connection from
+the event loop's thread meanwhile (the garbage collector finalising one of its cursors, say) froze the whole
+process until the wait ended. These run on real SQLite files, two engines as two writers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs import db
+from libs.db import create_engine, unavailable
+
+
+@pytest.fixture
+async def engines(tmp_path: Path) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'lock.db'}"
+    first, second = create_engine(url), create_engine(url)
+    async with first.begin() as connection:
+        await connection.execute(text("CREATE TABLE marks (n INTEGER)"))
+    yield first, second
+    await first.dispose()
+    await second.dispose()
+
+
+async def _hold_write_lock(engine: AsyncEngine, seconds: float, holding: asyncio.Event) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO marks VALUES (1)"))
+        holding.set()
+        await asyncio.sleep(seconds)
+
+
+async def _count(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        return int((await connection.execute(text("SELECT count(*) FROM marks"))).scalar_one())
+
+
+async def test_a_waiting_writer_gets_its_turn_when_the_lock_is_free(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    first, second = engines
+    holding = asyncio.Event()
+    holder = asyncio.create_task(_hold_write_lock(first, 1.0, holding))
+    await holding.wait()
+    async with second.begin() as connection:  # waits out the holder, several SQLite spells long
+        await connection.execute(text("INSERT INTO marks VALUES (2)"))
+    assert holder.done()
+    assert await _count(second) == 2
+
+
+async def test_a_writer_that_waits_too_long_is_told_the_database_is_busy(
+    engines: tuple[AsyncEngine, AsyncEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = engines
+    monkeypatch.setattr(db, "SQLITE_WRITE_WAIT_SECONDS", 0.3)
+    holding = asyncio.Event()
+    holder = asyncio.create_task(_hold_write_lock(first, 1.5, holding))
+    await holding.wait()
+    with pytest.raises(Exception) as raised:
+        async with second.begin() as connection:
+            await connection.execute(text("INSERT INTO marks VALUES (2)"))
+    assert unavailable(raised.value), raised.value  # an API answers 503, a consumer pauses
+    await holder
+    async with second.begin() as connection:  # the same engine writes again once the lock is free
+        await connection.execute(text("INSERT INTO marks VALUES (3)"))
+    assert await _count(second) == 2
+
+
+async def test_touching_a_waiting_connection_does_not_freeze_the_event_loop(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    first, second = engines
+    holding = asyncio.Event()
+    holder = asyncio.create_task(_hold_write_lock(first, 5.0, holding))
+    await holding.wait()
+    async with second.connect() as connection:
+        raw: Any = (await connection.get_raw_connection()).driver_connection
+        sqlite_connection = raw._conn  # the sqlite3 connection aiosqlite's thread works on
+        waiter = asyncio.create_task(connection.execute(text("INSERT INTO marks VALUES (2)")))
+        await asyncio.sleep(0.3)  # the waiter's thread is inside SQLite by now
+        assert not waiter.done()
+        started = time.monotonic()
+        sqlite_connection.execute("SELECT 1").close()  # takes the connection's mutex, on the loop's thread
+        blocked = time.monotonic() - started
+        # Waiting inside SQLite for the whole 5 s would hold the mutex that long; a spell holds it 0.2 s.
+        assert blocked < 2.5, f"the event loop's thread was blocked {blocked:.1f}s"
+        await holder
+        await waiter
+        await connection.rollback()
