@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import calendar
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,11 +11,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, DateTime, MetaData, TypeDecorator, and_, event, or_, true
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import InstrumentedAttribute, Session, SessionTransaction
-from sqlalchemy.util import await_only
+
+from libs.sqlite import SQLITE_BUSY_MS, tune_sqlite
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -130,7 +129,7 @@ def create_engine(
         engine = create_async_engine(
             url, echo=echo, connect_args={"timeout": SQLITE_BUSY_MS / 1000}, hide_parameters=True
         )
-        _tune_sqlite(engine)
+        tune_sqlite(engine)
         return engine
     pool = pool or PoolSize()
     connect_args: dict[str, Any] = {}
@@ -150,47 +149,6 @@ def create_engine(
 
 def _statement_name() -> str:
     return f"__asyncpg_{uuid.uuid4().hex}__"
-
-
-# SQLite waits for its write lock inside sqlite3_step, holding the connection's mutex all the while. Anything
-# else that touches that connection meanwhile blocks with it, even a cursor the garbage collector finalises on the
-# event loop's thread: one BEGIN IMMEDIATE waiting out a 30 s busy timeout froze a whole process for 30 s. So
-# SQLite waits in spells of at most SQLITE_BUSY_MS (its own sleeps, no CPU), and between spells the connection is
-# free for a moment, up to SQLITE_WRITE_WAIT_SECONDS in all.
-SQLITE_BUSY_MS = 200
-SQLITE_WRITE_WAIT_SECONDS = 30.0
-
-
-def _tune_sqlite(engine: AsyncEngine) -> None:
-    # SQLAlchemy's documented recipe: take control of BEGIN so that every transaction takes the write lock up
-    # front; otherwise a read-then-write transaction can fail with SQLITE_BUSY despite the busy timeout.
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        _begin_immediate(conn)
-
-
-def _begin_immediate(conn: Any) -> None:
-    """BEGIN IMMEDIATE, tried again after a moment on the event loop while another connection writes (this runs
-    in SQLAlchemy's greenlet, which can await)."""
-    deadline = time.monotonic() + SQLITE_WRITE_WAIT_SECONDS
-    while True:
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            return
-        except OperationalError as error:
-            if "database is locked" not in str(error.orig) or time.monotonic() > deadline:
-                raise
-        await_only(asyncio.sleep(0.001))
 
 
 _AFTER_COMMIT = "ew_after_commit"

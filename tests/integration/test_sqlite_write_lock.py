@@ -7,16 +7,17 @@ process until the wait ended. These run on real SQLite files, two engines as two
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs import db
+from libs import sqlite
 from libs.db import create_engine, unavailable
 
 
@@ -60,7 +61,7 @@ async def test_a_writer_that_waits_too_long_is_told_the_database_is_busy(
     engines: tuple[AsyncEngine, AsyncEngine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first, second = engines
-    monkeypatch.setattr(db, "SQLITE_WRITE_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(sqlite, "SQLITE_WRITE_WAIT_SECONDS", 0.3)
     holding = asyncio.Event()
     holder = asyncio.create_task(_hold_write_lock(first, 1.5, holding))
     await holding.wait()
@@ -95,3 +96,39 @@ async def test_touching_a_waiting_connection_does_not_freeze_the_event_loop(
         await holder
         await waiter
         await connection.rollback()
+
+
+async def test_writers_of_one_process_take_turns_without_sqlite_waiting(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    first, _ = engines
+    busy: list[BaseException] = []
+    event.listen(first.sync_engine, "handle_error", lambda context: busy.append(context.original_exception))
+
+    async def write(n: int) -> None:
+        async with first.begin() as connection:
+            await connection.execute(text("INSERT INTO marks VALUES (:n)"), {"n": n})
+            await asyncio.sleep(0.005)  # the turn is held across awaits, as a request's is
+
+    await asyncio.gather(*(write(n) for n in range(30)))
+    async with first.connect() as connection:
+        written = sorted(row[0] for row in await connection.execute(text("SELECT n FROM marks")))
+    assert written == list(range(30))
+    assert busy == []  # they queued on the event loop: SQLite never had to say "database is locked"
+
+
+async def test_a_session_dropped_mid_transaction_gives_its_turn_back(
+    engines: tuple[AsyncEngine, AsyncEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, _ = engines
+    monkeypatch.setattr(sqlite, "SQLITE_WRITE_WAIT_SECONDS", 10.0)
+
+    async def abandon() -> None:
+        connection = await first.connect()
+        await connection.execute(text("INSERT INTO marks VALUES (1)"))  # holds the turn, never closed
+
+    await abandon()
+    gc.collect()
+    async with first.begin() as connection:  # would wait 10 s and fail if the turn were lost
+        await connection.execute(text("INSERT INTO marks VALUES (2)"))
+    assert await _count(first) == 1  # the dropped transaction rolled back

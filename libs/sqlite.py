@@ -1,0 +1,130 @@
+"""SQLite's one write lock, taken in turns: what the embedded mode needs to write from many tasks at once.
+
+Every transaction takes the write lock up front (`BEGIN IMMEDIATE`, SQLAlchemy's documented recipe: otherwise a
+read-then-write transaction can fail with SQLITE_BUSY whatever the busy timeout). The tasks of one process queue
+for it on the event loop, first come first served (`WriteTurns`), so SQLite itself rarely waits: no polling, no
+error raised and caught per try, and a p99 set by the queue rather than by SQLite's back-off sleeps.
+
+Where SQLite does wait (another process writes: a CLI, a migration), it waits in spells of at most
+SQLITE_BUSY_MS with the connection free in between. Waiting inside sqlite3_step holds the connection's mutex, and
+anything touching that connection meanwhile blocks too, even a cursor the garbage collector finalises on the
+event loop's thread: one BEGIN IMMEDIATE waiting out a 30 s busy timeout froze a whole process for 30 s.
+
+All of it runs inside SQLAlchemy's greenlet, which can await (`await_only`)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+import weakref
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import await_only
+
+SQLITE_BUSY_MS = 200
+SQLITE_WRITE_WAIT_SECONDS = 30.0
+_TURN = "ew_write_turn"
+
+
+class WriteTurns:
+    """One engine's writers in one process, one at a time. The turn belongs to a DBAPI connection (its pool
+    record's `info`) and ends with its transaction, or with the connection if it is reset, closed or invalidated
+    without one (a session garbage-collected mid-transaction): a turn is never lost."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _lock(self, loop: asyncio.AbstractEventLoop) -> asyncio.Lock:
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
+
+    async def take(self, info: dict[str, Any], seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        lock = self._lock(loop)
+        try:
+            async with asyncio.timeout(seconds):
+                await lock.acquire()
+        except TimeoutError:
+            raise _locked() from None
+        info[_TURN] = (loop, lock)
+
+    def give_back(self, info: dict[str, Any]) -> None:
+        taken = info.pop(_TURN, None)
+        if taken is None:
+            return
+        loop, lock = taken
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            lock.release()
+        elif not loop.is_closed():  # the garbage collector, on another thread
+            loop.call_soon_threadsafe(lock.release)
+
+
+def _locked() -> OperationalError:
+    """What SQLite says when its lock stays taken: `libs.db.unavailable` reads it as a moment's unavailability."""
+    return OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
+
+
+def tune_sqlite(engine: AsyncEngine) -> None:
+    turns = WriteTurns()
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        deadline = time.monotonic() + SQLITE_WRITE_WAIT_SECONDS
+        info = conn.connection.info
+        await_only(turns.take(info, SQLITE_WRITE_WAIT_SECONDS))
+        try:
+            _begin_immediate(conn, deadline)
+        except BaseException:
+            turns.give_back(info)
+            raise
+
+    def _transaction_over(conn: Any) -> None:
+        turns.give_back(conn.connection.info)
+
+    def _connection_over(_dbapi_connection: Any, record: Any, *_: Any) -> None:
+        turns.give_back(record.info)
+
+    def _reset(_dbapi_connection: Any, record: Any, _reset_state: Any) -> None:
+        turns.give_back(record.info)
+
+    # After the transaction's end is handed to the driver: the next writer's BEGIN may wait a moment in SQLite.
+    event.listen(sync_engine, "commit", _transaction_over)
+    event.listen(sync_engine, "rollback", _transaction_over)
+    event.listen(sync_engine.pool, "reset", _reset)
+    for name in ("checkin", "close", "invalidate", "soft_invalidate", "detach"):
+        event.listen(sync_engine.pool, name, _connection_over)
+
+
+def _begin_immediate(conn: Any, deadline: float) -> None:
+    """BEGIN IMMEDIATE, tried again after a moment on the event loop while another process writes."""
+    while True:
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as error:
+            if "database is locked" not in str(error.orig) or time.monotonic() > deadline:
+                raise
+        await_only(asyncio.sleep(0.001))
