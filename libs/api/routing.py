@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.concurrency import run_in_threadpool
 
 from libs.api.app import commit_request, session_dependency
 from libs.api.consistency import consistency_token
@@ -105,21 +106,25 @@ def file_responses(description: str, *media_types: str) -> dict[int | str, dict[
 Session = Annotated[AsyncSession, Depends(session_dependency)]
 
 
-def bearer_caller(
+async def bearer_caller(
     request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
 ) -> Principal:
-    """The verified caller; the `Security` parameter is what declares Bearer auth on the route's operation."""
+    """The verified caller; the `Security` parameter is what declares Bearer auth on the route's operation.
+    Checking a signature is a few microseconds of CPU, done on the loop; only a verifier that may fetch a JWKS
+    over the network works in a thread (a sync dependency would cost every request a thread hand-off)."""
+    if request.app.state.token_verifier.jwks_client is not None:
+        return await run_in_threadpool(principal, request)
     return principal(request)
 
 
 Caller = Annotated[Principal, Depends(bearer_caller)]
 
 
-def caller_with_role(*roles: Role) -> Callable[[Principal], Principal]:
+def caller_with_role(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that refuses other roles with 403 before the body is validated, so that a 422 tells a
     caller who may not write here nothing about the body."""
 
-    def check(caller: Caller) -> Principal:
+    async def check(caller: Caller) -> Principal:
         require_role(caller, *roles)
         return caller
 

@@ -49,7 +49,7 @@ SPREADSHEET_TYPES = {
 }
 
 
-def vault_of(request: Request) -> PiiVault:
+async def vault_of(request: Request) -> PiiVault:
     vault: PiiVault = request.app.state.vault
     return vault
 

@@ -25,7 +25,7 @@ MAX_IDS = 1000
 SCHEME = "Internal"
 
 
-def internal_caller(request: Request) -> None:
+async def internal_caller(request: Request) -> None:
     """401 unless `Authorization: Internal <secret>` carries this deployment's internal secret."""
     secret = runtime_of(request).settings.internal_secret
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")

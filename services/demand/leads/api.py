@@ -75,7 +75,7 @@ class TokenBucket:
 LIMITER_STATE = "live_signup_limiter"
 
 
-def signup_rate_limit(request: Request) -> None:
+async def signup_rate_limit(request: Request) -> None:
     """Dependency of the public sign-up route: runs before the body is read or validated."""
     limiter = getattr(request.app.state, LIMITER_STATE, None)
     if limiter is None:
