@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 
-from libs.api.problems import install_problem_handlers
+from libs.api.problems import Problem, install_problem_handlers
 from libs.api.routing import Caller
 from libs.auth import TokenVerifier
 
@@ -112,3 +112,28 @@ async def test_a_jwks_verifier_fetches_the_keys_in_a_thread(jwks_server: tuple[s
         _claims(), rsa.generate_private_key(65537, 2048), algorithm="RS256", headers={"kid": "k1"}
     )
     assert (await _get(_app(verifier, threads), forged)).status_code == 401
+
+
+def test_a_verified_token_is_remembered_until_it_expires() -> None:
+    verifier = TokenVerifier("s" * 32, ["HS256"], AUDIENCE, ISSUER)
+    checked: list[str] = []
+    original = verifier._verify
+
+    def counted(token: str) -> Any:
+        checked.append(token)
+        return original(token)
+
+    verifier._verify = counted  # type: ignore[method-assign]
+    expires = int(time.time()) + 2
+    token = jwt.encode({**_claims(), "exp": expires}, "s" * 32, algorithm="HS256")
+    assert verifier.verify(token).sub == "clerk-1"
+    assert verifier.verify(token).sub == "clerk-1"
+    assert len(checked) == 1  # the second time from memory
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    with pytest.raises(Problem):  # another signature is another key: checked, and refused
+        verifier.verify(forged)
+    while time.time() < expires + 0.01:
+        time.sleep(0.05)
+    with pytest.raises(Problem) as expired:
+        verifier.verify(token)
+    assert expired.value.status == 401
