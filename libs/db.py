@@ -16,6 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import InstrumentedAttribute, Session, SessionTransaction
 
+from libs.sqlite import DRIVER as SQLITE_DRIVER
 from libs.sqlite import SQLITE_BUSY_MS, tune_sqlite
 
 NAMING_CONVENTION = {
@@ -127,7 +128,11 @@ def create_engine(
     # out of logged tracebacks and of the exceptions recorded on spans.
     if is_sqlite(url):
         engine = create_async_engine(
-            url, echo=echo, connect_args={"timeout": SQLITE_BUSY_MS / 1000}, hide_parameters=True
+            url,
+            echo=echo,
+            connect_args={"timeout": SQLITE_BUSY_MS / 1000},
+            hide_parameters=True,
+            module=SQLITE_DRIVER,
         )
         tune_sqlite(engine)
         return engine
