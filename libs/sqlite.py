@@ -23,7 +23,7 @@ import sqlite3
 import time
 import weakref
 from collections import deque
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 from sqlalchemy import event
@@ -31,6 +31,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
+    AsyncAdapt_aiosqlite_ss_cursor,
 )
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -106,6 +107,10 @@ def tune_sqlite(engine: AsyncEngine) -> None:
         deadline = time.monotonic() + SQLITE_WRITE_WAIT_SECONDS
         info = conn.connection.info
         await_only(turns.take(info, SQLITE_WRITE_WAIT_SECONDS))
+        driver_connection = conn.connection.dbapi_connection
+        if isinstance(driver_connection, _Connection):
+            driver_connection.begin_by = deadline  # BEGIN IMMEDIATE goes with the first statement
+            return
         try:
             _begin_immediate(conn, deadline)
         except BaseException:
@@ -144,10 +149,24 @@ def _begin_immediate(conn: Any, deadline: float) -> None:
 # ------------------------------------------------------------------------------------------------- the driver
 
 
-def _statement(
-    connection: aiosqlite.Connection, operation: str, parameters: Any
-) -> tuple[Any, Any, int, int | None]:
-    """In the connection's thread: the whole statement, its rows fetched, its cursor closed."""
+_LOCKED = object()  # what a trip answers when its BEGIN IMMEDIATE found another process writing
+
+
+def _begin(connection: aiosqlite.Connection) -> bool:
+    try:
+        connection._conn.execute("BEGIN IMMEDIATE").close()
+    except sqlite3.OperationalError as error:
+        if "database is locked" in str(error):
+            return False
+        raise
+    return True
+
+
+def _statement(connection: aiosqlite.Connection, operation: str, parameters: Any, begin: bool) -> Any:
+    """In the connection's thread: the transaction's BEGIN if it is still to come, then the whole statement, its
+    rows fetched, its cursor closed."""
+    if begin and not _begin(connection):
+        return _LOCKED
     cursor = connection._conn.cursor()
     try:
         if parameters is None:
@@ -161,7 +180,9 @@ def _statement(
         cursor.close()
 
 
-def _statements(connection: aiosqlite.Connection, operation: str, parameters: Any) -> tuple[int, int | None]:
+def _statements(connection: aiosqlite.Connection, operation: str, parameters: Any, begin: bool) -> Any:
+    if begin and not _begin(connection):
+        return _LOCKED
     cursor = connection._conn.cursor()
     try:
         cursor.executemany(operation, parameters)
@@ -170,38 +191,91 @@ def _statements(connection: aiosqlite.Connection, operation: str, parameters: An
         cursor.close()
 
 
+def _nothing(_connection: aiosqlite.Connection, begin: bool) -> Any:
+    return _LOCKED if begin and not _begin(_connection) else None
+
+
 class _Cursor(AsyncAdapt_aiosqlite_cursor):  # type: ignore[misc]
     __slots__ = ()
 
+    def _trip(self, function: Any, *args: Any) -> Any:
+        connection = cast(_Connection, self._adapt_connection)
+        return connection.trip(function, *args)
+
     def execute(self, operation: Any, parameters: Any = None) -> None:
-        try:
-            description, rows, rowcount, lastrowid = self.await_(
-                self._connection._execute(_statement, self._connection, operation, parameters)
-            )
-        except Exception as error:
-            self._adapt_connection._handle_exception(error)
-            raise  # _handle_exception raises the DBAPI's own error; this is never reached
+        description, rows, rowcount, lastrowid = self._trip(_statement, operation, parameters)
         self.description = description
         self._rows = deque(rows)
         self.rowcount, self.lastrowid = rowcount, lastrowid
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> None:
-        try:
-            rowcount, lastrowid = self.await_(
-                self._connection._execute(_statements, self._connection, operation, seq_of_parameters)
-            )
-        except Exception as error:
-            self._adapt_connection._handle_exception(error)
-            raise
+        rowcount, lastrowid = self._trip(_statements, operation, seq_of_parameters)
         self.description = None
         self.rowcount, self.lastrowid = rowcount, lastrowid
 
 
-class _Connection(AsyncAdapt_aiosqlite_connection):  # type: ignore[misc]
+class _ServerSideCursor(AsyncAdapt_aiosqlite_ss_cursor):  # type: ignore[misc]
+    """SQLAlchemy's streaming cursor, trips and all; a pending BEGIN goes first, alone (SQLAlchemy makes this
+    cursor before it begins the transaction, so the check is at execute)."""
+
     __slots__ = ()
 
+    def execute(self, operation: Any, parameters: Any = None) -> None:
+        connection = cast(_Connection, self._adapt_connection)
+        if connection.begin_by is not None:
+            connection.trip(_nothing)
+        super().execute(operation, parameters)
+
+
+class _Connection(AsyncAdapt_aiosqlite_connection):  # type: ignore[misc]
+    """`begin_by`: a transaction has begun (its turn taken), and its BEGIN IMMEDIATE goes with the first
+    statement, one trip fewer; another process's writer may keep it waiting until then."""
+
+    __slots__ = ("begin_by",)
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self.begin_by: float | None = None
+
+    def trip(self, function: Any, *args: Any) -> Any:
+        """`function(connection, *args, begin)` in the connection's thread, the pending BEGIN with it."""
+        while True:
+            begin_by, self.begin_by = self.begin_by, None
+            try:
+                answer = self.await_(
+                    self._connection._execute(function, self._connection, *args, begin_by is not None)
+                )
+            except Exception as error:
+                self._handle_exception(error)
+                raise  # _handle_exception raises the DBAPI's own error; this is never reached
+            if answer is not _LOCKED:
+                return answer
+            self.begin_by = begin_by
+            if begin_by is not None and time.monotonic() > begin_by:
+                self._handle_exception(sqlite3.OperationalError("database is locked"))
+            self.await_(asyncio.sleep(0.001))
+
     def cursor(self, server_side: bool = False) -> Any:
-        return super().cursor(server_side) if server_side else _Cursor(self)
+        return _ServerSideCursor(self) if server_side else _Cursor(self)
+
+    def _in_transaction(self) -> bool:
+        """Read on the loop's thread without a trip (a field of the connection, no lock); the connection's own
+        thread is idle: its owner awaits every trip. A closed connection says yes, and the driver answers."""
+        try:
+            return bool(self._connection._conn.in_transaction)
+        except ValueError:
+            return True
+
+    def commit(self) -> None:
+        self.begin_by = None  # nothing ran: nothing to commit
+        if self._in_transaction():
+            super().commit()
+
+    def rollback(self) -> None:
+        """Also the pool's reset of every connection it takes back, mostly after a commit: no trip then."""
+        self.begin_by = None
+        if self._in_transaction():
+            super().rollback()
 
 
 class _Driver(AsyncAdapt_aiosqlite_dbapi):  # type: ignore[misc]

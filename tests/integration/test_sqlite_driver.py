@@ -47,16 +47,36 @@ def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return sent
 
 
-async def test_a_statement_is_one_trip_to_the_connections_thread(
+async def test_a_transaction_is_one_trip_a_statement_and_one_to_commit(
     engine: AsyncEngine, trips: list[str]
 ) -> None:
-    async with engine.begin() as connection:
+    async with engine.begin() as connection:  # BEGIN IMMEDIATE goes with the first statement
         await connection.execute(insert(marks).values(name="a"))
-        trips.clear()
         rows = [tuple(row) for row in await connection.execute(select(marks.c.name))]
     assert rows == [("a",)]
-    assert trips[0] == "_statement" and trips.count("_statement") == 1  # then the commit
-    assert "cursor" not in trips and "fetchall" not in trips
+    assert trips == ["_statement", "_statement", "commit"]  # no cursor trips, no reset after the commit
+    trips.clear()
+    async with engine.begin():  # nothing ran: nothing to begin, commit or reset
+        pass
+    assert trips == []
+
+
+async def test_a_streamed_first_statement_runs_inside_the_transaction(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(insert(marks).values(name="a"))
+    async with engine.connect() as connection:
+        streamed = await connection.stream(select(marks.c.name))  # SQLAlchemy's server-side cursor, first
+        assert [row.name async for row in streamed] == ["a"]
+        raw: Any = (await connection.get_raw_connection()).driver_connection
+        assert raw._conn.in_transaction  # its BEGIN went first, alone
+        await connection.execute(insert(marks).values(name="b"))
+        await connection.rollback()
+    assert (await _names(engine)) == ["a"]
+
+
+async def _names(engine: AsyncEngine) -> list[str]:
+    async with engine.connect() as connection:
+        return [row.name for row in await connection.execute(select(marks.c.name).order_by(marks.c.seq))]
 
 
 async def test_rows_counts_and_ids_are_what_sqlalchemy_expects(engine: AsyncEngine) -> None:
