@@ -14,7 +14,8 @@ All of it runs inside SQLAlchemy's greenlet, which can await (`await_only`).
 
 `DRIVER`: SQLAlchemy's aiosqlite adapter, with a statement run in one trip to the connection's thread (open a
 cursor, execute, fetch, close) instead of three or four, each a wait behind everything else ready on the event
-loop; a write turn is that much shorter. No sqlite3 cursor ever leaves that thread."""
+loop; the transaction's BEGIN IMMEDIATE rides with its first statement, and a connection not in a transaction
+gets no COMMIT or reset ROLLBACK. A write turn is that much shorter. No sqlite3 cursor ever leaves that thread."""
 
 from __future__ import annotations
 
