@@ -32,11 +32,19 @@ async def engines(tmp_path: Path) -> AsyncIterator[tuple[AsyncEngine, AsyncEngin
     await second.dispose()
 
 
-async def _hold_write_lock(engine: AsyncEngine, seconds: float, holding: asyncio.Event) -> None:
-    async with engine.begin() as connection:
-        await connection.execute(text("INSERT INTO marks VALUES (1)"))
-        holding.set()
-        await asyncio.sleep(seconds)
+async def _holder(engine: AsyncEngine, seconds: float) -> asyncio.Task[None]:
+    """Another process's writer, as far as `engine`'s peer can tell: it holds the write lock `seconds`."""
+    holding = asyncio.Event()
+
+    async def hold() -> None:
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO marks VALUES (1)"))
+            holding.set()
+            await asyncio.sleep(seconds)
+
+    task = asyncio.create_task(hold())
+    await holding.wait()
+    return task
 
 
 async def _count(engine: AsyncEngine) -> int:
@@ -48,9 +56,7 @@ async def test_a_waiting_writer_gets_its_turn_when_the_lock_is_free(
     engines: tuple[AsyncEngine, AsyncEngine],
 ) -> None:
     first, second = engines
-    holding = asyncio.Event()
-    holder = asyncio.create_task(_hold_write_lock(first, 1.0, holding))
-    await holding.wait()
+    holder = await _holder(first, 1.0)
     async with second.begin() as connection:  # waits out the holder, several SQLite spells long
         await connection.execute(text("INSERT INTO marks VALUES (2)"))
     assert holder.done()
@@ -62,9 +68,7 @@ async def test_a_writer_that_waits_too_long_is_told_the_database_is_busy(
 ) -> None:
     first, second = engines
     monkeypatch.setattr(sqlite, "SQLITE_WRITE_WAIT_SECONDS", 0.3)
-    holding = asyncio.Event()
-    holder = asyncio.create_task(_hold_write_lock(first, 1.5, holding))
-    await holding.wait()
+    holder = await _holder(first, 1.5)
     with pytest.raises(Exception) as raised:
         async with second.begin() as connection:
             await connection.execute(text("INSERT INTO marks VALUES (2)"))
@@ -79,9 +83,7 @@ async def test_touching_a_waiting_connection_does_not_freeze_the_event_loop(
     engines: tuple[AsyncEngine, AsyncEngine],
 ) -> None:
     first, second = engines
-    holding = asyncio.Event()
-    holder = asyncio.create_task(_hold_write_lock(first, 5.0, holding))
-    await holding.wait()
+    holder = await _holder(first, 5.0)
     async with second.connect() as connection:
         raw: Any = (await connection.get_raw_connection()).driver_connection
         sqlite_connection = raw._conn  # the sqlite3 connection aiosqlite's thread works on
