@@ -90,6 +90,7 @@ def _locked() -> OperationalError:
 
 
 def tune_sqlite(engine: AsyncEngine) -> None:
+    """For an engine made with `module=DRIVER` (libs.db.create_engine)."""
     turns = WriteTurns()
     sync_engine = engine.sync_engine
 
@@ -106,17 +107,9 @@ def tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         deadline = time.monotonic() + SQLITE_WRITE_WAIT_SECONDS
-        info = conn.connection.info
-        await_only(turns.take(info, SQLITE_WRITE_WAIT_SECONDS))
-        driver_connection = conn.connection.dbapi_connection
-        if isinstance(driver_connection, _Connection):
-            driver_connection.begin_by = deadline  # BEGIN IMMEDIATE goes with the first statement
-            return
-        try:
-            _begin_immediate(conn, deadline)
-        except BaseException:
-            turns.give_back(info)
-            raise
+        await_only(turns.take(conn.connection.info, SQLITE_WRITE_WAIT_SECONDS))
+        driver_connection: _Connection = conn.connection.dbapi_connection
+        driver_connection.begin_by = deadline  # BEGIN IMMEDIATE goes with the first statement
 
     def _transaction_over(conn: Any) -> None:
         turns.give_back(conn.connection.info)
@@ -133,18 +126,6 @@ def tune_sqlite(engine: AsyncEngine) -> None:
     event.listen(sync_engine.pool, "reset", _reset)
     for name in ("checkin", "close", "invalidate", "soft_invalidate", "detach"):
         event.listen(sync_engine.pool, name, _connection_over)
-
-
-def _begin_immediate(conn: Any, deadline: float) -> None:
-    """BEGIN IMMEDIATE, tried again after a moment on the event loop while another process writes."""
-    while True:
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            return
-        except OperationalError as error:
-            if "database is locked" not in str(error.orig) or time.monotonic() > deadline:
-                raise
-        await_only(asyncio.sleep(0.001))
 
 
 # ------------------------------------------------------------------------------------------------- the driver
