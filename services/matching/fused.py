@@ -5,7 +5,12 @@ per worker over the jobs.
 Written with numpy alone, the same work made a workers x jobs score matrix and passed over it a dozen times
 (gather the city table, add text, occupation, pay, certificates, dates, then pick the best), which took most of
 the CPU of a top-k. Here each pair's score lives in a register and is kept only when it beats the worker's k-th
-best so far. Compiled by numba with the GIL released, so two threads score two blocks at once."""
+best so far. Compiled by numba with the GIL released, so two threads score two blocks at once.
+
+The cosine is summed n-gram by n-gram of the worker: a rare n-gram's postings are scattered into the worker's row
+(about 1.7 ns a posting), a frequent one's dense row of weights is added to it whole, which the compiler
+vectorises (about 0.2 ns a job). An n-gram in more than `DENSE_SHARE` of the jobs is cheaper dense; at 20k x 20k
+those carried four fifths of the postings a top-k touched."""
 
 from __future__ import annotations
 
@@ -19,6 +24,28 @@ F32 = npt.NDArray[np.float32]
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
+
+DENSE_SHARE = (
+    0.1  # an n-gram in more than this share of a block's jobs is summed from a dense row (flat 0.05-0.15)
+)
+
+
+def split_frequent(postings: Any) -> tuple[I64, F32]:
+    """The frequent n-grams of a block's postings (CSR n-grams x jobs), sorted, and their dense rows."""
+    columns = np.flatnonzero(np.diff(postings.indptr) > DENSE_SHARE * postings.shape[1])
+    dense = np.zeros((columns.size, postings.shape[1]), dtype=np.float32)
+    if columns.size:
+        frequent = postings[columns]
+        dense[np.repeat(np.arange(columns.size), np.diff(frequent.indptr)), frequent.indices] = frequent.data
+    return columns, dense
+
+
+def dense_slots(grams: I32 | I64, columns: I64) -> I32:
+    """Each of the workers' n-grams' row in the dense part (`columns` as `split_frequent` gives), or -1."""
+    if not columns.size:
+        return np.full(grams.size, -1, dtype=np.int32)
+    slots = np.minimum(np.searchsorted(columns, grams), columns.size - 1)
+    return np.where(columns[slots] == grams, slots, -1).astype(np.int32)
 
 
 @numba.njit(nogil=True, cache=False, boundscheck=False)
@@ -46,6 +73,8 @@ def _score_and_keep(
     postings_indptr: Any,
     posting_jobs: Any,
     posting_weights: Any,
+    gram_slots: Any,
+    dense: Any,
     table: Any,
     keys: Any,
     text_weight: float,
@@ -80,10 +109,15 @@ def _score_and_keep(
         at = positions[i]
         row[:] = 0.0
         for p in range(grams_indptr[i], grams_indptr[i + 1]):  # the worker's n-grams against the postings
-            gram = grams[p]
             weight = gram_weights[p]
-            for q in range(postings_indptr[gram], postings_indptr[gram + 1]):
-                row[posting_jobs[q]] += weight * posting_weights[q]
+            slot = gram_slots[p]
+            if slot >= 0:  # a frequent n-gram: its whole dense row, vectorised
+                for j in range(n_jobs):
+                    row[j] += weight * dense[slot, j]
+            else:
+                gram = grams[p]
+                for q in range(postings_indptr[gram], postings_indptr[gram + 1]):
+                    row[posting_jobs[q]] += weight * posting_weights[q]
         # the running best, sorted best first (`best` keeps them in any order)
         scores[:] = -np.inf
         rows[:] = -1

@@ -1,5 +1,6 @@
 """The fused pass keeps, worker by worker, exactly the best scores a plain numpy computation finds: ties, filtered
-pairs, a running top-k from earlier blocks, rare n-grams, certificates and late availability included."""
+pairs, a running top-k from earlier blocks, rare n-grams and frequent ones (dense), certificates and late
+availability included."""
 
 from __future__ import annotations
 
@@ -16,7 +17,14 @@ def test_the_fused_pass_keeps_what_a_full_sort_keeps() -> None:
         # weights of few distinct values: many ties
         worker_grams = sp.random(n_workers, n_grams, density=0.1, format="csr", dtype=np.float32, rng=rng)
         worker_grams.data = np.round(worker_grams.data, 1)
-        postings = sp.random(n_grams, n_jobs, density=0.2, format="csr", dtype=np.float32, rng=rng)
+        # half the n-grams in many jobs, half in few
+        postings = sp.vstack(
+            [
+                sp.random(n_grams // 2, n_jobs, density=density, format="csr", dtype=np.float32, rng=rng)
+                for density in (0.4, 0.03)
+            ],
+            format="csr",
+        )
         postings.data = np.round(postings.data, 1)
         table = np.round(rng.random((2 * n_ages, n_jobs)), 1).astype(np.float32)
         table[rng.random(table.shape) < 0.2] = -np.inf  # the job's age range
@@ -53,10 +61,17 @@ def test_the_fused_pass_keeps_what_a_full_sort_keeps() -> None:
         best_text = np.zeros((n_best, k), dtype=np.float32)
         positions = rng.permutation(n_best)[:n_workers]  # the block's worker i is row positions[i] of best
 
+        # the block of 30 workers sums every n-gram from postings; the others take the frequent ones dense
+        frequent = fused.split_frequent(postings)
+        if n_workers == 30:
+            frequent = (frequent[0][:0], frequent[1][:0])
+        elif n_jobs > 100:
+            assert 0 < frequent[0].size < n_grams, "both paths taken"
         fused.score_and_keep(
             positions=positions, grams_indptr=worker_grams.indptr, grams=worker_grams.indices,
             gram_weights=worker_grams.data, postings_indptr=postings.indptr, posting_jobs=postings.indices,
-            posting_weights=postings.data, table=table, keys=keys, text_weight=text_weight,
+            posting_weights=postings.data, gram_slots=fused.dense_slots(worker_grams.indices, frequent[0]),
+            dense=frequent[1], table=table, keys=keys, text_weight=text_weight,
             occ_part=occ_part, occupation=occupation, has_min=has_min, min_pay=min_pay, mid_pay=mid_pay, slope=slope,
             half=half, cert_of_column=of_column, cert_ok=np.ascontiguousarray(cert_ok), available=available,
             valid_until=valid_until, day=day, job_rows=job_rows, best_scores=best_scores, best_rows=best_rows,
