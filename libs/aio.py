@@ -4,12 +4,14 @@ On Python 3.11, `asyncio.wait_for` returns the result and drops a `cancel()` tha
 iteration as the awaited thing completing (python/cpython#86296, fixed in 3.12 by rebuilding it on
 `asyncio.timeout`). A `while True` loop that waits for a wake-up that way can outlive its `cancel()` for ever,
 and a shutdown that awaits it never ends. `asyncio.timeout` has no such race, so the project uses it and ruff
-bans `asyncio.wait_for`.
+bans `asyncio.wait_for`. The same hang follows from `suppress(CancelledError)` around the wait for a helper task
+one has just cancelled: a cancel of one's own arriving meanwhile is taken for the helper's (`cancel_and_wait`).
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 
 async def wait_event(event: asyncio.Event, seconds: float) -> bool:
@@ -20,6 +22,27 @@ async def wait_event(event: asyncio.Event, seconds: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+async def cancel_and_wait(task: asyncio.Future[Any]) -> None:
+    """Cancel a helper task and wait until it has finished; its cancellation is absorbed, the caller's own (a
+    cancel arriving while it waits) is raised."""
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+
+
+def raise_if_cancelling(error: BaseException) -> None:
+    """In a loop's `except Exception`: if this task is being cancelled, `error` stands for the cancellation (a
+    library's clean-up of the interrupted work failed in its place) and the loop must end, not retry or count
+    it as the work's failure."""
+    current = asyncio.current_task()
+    if current is not None and current.cancelling():
+        raise asyncio.CancelledError from error
 
 
 class Pulse:

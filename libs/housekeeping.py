@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from libs.aio import raise_if_cancelling
 from libs.db import utcnow
 from libs.events.tables import PlatformTables
 from libs.observability import get_logger
@@ -63,4 +64,5 @@ async def run_forever(
             if any(removed.values()):
                 log.info("housekeeping.pruned", service=service, **removed)
         except Exception as error:  # try again next round
+            raise_if_cancelling(error)
             log.warning("housekeeping.failed", service=service, error=str(error))

@@ -112,6 +112,10 @@ def tune_sqlite(engine: AsyncEngine) -> None:
         driver_connection.begin_by = deadline  # BEGIN IMMEDIATE goes with the first statement
 
     def _transaction_over(conn: Any) -> None:
+        if (
+            conn.invalidated
+        ):  # a statement cancelled or failed mid-way: the pool's invalidate gave the turn back
+            return
         turns.give_back(conn.connection.info)
 
     def _connection_over(_dbapi_connection: Any, record: Any, *_: Any) -> None:

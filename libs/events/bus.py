@@ -13,6 +13,7 @@ from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from libs.aio import cancel_and_wait
 from libs.observability import get_logger
 
 log = get_logger("ew.bus")
@@ -36,9 +37,8 @@ async def unless_stopped(awaitable: Awaitable[T], stopping: asyncio.Event) -> T:
     finally:
         stopper.cancel()
         if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            with contextlib.suppress(Exception):
+                await cancel_and_wait(task)
     if not task.cancelled():
         return task.result()
     raise Stopped

@@ -18,7 +18,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from libs.aio import wait_event
+from libs.aio import cancel_and_wait, raise_if_cancelling, wait_event
 from libs.db import unavailable, utcnow
 from libs.events.bus import Bus, Stopped, unless_stopped
 from libs.events.envelope import CloudEvent
@@ -129,6 +129,7 @@ class EventConsumer:
                 except Stopped:
                     raise
                 except Exception as error:
+                    raise_if_cancelling(error)
                     log.warning(
                         "consumer.resubscribe", consumer=self.name, error=f"{type(error).__name__}: {error}"
                     )
@@ -217,9 +218,7 @@ class EventConsumer:
         except Stopped:  # stopped while paused for the database: the message in hand goes back too
             await self._give_back(waiting)
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            await cancel_and_wait(keeper)
 
     async def _keep_in_progress(self, waiting: list[Msg]) -> None:
         while True:
@@ -255,6 +254,7 @@ class EventConsumer:
             except Stopped:
                 raise
             except Exception as error:
+                raise_if_cancelling(error)
                 mark_failed(span, error)
                 delivered = message.metadata.num_delivered if message.metadata else 1
                 EVENTS_CONSUMED.labels(self.name, "error").inc()
@@ -290,6 +290,7 @@ class EventConsumer:
             try:
                 processed = await self._process(cloud_event)
             except Exception as error:
+                raise_if_cancelling(error)
                 if not unavailable(error):
                     raise
                 EVENTS_CONSUMED.labels(self.name, "database_unavailable").inc()

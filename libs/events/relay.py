@@ -12,7 +12,7 @@ from nats.js.api import PubAck
 from sqlalchemy import Row, Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from libs.aio import wait_event
+from libs.aio import raise_if_cancelling, wait_event
 from libs.db import utcnow
 from libs.events.bus import Bus, Stopped, unless_stopped
 from libs.events.envelope import nats_headers
@@ -79,6 +79,7 @@ class OutboxRelay:
                 sent = await self.relay_once()
                 backoff = 0.2
             except Exception as error:
+                raise_if_cancelling(error)
                 log.warning("relay.failed", service=self.service, error=str(error))
                 await self._pause(backoff)
                 backoff = min(backoff * 2, 5.0)

@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from libs.aio import wait_event
+from libs.aio import raise_if_cancelling, wait_event
 from libs.db import utcnow
 from libs.observability import get_logger, traced_transport, tracer
 from services.feed import repository, service, snapshots, webhooks
@@ -67,6 +67,7 @@ async def run_schedule(sessions: async_sessionmaker[AsyncSession], settings: Fee
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the schedule must outlive one failed snapshot
+            raise_if_cancelling(error)
             log.error("snapshot.failed", error=f"{type(error).__name__}: {error}")
             continue
         if snapshot is not None:
@@ -96,6 +97,7 @@ async def run_expiry(
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the database away for a moment: try again at the next check
+            raise_if_cancelling(error)
             log.warning("feed.expiry_failed", error=f"{type(error).__name__}: {error}")
         await asyncio.sleep(settings.expiry_check_seconds)
 
@@ -138,6 +140,7 @@ class DeliveryWorker:
                 except asyncio.CancelledError:
                     raise
                 except Exception as error:
+                    raise_if_cancelling(error)
                     log.warning("webhooks.failed", error=f"{type(error).__name__}: {error}")
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)

@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import ServerSentEvent
 
+from libs.aio import raise_if_cancelling
 from libs.api.problems import validation_problem
 from libs.runtime import ServiceRuntime
 from services.feed import repository
@@ -129,7 +130,8 @@ class ChangeHub:
             ticket = self.signal.ticket()
             try:
                 full = await self.read()
-            except Exception:  # the database away for a moment: keep the streams open, try again
+            except Exception as error:  # the database away for a moment: keep the streams open, try again
+                raise_if_cancelling(error)
                 log.warning("feed.hub.read_failed", exc_info=True)
                 full = False
             if not full:

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from libs.aio import wait_event
+from libs.aio import raise_if_cancelling, wait_event
 from libs.db import beijing_date, utcnow
 from libs.observability import MATCHING_EXPOSURE, MATCHING_INDEX_RECONCILED, get_logger
 from services.matching import congestion, index_cache, index_rows, ranker
@@ -291,6 +291,7 @@ class IndexHolder:
                         await self.keep()
                 raise
             except Exception as error:
+                raise_if_cancelling(error)
                 log.warning("index.refresh_failed", error=str(error))
             await wait_event(self._wake, every_seconds)
             self._wake.clear()

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from libs.aio import wait_event
+from libs.aio import raise_if_cancelling, wait_event
 from libs.db import beijing_date, utcnow
 from libs.observability import get_logger
 from services.matching import learning, repository
@@ -122,6 +122,7 @@ async def run_learning(
             except asyncio.CancelledError:
                 raise
             except Exception as error:
+                raise_if_cancelling(error)
                 log.warning("weights.fit_failed", error=str(error))
         await wait_event(asyncio.Event(), every_seconds)
         due = True

@@ -11,6 +11,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from libs.aio import raise_if_cancelling
 from libs.auth import Principal
 from libs.db import beijing_date, utcnow
 from libs.events.contracts import REPORT_PUBLISHED, ReportPublished
@@ -323,6 +324,7 @@ async def run_publication(sessions: async_sessionmaker[AsyncSession], every_seco
         except IntegrityError:
             pass  # another replica published it first
         except Exception as error:  # the database away for a moment: look again next time
+            raise_if_cancelling(error)
             log.warning("monitoring.report_publication_failed", error=f"{type(error).__name__}: {error}")
         await asyncio.sleep(every_seconds)
 

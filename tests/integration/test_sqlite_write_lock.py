@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from libs import sqlite
 from libs.db import create_engine, unavailable
@@ -134,3 +135,42 @@ async def test_a_session_dropped_mid_transaction_gives_its_turn_back(
     async with first.begin() as connection:  # would wait 10 s and fail if the turn were lost
         await connection.execute(text("INSERT INTO marks VALUES (2)"))
     assert await _count(first) == 1  # the dropped transaction rolled back
+
+
+async def test_a_transaction_cancelled_mid_statement_raises_the_cancellation_and_gives_its_turn_back(
+    engines: tuple[AsyncEngine, AsyncEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopping a relay or a consumer cancels its task wherever it is, often inside a statement: SQLAlchemy then
+    invalidates the connection, and the turn's give-back must neither raise in its place (a loop catching
+    errors would carry on, cancelled, forever) nor keep the turn."""
+    first, _ = engines
+    monkeypatch.setattr(sqlite, "SQLITE_WRITE_WAIT_SECONDS", 10.0)
+    started = threading.Event()
+
+    @event.listens_for(first.sync_engine, "connect")
+    def _started_function(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.create_function("started", 0, lambda: started.set() or 1)
+
+    await first.dispose()  # every connection from here on has the function
+    sessions = async_sessionmaker(first)
+    slow = text(
+        "WITH RECURSIVE c(x) AS (SELECT started() UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) "
+        "SELECT count(*) FROM c"
+    )
+
+    async def counting() -> None:
+        async with sessions() as session, session.begin():
+            await session.execute(text("INSERT INTO marks VALUES (1)"))
+            await session.execute(slow)
+
+    task = asyncio.create_task(counting())
+    async with asyncio.timeout(30):
+        while not started.is_set():  # the statement runs in the connection's thread
+            assert not task.done(), task
+            await asyncio.sleep(0.005)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with sessions() as session, session.begin():  # would wait 10 s and fail if the turn were kept
+        await session.execute(text("INSERT INTO marks VALUES (2)"))
+    assert await _count(first) == 1  # the cancelled transaction rolled back

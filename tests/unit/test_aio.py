@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from libs.aio import wait_event
+from libs.aio import cancel_and_wait, raise_if_cancelling, wait_event
 from services.matching.index import IndexHolder
 
 
@@ -51,3 +51,67 @@ async def test_the_matching_index_loop_ends_when_cancelled_as_it_is_woken() -> N
     holder = IndexHolder()
     task = asyncio.create_task(holder.run(no_database, every_seconds=0.5))  # type: ignore[arg-type]
     await woken_and_cancelled_together(holder._wake, task)
+
+
+async def test_cancel_and_wait_absorbs_the_helpers_cancellation_not_the_callers() -> None:
+    cleaning = asyncio.Event()
+
+    async def helper(running: asyncio.Event) -> None:
+        running.set()
+        try:
+            await asyncio.sleep(60)
+        finally:
+            cleaning.set()
+            await asyncio.sleep(0.05)  # a helper that takes a moment to clean up
+
+    async def owner() -> None:
+        running = asyncio.Event()
+        helper_task = asyncio.create_task(helper(running))
+        await running.wait()
+        await cancel_and_wait(helper_task)
+        await asyncio.sleep(60)  # went on after its own cancel
+
+    first = asyncio.Event()
+    helper_task = asyncio.create_task(helper(first))
+    await first.wait()
+    await cancel_and_wait(helper_task)  # the helper's cancellation: absorbed
+    assert helper_task.cancelled()
+    cleaning.clear()
+
+    task = asyncio.create_task(owner())
+    async with asyncio.timeout(5):
+        await cleaning.wait()
+    task.cancel()  # while the owner waits for the helper's clean-up
+    done, _ = await asyncio.wait([task], timeout=5)
+    if not done:
+        task.cancel()
+    assert done == {task} and task.cancelled(), "the owner's cancel was taken for the helper's"
+
+
+async def test_an_error_raised_in_place_of_a_cancellation_ends_the_loop() -> None:
+    """SQLAlchemy's clean-up of a statement cancelled mid-way can raise its own error instead of the cancellation;
+    a loop that retries on errors would go on, cancelled, for ever."""
+    rounds = 0
+
+    async def work() -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            raise RuntimeError("clean-up of the interrupted work failed") from None
+
+    async def loop() -> None:
+        nonlocal rounds
+        while True:
+            rounds += 1
+            try:
+                await work()
+            except Exception as error:
+                raise_if_cancelling(error)
+
+    task = asyncio.create_task(loop())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=5)
+    if not done:
+        task.cancel()
+    assert done == {task} and task.cancelled() and rounds == 1

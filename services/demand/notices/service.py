@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, and_, func, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from libs.aio import raise_if_cancelling
 from libs.api.pagination import decode_cursor, encode_cursor
 from libs.api.problems import not_found, validation_problem
 from libs.auth import Principal, Role, require_role
@@ -340,6 +341,7 @@ async def run_notices(
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the database or the provider away for a moment: again next round
+            raise_if_cancelling(error)
             log.warning("sms.round_failed", error=f"{type(error).__name__}: {error}")
         await asyncio.sleep(settings.sms_send_every_seconds)
 

@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from libs.aio import raise_if_cancelling
 from libs.db import beijing_date, utcnow
 from libs.events.contracts import ELIGIBILITY_CHANGED, EligibilityChanged
 from libs.events.envelope import new_event
@@ -432,5 +433,6 @@ async def run_sweep(
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the database away for a moment: look again next time
+            raise_if_cancelling(error)
             log.warning("policy.sweep_failed", error=f"{type(error).__name__}: {error}")
         await asyncio.sleep(every_seconds)
