@@ -10,7 +10,7 @@ from typing import Any
 
 import nats
 from nats.js.api import StreamConfig
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from eastwest.embedded import NatsServer
 from libs.events.bus import ensure_stream
@@ -141,6 +141,17 @@ async def test_consumer_outage_catches_up_with_every_job_once(platform: Platform
     assert await feed_counts(platform) == (0, 0, 0)
 
     consumer = platform.runtime("feed").consumers[0]
+    inbox_writes: list[int] = []  # the feed's inbox INSERTs while it catches up, and how many rows each
+
+    def count_inbox_writes(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.startswith("INSERT INTO inbox"):
+            many = (
+                isinstance(parameters, list) and bool(parameters) and isinstance(parameters[0], tuple | dict)
+            )
+            inbox_writes.append(len(parameters) if many else 1)
+
+    engine = platform.runtime("feed").engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count_inbox_writes)
     platform.start_task("feed", "consumer-feed-jobs", consumer.run())
 
     async def caught_up() -> bool:
@@ -148,7 +159,10 @@ async def test_consumer_outage_catches_up_with_every_job_once(platform: Platform
 
     await eventually(caught_up, timeout=60, what="the feed catches up")
     await asyncio.sleep(0.5)
+    event.remove(engine, "before_cursor_execute", count_inbox_writes)
     assert await feed_counts(platform) == (200, 200, 200)
+    # the backlog came in fetched batches, each handled in one transaction with one inbox write
+    assert sum(inbox_writes) == 200 and len(inbox_writes) < 200 / 4, inbox_writes
 
 
 async def test_nats_restart_mid_stream_resumes_by_itself(platform: Platform, nats_server: NatsServer) -> None:
@@ -219,6 +233,47 @@ async def test_poison_events_go_to_the_dead_letter_subject(
             return (await feed_counts(platform))[0] == 1
 
         await eventually(good_one_listed, what="a good event after the poison ones")
+
+
+async def test_a_poison_event_in_a_batch_leaves_the_others_handled_once(
+    databases: DatabaseFactory, nats_server: NatsServer, clean_stream: None, tmp_path: Path
+) -> None:
+    settings = await make_settings(databases, nats_server.url, tmp_path, consumer_max_deliver=2)
+    async with running_platform(settings) as platform:
+        await platform.stop_task("consumer-feed-jobs")
+        employer_id = await new_employer(platform)
+        first = [await post_job(platform, employer_id, title=f"焊工{index}") for index in range(5)]
+
+        async def relayed() -> bool:
+            return await unsent_events(platform) == 0
+
+        await eventually(relayed, what="the first jobs relayed")
+        envelope = {
+            "specversion": "1.0",
+            "id": "poison-in-a-batch",
+            "source": "/test",
+            "type": "ew.supply.job.published",
+            "time": "2026-12-07T00:00:00Z",
+            "data": {"id": "no-such-fields"},
+        }
+        js = platform.runtime("supply").bus.js
+        await js.publish(
+            "ew.supply.job.published", json.dumps(envelope).encode(), headers={"Nats-Msg-Id": "pb"}
+        )
+        second = [await post_job(platform, employer_id, title=f"电工{index}") for index in range(5)]
+        await eventually(relayed, what="the other jobs relayed")
+        consumer = platform.runtime("feed").consumers[0]
+        platform.start_task("feed", "consumer-feed-jobs", consumer.run())
+
+        async def settled() -> bool:
+            info = await js.stream_info("EW_DLQ", subjects_filter="dlq.ew.>")
+            dead = (info.state.subjects or {}).get("dlq.ew.feed-jobs") == 1
+            return dead and (await feed_counts(platform))[0] == 10
+
+        await eventually(settled, timeout=60, what="ten jobs listed and the poison event dead-lettered")
+        await asyncio.sleep(0.3)
+        assert len(set(first + second)) == 10
+        assert await feed_counts(platform) == (10, 10, 10)  # each good one handled exactly once
 
 
 async def test_an_existing_stream_keeps_its_settings(nats_server: NatsServer, clean_stream: None) -> None:
