@@ -7,7 +7,7 @@ import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -229,6 +229,17 @@ class EventConsumer:
         finally:
             await cancel_and_wait(keeper)
 
+    def _span(self, event: CloudEvent) -> contextlib.AbstractContextManager[Any]:
+        """The handler's span continues the trace the event was created in (its `traceparent`)."""
+        return consuming(
+            self.bus.name,
+            self.name,
+            event_type=event.type,
+            event_id=event.id,
+            traceparent=event.traceparent,
+            tracestate=event.tracestate,
+        )
+
     async def _handle_together(self, messages: list[Msg]) -> bool:
         """The batch's events, handled in order in one transaction with their inbox rows, then acked: a
         transaction and an inbox lookup for the batch instead of one for each event. False, with nothing kept
@@ -252,14 +263,7 @@ class EventConsumer:
                     if event.id in seen:
                         continue
                     seen.add(event.id)  # the same event twice in one batch: a redelivery, handled once
-                    with consuming(
-                        self.bus.name,
-                        self.name,
-                        event_type=event.type,
-                        event_id=event.id,
-                        traceparent=event.traceparent,
-                        tracestate=event.tracestate,
-                    ):
+                    with self._span(event):
                         await self.handler(session, event)
                     fresh.append(event)
                 if fresh:
@@ -319,15 +323,7 @@ class EventConsumer:
         except (ValidationError, json.JSONDecodeError) as error:
             await self._dead_letter(message, f"unreadable envelope: {error}")
             return
-        # The handler's span continues the trace the event was created in (its `traceparent`).
-        with consuming(
-            self.bus.name,
-            self.name,
-            event_type=cloud_event.type,
-            event_id=cloud_event.id,
-            traceparent=cloud_event.traceparent,
-            tracestate=cloud_event.tracestate,
-        ) as span:
+        with self._span(cloud_event) as span:
             try:
                 processed = await self._process_when_the_database_answers(cloud_event)
             except Stopped:
