@@ -283,6 +283,7 @@ class EventConsumer:
         except Stopped:
             raise
         except Exception as error:
+            raise_if_cancelling(error)
             log.info(
                 "consumer.batch_one_by_one",
                 consumer=self.name,
