@@ -104,6 +104,15 @@ async def load_history(client: httpx.AsyncClient, partner_city_by_station: dict[
     return given
 
 
+def _closed_meanwhile(applied: httpx.Response) -> bool:
+    """The job filled up and closed while the demo went down its list: matching answers that it is closed (404
+    on the job), not that it is full (409)."""
+    if applied.status_code != 404:
+        return False
+    errors = applied.json().get("errors") or []
+    return any(error.get("field") == "body.job_id" for error in errors)
+
+
 async def _placed(
     client: httpx.AsyncClient, rng: random.Random, worker: dict[str, Any], job: dict[str, Any], start: date
 ) -> bool:
@@ -112,7 +121,7 @@ async def _placed(
     channel = rng.choice(["station", "station", "livestream", "online"])
     body = {"person_id": worker["id"], "job_id": job["id"], "channel": channel}
     applied = await client.post("/v1/applications", json=body)
-    if applied.status_code == 409:
+    if applied.status_code == 409 or _closed_meanwhile(applied):
         return False
     path = f"/v1/applications/{applied.raise_for_status().json()['id']}"
     for step in ("offer", "accept"):
