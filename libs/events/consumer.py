@@ -7,6 +7,7 @@ import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from nats.aio.msg import Msg
@@ -14,7 +15,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Select, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -251,14 +252,7 @@ class EventConsumer:
         fresh: list[CloudEvent] = []
         try:
             async with self.sessions() as session, session.begin():
-                ids = [event.id for event in events]
-                seen = set(
-                    await session.scalars(
-                        select(self.inbox.c.event_id).where(
-                            self.inbox.c.consumer == self.name, self.inbox.c.event_id.in_(ids)
-                        )
-                    )
-                )
+                seen = set(await session.scalars(self._handled(*(event.id for event in events))))
                 for event in events:
                     if event.id in seen:
                         continue
@@ -268,18 +262,7 @@ class EventConsumer:
                     fresh.append(event)
                 if fresh:
                     now = utcnow()
-                    await session.execute(
-                        insert(self.inbox),
-                        [
-                            {
-                                "consumer": self.name,
-                                "event_id": e.id,
-                                "event_type": e.type,
-                                "processed_at": now,
-                            }
-                            for e in fresh
-                        ],
-                    )
+                    await session.execute(insert(self.inbox), [self._inbox_row(e, now) for e in fresh])
         except Stopped:
             raise
         except Exception as error:
@@ -385,34 +368,28 @@ class EventConsumer:
                 log.info("consumer.resumed", consumer=self.name, event_id=cloud_event.id)
             return processed
 
+    def _handled(self, *event_ids: str) -> Select[tuple[str]]:
+        """Which of these events the inbox shows this consumer handled."""
+        return select(self.inbox.c.event_id).where(
+            self.inbox.c.consumer == self.name, self.inbox.c.event_id.in_(event_ids)
+        )
+
+    def _inbox_row(self, event: CloudEvent, at: datetime) -> dict[str, Any]:
+        return {"consumer": self.name, "event_id": event.id, "event_type": event.type, "processed_at": at}
+
     async def _process(self, cloud_event: CloudEvent) -> bool:
         """True when handled now, False when the inbox shows it was handled before."""
         try:
             async with self.sessions() as session, session.begin():
-                seen = await session.scalar(
-                    select(self.inbox.c.event_id).where(
-                        self.inbox.c.consumer == self.name, self.inbox.c.event_id == cloud_event.id
-                    )
-                )
+                seen = await session.scalar(self._handled(cloud_event.id))
                 if seen is not None:
                     return False
                 await self.handler(session, cloud_event)
-                await session.execute(
-                    insert(self.inbox).values(
-                        consumer=self.name,
-                        event_id=cloud_event.id,
-                        event_type=cloud_event.type,
-                        processed_at=utcnow(),
-                    )
-                )
+                await session.execute(insert(self.inbox).values(self._inbox_row(cloud_event, utcnow())))
         except IntegrityError:
             # Another replica may have committed the same event first; any other conflict is a real failure.
             async with self.sessions() as session:
-                seen = await session.scalar(
-                    select(self.inbox.c.event_id).where(
-                        self.inbox.c.consumer == self.name, self.inbox.c.event_id == cloud_event.id
-                    )
-                )
+                seen = await session.scalar(self._handled(cloud_event.id))
             if seen is None:
                 raise
             return False
