@@ -173,6 +173,7 @@ class IndexHolder:
             return caught_up + missed
         started = utcnow()
         held, today = _Held(self._new_index()), beijing_date()
+        held.index.reserve(*await index_rows.row_counts(sessions))
         jobs_seen = workers_seen = EPOCH
         count = 0
         # The next page is read while the worker thread builds from the last one (one page ahead at most).

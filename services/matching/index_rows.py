@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, select
+from sqlalchemy import Select, Text, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.events.contracts import JobPayload, PersonPayload
@@ -96,14 +96,21 @@ def _worker_rows(result: Any) -> list[WorkerRow]:
     ]
 
 
+async def row_counts(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
+    """How many jobs and workers the tables hold (what a full load makes room for up front)."""
+    async with sessions() as session:
+        jobs = await session.scalar(select(func.count()).select_from(JobView))
+        workers = await session.scalar(select(func.count()).select_from(WorkerView))
+    return jobs or 0, workers or 0
+
+
 async def job_pages(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[list[JobRow]]:
     """Every job, a page at a time in id order, each page in a short session of its own."""
     after = ""
     while True:
         async with sessions() as session:
-            page = _job_rows(
-                await session.execute(_jobs().where(JobView.id > after).order_by(JobView.id).limit(PAGE_ROWS))
-            )
+            query = _jobs().where(JobView.id > after).order_by(JobView.id).limit(PAGE_ROWS)
+            page = _job_rows(await (await session.connection()).execute(query))
         if not page:
             return
         yield page
@@ -115,7 +122,7 @@ async def worker_pages(sessions: async_sessionmaker[AsyncSession]) -> AsyncItera
     while True:
         async with sessions() as session:
             query = _workers().where(WorkerView.id > after).order_by(WorkerView.id).limit(PAGE_ROWS)
-            page = _worker_rows(await session.execute(query))
+            page = _worker_rows(await (await session.connection()).execute(query))
         if not page:
             return
         yield page

@@ -5,8 +5,8 @@ Why it is built this way:
 
 - Text is hashed character n-grams (1-3): Chinese needs no dictionary, and hashing needs no vocabulary, so a new
   job or worker is encoded on arrival without refitting anything (`ngrams.hashed_counts`, in numpy, for a whole
-  batch at once). The idf is fitted on the open jobs
-  (`TfidfTransformer`) and refitted only when the job set has changed by `refit_fraction` since the last fit.
+  batch at once). The idf is fitted on the open jobs (`smooth_idf`, scikit-learn's `TfidfTransformer` formula)
+  and refitted only when the job set has changed by `refit_fraction` since the last fit.
 - Each job and worker owns a fixed-width slot (its n-gram columns and counts; longer texts keep their heaviest
   n-grams) found through a row map with a free list, so an upsert or removal rewrites one row, never a matrix.
   Queries use an inverted snapshot of the slots (a CSR matrix features x rows) plus an exact overlay for the rows
@@ -35,7 +35,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfTransformer
 
 from libs.db import beijing_date
 from libs.reference.occupations import OCCUPATIONS
@@ -128,6 +127,17 @@ def day_number(day: date | None, default: int) -> int:
 
 def legal_age_range(gender: str) -> tuple[int, int]:
     return LEGAL_WORKING_AGE.get(gender, LEGAL_AGE_UNKNOWN_GENDER)
+
+
+def smooth_idf(document_frequency: npt.NDArray[np.int64], n_documents: int) -> F32:
+    """scikit-learn's `TfidfTransformer(smooth_idf=True)` idf, to the bit, from counts already at hand: it would
+    rebuild the whole corpus as a sparse matrix to count the same (a tenth of an index build)."""
+    df = document_frequency.astype(np.float32) + np.float32(1.0)
+    idf = np.full_like(df, n_documents + 1)
+    idf /= df
+    np.log(idf, out=idf)
+    idf += np.float32(1.0)
+    return idf
 
 
 def _grow(array: npt.NDArray[Any], capacity: int, fill: Any) -> npt.NDArray[Any]:
@@ -320,16 +330,21 @@ class _TextRows:
         cols = self.cols[rows]
         return cols, _TF[self.counts[rows]] * idf[cols] * self.inv_norm[rows][:, None]
 
-    def matrix(self, rows: I64, idf: F32, scale: float = 1.0) -> Any:
-        """CSR (len(rows) x n_columns) of the rows' weights."""
-        cols, weights = self.values(rows, idf)
-        keep = self.counts[rows] > 0
-        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum(keep.sum(axis=1), out=indptr[1:])
-        data = weights[keep]
+    def matrix(self, rows: I64 | None, idf: F32, scale: float = 1.0) -> Any:
+        """CSR (len(rows) x n_columns) of the rows' weights (every slot with None). Weighs only the n-grams
+        present: the slots' padding is most of a dense weight array of a few hundred MB at a province's scale."""
+        cols = self.cols if rows is None else self.cols[rows]
+        counts = self.counts if rows is None else self.counts[rows]
+        inv_norm = self.inv_norm if rows is None else self.inv_norm[rows]
+        keep = counts > 0
+        lengths = keep.sum(axis=1)
+        indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        kept = cols[keep]
+        data = _TF[counts[keep]] * idf[kept] * np.repeat(inv_norm, lengths)
         if scale != 1.0:
             data *= scale
-        return sp.csr_matrix((data, cols[keep], indptr), shape=(len(rows), self.n_columns))
+        return sp.csr_matrix((data, kept, indptr), shape=(len(lengths), self.n_columns))
 
     def vector(self, row: int, idf: F32) -> tuple[I32, F32]:
         keep = self.counts[row] > 0
@@ -339,8 +354,7 @@ class _TextRows:
     def snapshot(self, idf: F32) -> Any:
         stale = len(self._dirty) > max(1024, self.capacity // 50)
         if self._postings is None or stale:
-            rows = np.arange(self.capacity)
-            self._postings = self.matrix(rows, idf).T.tocsr()
+            self._postings = self.matrix(None, idf).T.tocsr()
             self._dirty.clear()
             self._dirty_array = None
             self.snapshots += 1
@@ -581,11 +595,12 @@ class MatchIndex:
             rows[i] = row
         return rows
 
-    def _grow_jobs(self) -> None:
+    def _grow_jobs(self, needed: int = 0) -> None:
         capacity = self._job_text.capacity
-        if len(self._job_ids) <= capacity:
+        needed = max(needed, len(self._job_ids))
+        if needed <= capacity:
             return
-        capacity = max(len(self._job_ids), 2 * capacity, 1024)
+        capacity = max(needed, 2 * capacity, 1024)
         self._job_text.grow(capacity)
         self._j_certs.grow(capacity)
         for name, fill in (
@@ -596,11 +611,12 @@ class MatchIndex:
         ):  # fmt: skip
             setattr(self, name, _grow(getattr(self, name), capacity, fill))
 
-    def _grow_workers(self) -> None:
+    def _grow_workers(self, needed: int = 0) -> None:
         capacity = self._worker_text.capacity
-        if len(self._worker_ids) <= capacity:
+        needed = max(needed, len(self._worker_ids))
+        if needed <= capacity:
             return
-        capacity = max(len(self._worker_ids), 2 * capacity, 1024)
+        capacity = max(needed, 2 * capacity, 1024)
         self._worker_text.grow(capacity)
         self._w_cities.grow(capacity)
         self._w_certs.grow(capacity)
@@ -611,6 +627,12 @@ class MatchIndex:
             ("_w_station", 0), ("_w_province", 0),
         ):  # fmt: skip
             setattr(self, name, _grow(getattr(self, name), capacity, fill))
+
+    def reserve(self, jobs: int, workers: int) -> None:
+        """Room for this many jobs and workers at once: a bulk load then writes its rows in place, where growing
+        by doubling would fill and copy a few hundred MB of n-gram slots several times over."""
+        self._grow_jobs(jobs)
+        self._grow_workers(workers)
 
     def _hash(self, texts: list[str]) -> Any:
         return hashed_counts(texts, self._n_features)
@@ -735,26 +757,23 @@ class MatchIndex:
         return force_refit or due
 
     def _refit(self) -> None:
-        live = np.flatnonzero(self._j_live)
-        n_columns = self._job_text.n_columns
-        idf = np.ones(n_columns, dtype=np.float32)
-        if live.size:
-            cols = self._job_text.cols[live]
-            counts = self._job_text.counts[live]
-            keep = counts > 0
-            indptr = np.zeros(live.size + 1, dtype=np.int64)
-            np.cumsum(keep.sum(axis=1), out=indptr[1:])
-            corpus = sp.csr_matrix(
-                (_TF[counts[keep]], cols[keep], indptr), shape=(live.size, n_columns), dtype=np.float32
+        live = int(self._j_live.sum())
+        text = self._job_text
+        # A column appears at most once in a slot (put sums the repeats) and a slot not in use holds only the
+        # padding column: the count of a column over every slot is its document frequency over the live jobs.
+        document_frequency = np.zeros(text.n_columns, dtype=np.int64)
+        for start in range(0, text.capacity, 16384):  # a few MB at a time, not the whole slot array as int64
+            document_frequency += np.bincount(
+                text.cols[start : start + 16384].ravel(), minlength=text.n_columns
             )
-            idf = TfidfTransformer(sublinear_tf=True, smooth_idf=True).fit(corpus).idf_.astype(np.float32)
+        idf = smooth_idf(document_frequency, live)
         idf[self._job_text.pad] = 0.0
         self._idf = idf
         self._job_text.renorm(None, idf)
         self._worker_text.renorm(None, idf)
         self._job_text.invalidate()
         self._worker_text.invalidate()
-        self._fitted_on, self._changed_jobs = int(live.size), 0
+        self._fitted_on, self._changed_jobs = live, 0
         self.refits += 1
 
     # ---------------------------------------------------------------------------------------------- filters

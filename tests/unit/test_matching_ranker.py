@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfTransformer
 
 from libs.events.contracts import Benefits, Intention, JobPayload, PersonPayload, WorkSpell
 from services.matching.features import (
@@ -19,7 +21,7 @@ from services.matching.features import (
     job_features,
     worker_features,
 )
-from services.matching.ranker import MatchIndex, char_ngrams
+from services.matching.ranker import MatchIndex, char_ngrams, job_text
 from services.matching.synthetic import make_jobs, make_workers
 
 TODAY = date(2026, 12, 1)
@@ -195,6 +197,20 @@ def test_character_ngrams_need_no_dictionary_and_do_not_cross_punctuation() -> N
     grams = char_ngrams("电焊工，ＣＮＣ")
     assert {"电", "电焊", "电焊工", "焊工", "cnc"} <= set(grams)
     assert "工，" not in grams and "工c" not in grams
+
+
+def test_the_idf_is_scikit_learns_over_the_jobs_held_to_the_bit() -> None:
+    jobs = make_jobs(600, seed=5, today=TODAY)
+    index = MatchIndex()
+    index.reserve(1000, 0)  # slots never used hold only padding
+    index.upsert_jobs(jobs)
+    for gone in jobs[::3]:
+        index.remove_job(gone.id)
+    index.maintain(force_refit=True)
+    held = [j for j in jobs if j.id in index._job_row]
+    counts = index._hash([job_text(j) for j in held])
+    expected = TfidfTransformer(sublinear_tf=True, smooth_idf=True).fit(sp.csr_matrix(counts)).idf_
+    assert np.array_equal(index._idf[:-1], expected.astype(np.float32))
 
 
 # --- hard filters -------------------------------------------------------------------------------------------------
