@@ -46,12 +46,9 @@ if __package__ in (None, ""):  # `python bench/matching.py`
 from bench.runner import machine_info, write_report  # noqa: E402
 from libs.reference.regions import JIANGSU_CITIES  # noqa: E402
 from services.matching.allocation import allocate, greedy  # noqa: E402
+from services.matching.columns import legal_age_range  # noqa: E402
 from services.matching.features import JobFeatures, PriorityWeights, ScoreWeights, WorkerFeatures  # noqa: E402
-from services.matching.ranker import (  # noqa: E402
-    AVAILABLE_WITHIN_DAYS,
-    MatchIndex,
-    legal_age_range,
-)
+from services.matching.ranker import AVAILABLE_WITHIN_DAYS, MatchIndex  # noqa: E402
 from services.matching.synthetic import make_jobs, make_workers  # noqa: E402
 
 console = Console()

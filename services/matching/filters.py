@@ -13,8 +13,9 @@ from datetime import date, timedelta
 
 from libs.reference.regions import JIANGSU_CITIES
 
+from .columns import legal_age_range
 from .features import JobFeatures, WorkerFeatures
-from .ranker import AVAILABLE_WITHIN_DAYS, legal_age_range
+from .ranker import AVAILABLE_WITHIN_DAYS
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,10 +37,22 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from libs.db import beijing_date
-from libs.reference.occupations import OCCUPATIONS
 from libs.reference.regions import JIANGSU_CITIES
 
 from . import fused
+from .columns import (
+    CATEGORY_BIT,
+    CATEGORY_REASONS,
+    KEY_REGION_BIT,
+    LEGAL_WORKING_AGE,
+    MAX_INTENDED_OCCUPATIONS,
+    MAX_TRAINED_OCCUPATIONS,
+    NEVER,
+    JobColumns,
+    WorkerColumns,
+    job_columns,
+    worker_columns,
+)
 from .features import JobFeatures, Match, PriorityWeights, Reason, ScoreWeights, WorkerFeatures
 from .ngrams import hashed_counts
 from .synthetic import make_jobs, make_workers
@@ -51,12 +63,6 @@ I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
 U64 = npt.NDArray[np.uint64]
 
-# Legal working age for a labour contract: 16 (劳动法 第十五条: no employment under 16) to the statutory
-# retirement age, which this table keeps at the pre-2025 ages (men 60, women workers 55 as most of these jobs are
-# manual work; women cadres would be 55 too). The 2025 gradual raise (全国人大常委会 2024-09-13 决定: men to 63,
-# women to 55/58 over 15 years, by months of birth) is not modelled: update this table, not the code.
-LEGAL_WORKING_AGE: dict[str, tuple[int, int]] = {"male": (16, 60), "female": (16, 55)}
-LEGAL_AGE_UNKNOWN_GENDER = (16, 55)  # the stricter bound when gender is missing
 MIN_LEGAL_AGE = 16
 MAX_LEGAL_AGE = max(high for _, high in LEGAL_WORKING_AGE.values())
 AVAILABLE_WITHIN_DAYS = 30  # a worker available within this many days is matched now
@@ -66,20 +72,7 @@ FACTORS = ("text", "occupation", "training", "pay", "dormitory")
 N_FEATURES = 2**20
 JOB_WIDTH = 256  # n-gram slots per job (synthetic jobs use <= ~180; longer texts keep their heaviest)
 WORKER_WIDTH = 192  # per worker (keywords, skills, occupation names, work history: the heaviest n-grams kept)
-MAX_INTENDED_OCCUPATIONS = 10  # IntentionIn allows 10
-MAX_TRAINED_OCCUPATIONS = 8
 
-NEVER = np.iinfo(np.int32).max  # "no end date" / "not unemployed"
-ALWAYS = 0  # "available now"
-
-CATEGORY_REASONS: dict[str, tuple[str, str]] = {
-    "registered_low_income": ("priority_registered_low_income", "原建档立卡低收入人口优先"),
-    "poverty_alleviated": ("priority_poverty_alleviated", "脱贫人口优先"),
-    "rural_low_income": ("priority_rural_low_income", "农村低收入人口优先"),
-    "dibao": ("priority_dibao", "低保对象优先"),
-}
-_CATEGORY_BIT = {code: 1 << i for i, code in enumerate(CATEGORY_REASONS)}
-_KEY_REGION_BIT = 1 << len(CATEGORY_REASONS)
 OCCUPATION_LEVEL_LABELS: dict[float, tuple[str, str]] = {
     1.0: ("same_occupation", "同一职业"),
     0.75: ("occupation_group", "同一职业小类"),
@@ -102,31 +95,6 @@ def char_ngrams(text: str) -> list[str]:
             grams.extend(token[i : i + 2] for i in range(n - 1))
             grams.extend(token[i : i + 3] for i in range(n - 2))
     return grams
-
-
-def _occupation_name(code: str) -> str:
-    occupation = OCCUPATIONS.get(code)
-    return occupation.name if occupation else ""
-
-
-def job_text(job: JobFeatures) -> str:
-    """The title counts twice: it is what the job is; the description is mostly shifts and perks."""
-    return " ".join((job.title, job.title, " ".join(job.skills), job.description))
-
-
-def worker_text(worker: WorkerFeatures) -> str:
-    """What they want, what they can do and what they did: the occupations done count like those wanted."""
-    codes = (*worker.occupation_codes, *worker.trained_occupations, *worker.past_occupations)
-    names = [_occupation_name(code) for code in codes]
-    return " ".join((worker.keywords, " ".join(worker.skills), " ".join(names), worker.history))
-
-
-def day_number(day: date | None, default: int) -> int:
-    return default if day is None else day.toordinal()
-
-
-def legal_age_range(gender: str) -> tuple[int, int]:
-    return LEGAL_WORKING_AGE.get(gender, LEGAL_AGE_UNKNOWN_GENDER)
 
 
 def smooth_idf(document_frequency: npt.NDArray[np.int64], n_documents: int) -> F32:
@@ -643,29 +611,34 @@ class MatchIndex:
     def upsert_jobs(self, jobs: Iterable[JobFeatures]) -> None:
         """Add or replace jobs (by id); rankable at once. Closed or full jobs stay, filtered out, until removed."""
         batch = list({job.id: job for job in jobs}.values())
-        if not batch:
+        if batch:
+            self.write_jobs(job_columns(batch, self._n_features))
+
+    def write_jobs(self, columns: JobColumns) -> None:
+        """`upsert_jobs` of columns already made (`columns.job_columns`, with this index's `n_features`)."""
+        if not columns.ids:
             return
-        rows = self._slots([job.id for job in batch], self._job_row, self._job_free, self._job_ids)
+        rows = self._slots(columns.ids, self._job_row, self._job_free, self._job_ids)
         self._grow_jobs()
-        occupations, cities = self._occupations, self._cities
+        occupations, cities, certificates = self._occupations, self._cities, self._certificates
         self._j_live[rows] = True
-        self._j_open[rows] = [job.open and job.headcount_left > 0 for job in batch]
-        self._j_city[rows] = [cities.add(job.city_code) for job in batch]
-        self._j_occ[rows] = [occupations.add(job.occupation_code) for job in batch]
-        self._j_pay_min[rows] = [job.salary_min for job in batch]
-        self._j_pay_max[rows] = [job.salary_max for job in batch]
-        self._j_mid[rows] = [(job.salary_min + job.salary_max) / 2 for job in batch]
-        self._j_age_min[rows] = [job.age_min if job.age_min is not None else 0 for job in batch]
-        self._j_age_max[rows] = [job.age_max if job.age_max is not None else 999 for job in batch]
-        self._j_valid[rows] = [day_number(job.valid_until, NEVER) for job in batch]
-        self._j_dorm[rows] = [job.dormitory for job in batch]
-        self._j_base[rows] = [job.employer_assistance_base for job in batch]
-        self._j_headcount[rows] = [max(0, job.headcount_left) for job in batch]
-        required = [[self._certificates.add(c.strip()) for c in job.certificates_required] for job in batch]
+        self._j_open[rows] = columns.open
+        self._j_city[rows] = [cities.add(code) for code in columns.city_codes]
+        self._j_occ[rows] = [occupations.add(code) for code in columns.occupation_codes]
+        self._j_pay_min[rows] = columns.pay_min
+        self._j_pay_max[rows] = columns.pay_max
+        self._j_mid[rows] = (columns.pay_min + columns.pay_max) / 2
+        self._j_age_min[rows] = columns.age_min
+        self._j_age_max[rows] = columns.age_max
+        self._j_valid[rows] = columns.valid
+        self._j_dorm[rows] = columns.dormitory
+        self._j_base[rows] = columns.assistance_base
+        self._j_headcount[rows] = columns.headcount
+        required = [[certificates.add(c) for c in items] for items in columns.certificates]
         self._j_needs_cert[rows] = [bool(items) for items in required]
         self._j_certs.set(rows, required)
-        self._job_text.put(rows, self._hash([job_text(job) for job in batch]), self._idf)
-        self._changed_jobs += len(batch)
+        self._job_text.put(rows, columns.counts, self._idf)
+        self._changed_jobs += len(rows)
 
     def remove_job(self, job_id: str) -> bool:
         """Forget a job (closed, withdrawn). False if it was not held."""
@@ -687,48 +660,48 @@ class MatchIndex:
     def upsert_workers(self, workers: Iterable[WorkerFeatures]) -> None:
         """Add or replace workers (by id); rankable at once."""
         batch = list({worker.id: worker for worker in workers}.values())
-        if not batch:
+        if batch:
+            self.write_workers(worker_columns(batch, self._n_features))
+
+    def write_workers(self, columns: WorkerColumns) -> None:
+        """`upsert_workers` of columns already made (`columns.worker_columns`)."""
+        if not columns.ids:
             return
-        rows = self._slots([w.id for w in batch], self._worker_row, self._worker_free, self._worker_ids)
+        rows = self._slots(columns.ids, self._worker_row, self._worker_free, self._worker_ids)
         self._grow_workers()
-        occupations, cities = self._occupations, self._cities
+        occupations, cities, certificates = self._occupations, self._cities, self._certificates
         self._w_live[rows] = True
-        self._w_age[rows] = [w.age for w in batch]
-        self._w_legal[rows] = [
-            legal_age_range(w.gender)[0] <= w.age <= legal_age_range(w.gender)[1] for w in batch
-        ]
-        self._w_any_city[rows] = [not w.city_codes for w in batch]
-        city_sets = [[cities.add(code) for code in w.city_codes] for w in batch]
+        self._w_age[rows] = columns.age
+        self._w_legal[rows] = columns.legal
+        self._w_any_city[rows] = [not codes for codes in columns.city_codes]
+        city_sets = [[cities.add(code) for code in codes] for codes in columns.city_codes]
         if len(cities) > 64:
             raise ValueError("more than 64 distinct city codes: only Jiangsu's 13 are expected")
         self._w_cities.set(rows, city_sets)
-        occ = np.zeros((len(batch), MAX_INTENDED_OCCUPATIONS), dtype=np.int32)
-        trained = np.zeros((len(batch), MAX_TRAINED_OCCUPATIONS), dtype=np.int32)
-        for i, w in enumerate(batch):
-            codes = list(dict.fromkeys(occupations.add(c) for c in w.occupation_codes))
-            occ[i, : len(codes[:MAX_INTENDED_OCCUPATIONS])] = codes[:MAX_INTENDED_OCCUPATIONS]
-            done = list(dict.fromkeys(occupations.add(c) for c in w.trained_occupations))[
-                -MAX_TRAINED_OCCUPATIONS:
-            ]
-            trained[i, : len(done)] = done
+        occ = np.zeros((len(rows), MAX_INTENDED_OCCUPATIONS), dtype=np.int32)
+        trained = np.zeros((len(rows), MAX_TRAINED_OCCUPATIONS), dtype=np.int32)
+        for i, (wanted, done) in enumerate(
+            zip(columns.occupation_codes, columns.trained_occupations, strict=True)
+        ):
+            codes = list(dict.fromkeys(occupations.add(c) for c in wanted))[:MAX_INTENDED_OCCUPATIONS]
+            occ[i, : len(codes)] = codes
+            last = list(dict.fromkeys(occupations.add(c) for c in done))[-MAX_TRAINED_OCCUPATIONS:]
+            trained[i, : len(last)] = last
         self._w_occ[rows] = occ
         self._w_trained[rows] = trained
         self._occ_used = max(self._occ_used, int((occ > 0).sum(axis=1).max()))
         self._trained_used = max(self._trained_used, int((trained > 0).sum(axis=1).max()))
-        self._w_min[rows] = [w.min_salary or 0 for w in batch]
-        self._w_has_min[rows] = [w.min_salary is not None for w in batch]
-        self._w_dorm[rows] = [w.needs_dormitory for w in batch]
-        self._w_available[rows] = [day_number(w.available_from, ALWAYS) for w in batch]
-        self._w_unemployed[rows] = [day_number(w.unemployed_since, NEVER) for w in batch]
-        self._w_flags[rows] = [
-            sum(_CATEGORY_BIT.get(c, 0) for c in set(w.categories)) | (_KEY_REGION_BIT if w.key_region else 0)
-            for w in batch
-        ]
-        self._w_certs.set(rows, [[self._certificates.add(c.strip()) for c in w.certificates] for w in batch])
-        self._w_seeking[rows] = [w.seeking for w in batch]
-        self._w_station[rows] = [self._stations.add(w.station_id) for w in batch]
-        self._w_province[rows] = [self._provinces.add(w.province_code) for w in batch]
-        self._worker_text.put(rows, self._hash([worker_text(w) for w in batch]), self._idf)
+        self._w_min[rows] = columns.min_salary
+        self._w_has_min[rows] = columns.has_min_salary
+        self._w_dorm[rows] = columns.dormitory
+        self._w_available[rows] = columns.available
+        self._w_unemployed[rows] = columns.unemployed
+        self._w_flags[rows] = columns.flags
+        self._w_certs.set(rows, [[certificates.add(c) for c in items] for items in columns.certificates])
+        self._w_seeking[rows] = columns.seeking
+        self._w_station[rows] = [self._stations.add(station) for station in columns.station_ids]
+        self._w_province[rows] = [self._provinces.add(code) for code in columns.province_codes]
+        self._worker_text.put(rows, columns.counts, self._idf)
 
     def remove_worker(self, person_id: str) -> bool:
         """Forget a worker (erased, placed, inactive). False if they were not held."""
@@ -876,9 +849,9 @@ class MatchIndex:
         p = self.priority
         flags = self._w_flags[w_rows]
         boost = np.zeros(len(w_rows), dtype=np.float32)
-        for code, bit in _CATEGORY_BIT.items():
+        for code, bit in CATEGORY_BIT.items():
             boost = np.maximum(boost, np.where(flags & bit, p.category(code), 0.0)).astype(np.float32)
-        boost += np.where(flags & _KEY_REGION_BIT, p.key_region, 0.0).astype(np.float32)
+        boost += np.where(flags & KEY_REGION_BIT, p.key_region, 0.0).astype(np.float32)
         long_unemployed = (day - self._w_unemployed[w_rows].astype(np.int64)) >= p.long_unemployed_days
         boost += np.where(long_unemployed, p.long_unemployed, 0.0).astype(np.float32)
         return boost
@@ -1365,14 +1338,14 @@ class MatchIndex:
         flags, unemployed, assisted = key >> 2, bool(key & 2), bool(key & 1)
         reasons: list[Reason] = []
         weight, category = max(
-            ((p.category(c), c) for c, bit in _CATEGORY_BIT.items() if flags & bit), default=(0.0, "")
+            ((p.category(c), c) for c, bit in CATEGORY_BIT.items() if flags & bit), default=(0.0, "")
         )
         boost = 0.0
         if weight > 0:
             code, label = CATEGORY_REASONS[category]
             reasons.append(Reason(code, label, round(weight, 4)))
             boost += weight
-        if flags & _KEY_REGION_BIT and p.key_region > 0:
+        if flags & KEY_REGION_BIT and p.key_region > 0:
             reasons.append(Reason("priority_key_region", "重点地区优先", round(p.key_region, 4)))
             boost += p.key_region
         if unemployed and p.long_unemployed > 0:

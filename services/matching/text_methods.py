@@ -1,7 +1,7 @@
 """Text matching methods compared on the same texts and the same eligible pairs (`eastwest eval matching`).
 
-Each method turns the worker's text (`ranker.worker_text`: keywords, skills, occupations wanted, trained for and
-done, work history) and the job's (`ranker.job_text`) into vectors and scores a pair by their similarity:
+Each method turns the worker's text (`columns.worker_text`: keywords, skills, occupations wanted, trained for and
+done, work history) and the job's (`columns.job_text`) into vectors and scores a pair by their similarity:
 
 - `char n-grams` (the baseline): TF-IDF over character 1-3-grams, cosine (scikit-learn `TfidfVectorizer`);
 - `ranker text`: what the ranker uses, hashed character 1-3-grams with sublinear tf and the idf of the open
@@ -29,8 +29,9 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
+from .columns import job_text, worker_text
 from .features import JobFeatures, WorkerFeatures
-from .ranker import MatchIndex, char_ngrams, job_text, worker_text
+from .ranker import MatchIndex, char_ngrams
 
 F64 = npt.NDArray[np.float64]
 Scorer = Callable[[list[str], list[str]], F64]  # worker texts, job texts -> workers x jobs similarity

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
 
 from libs.events.contracts import Benefits, Intention, JobPayload, PersonPayload, WorkSpell
+from services.matching.columns import job_text
 from services.matching.features import (
     JobFeatures,
     Match,
@@ -21,7 +22,7 @@ from services.matching.features import (
     job_features,
     worker_features,
 )
-from services.matching.ranker import MatchIndex, char_ngrams, job_text
+from services.matching.ranker import MatchIndex, char_ngrams
 from services.matching.synthetic import make_jobs, make_workers
 
 TODAY = date(2026, 12, 1)
