@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,13 +24,15 @@ from libs.aio import raise_if_cancelling, wait_event
 from libs.db import beijing_date, utcnow
 from libs.observability import MATCHING_EXPOSURE, MATCHING_INDEX_RECONCILED, get_logger
 from services.matching import congestion, index_cache, index_rows, ranker
-from services.matching.features import (
-    JobFeatures,
-    PriorityWeights,
-    ScoreWeights,
-    WorkerFeatures,
-    job_features,
-    worker_features,
+from services.matching.features import PriorityWeights, ScoreWeights
+from services.matching.index_pages import (
+    Pages,
+    ReadyJobs,
+    ReadyWorkers,
+    job_pages_parts,
+    ready_jobs,
+    ready_workers,
+    worker_pages_parts,
 )
 from services.matching.index_rows import JobRow, WorkerRow
 from services.matching.models import JobView, WorkerView
@@ -37,19 +42,8 @@ log = get_logger("ew.matching.index")
 OVERLAP = timedelta(seconds=5)
 KEEP_EVERY_SECONDS = 600.0
 EPOCH = datetime(2000, 1, 1).astimezone()
-
-
-def worker_of(row: WorkerView | WorkerRow) -> tuple[WorkerFeatures, str]:
-    """A worker's features (with what their trainings gave them) and their employment status."""
-    person = row.person()
-    occupations, skills, certificates = row.trained_lists
-    features = worker_features(
-        person,
-        trained_occupations=tuple(occupations),
-        trained_skills=tuple(skills),
-        trained_certificates=tuple(certificates),
-    )
-    return features, person.status
+PAGES_APART_FROM = 20_000  # rows from which a full load makes its pages ready in a second process
+PAGES_AHEAD = 12  # pages read and not yet in the index, at most
 
 
 def worker_marker(version: int, trainings: int, erased: bool) -> tuple[int, int]:
@@ -67,35 +61,40 @@ class _Held:
 
     def apply_jobs(self, jobs: Sequence[JobRow], today: date) -> int:
         """Open jobs upserted in one batch, closed ones removed; the number upserted."""
-        open_jobs: list[JobFeatures] = []
+        changed = [
+            job for job in jobs if self.versions.get(job.id) != (job.version, 0) or job.status != "published"
+        ]
+        return self.apply_ready_jobs(
+            changed, ready_jobs(*job_pages_parts(changed), today, self.index.n_features)
+        )
+
+    def apply_ready_jobs(self, jobs: Sequence[JobRow], ready: ReadyJobs) -> int:
         for job in jobs:
-            if self.versions.get(job.id) == (job.version, 0) and job.status == "published":
-                continue
             self.versions[job.id] = (job.version, 0)
-            features = job_features(job.job(), today)
-            if features.open:
-                open_jobs.append(features)
-            else:
-                self.index.remove_job(job.id)
-        self.index.upsert_jobs(open_jobs)
-        return len(open_jobs)
+        for job_id in ready.closed:
+            self.index.remove_job(job_id)
+        self.index.write_jobs(ready.open)
+        return len(ready.open.ids)
 
     def apply_workers(self, workers: Sequence[WorkerRow]) -> int:
-        current: list[WorkerFeatures] = []
+        changed = [
+            worker
+            for worker in workers
+            if self.versions.get(worker.id) != worker_marker(worker.version, worker.trainings, worker.erased)
+        ]
+        return self.apply_ready_workers(
+            changed, ready_workers(*worker_pages_parts(changed), self.index.n_features)
+        )
+
+    def apply_ready_workers(self, workers: Sequence[WorkerRow], ready: ReadyWorkers) -> int:
         for worker in workers:
-            marker = worker_marker(worker.version, worker.trainings, worker.erased)
-            if self.versions.get(worker.id) == marker:
-                continue
-            self.versions[worker.id] = marker
-            if worker.erased:
-                self.index.remove_worker(worker.id)
-                self.statuses.pop(worker.id, None)
-            else:
-                features, status = worker_of(worker)
-                current.append(features)
-                self.statuses[worker.id] = status
-        self.index.upsert_workers(current)
-        return len(current)
+            self.versions[worker.id] = worker_marker(worker.version, worker.trainings, worker.erased)
+        for person_id in ready.erased:
+            self.index.remove_worker(person_id)
+            self.statuses.pop(person_id, None)
+        self.statuses.update(zip(ready.current.ids, ready.statuses, strict=True))
+        self.index.write_workers(ready.current)
+        return len(ready.current.ids)
 
 
 class IndexHolder:
@@ -172,27 +171,7 @@ class IndexHolder:
             )
             return caught_up + missed
         started = utcnow()
-        held, today = _Held(self._new_index()), beijing_date()
-        held.index.reserve(*await index_rows.row_counts(sessions))
-        jobs_seen = workers_seen = EPOCH
-        count = 0
-        # The next page is read while the worker thread builds from the last one (one page ahead at most).
-        applying: asyncio.Future[int] | None = None
-        async for jobs in index_rows.job_pages(sessions):
-            jobs_seen = max(jobs_seen, *(job.synced_at for job in jobs))
-            if applying is not None:
-                await applying
-            applying = asyncio.ensure_future(asyncio.to_thread(held.apply_jobs, jobs, today))
-            count += len(jobs)
-        async for workers in index_rows.worker_pages(sessions):
-            workers_seen = max(workers_seen, *(worker.synced_at for worker in workers))
-            if applying is not None:
-                await applying
-            applying = asyncio.ensure_future(asyncio.to_thread(held.apply_workers, workers))
-            count += len(workers)
-        if applying is not None:
-            await applying
-        await asyncio.to_thread(held.index.maintain, snapshots=True)
+        held, jobs_seen, workers_seen, count = await _build(self._new_index(), sessions)
         self._held = held
         # A row changed while the pages were read is read again by the next refresh.
         self._jobs_seen, self._workers_seen = min(jobs_seen, started), min(workers_seen, started)
@@ -328,3 +307,49 @@ class IndexHolder:
             gini_after=round(planned.after.gini, 3),
         )
         return planned
+
+
+async def _build(
+    index: MatchIndex, sessions: async_sessionmaker[AsyncSession]
+) -> tuple[_Held, datetime, datetime, int]:
+    """A fresh index from every row, the watermarks of what it read, and how many rows.
+
+    The loop reads the pages; `Pages` makes each ready (parsed, mapped, hashed: in a second process for a large
+    load), a few pages ahead; a worker thread writes the ready ones into the index in order, fits the idf once
+    the last job is in (so the workers' rows are weighed with it when written, not weighed again) and builds
+    the snapshots at the end."""
+    held, today = _Held(index), beijing_date()
+    n_jobs, n_workers = await index_rows.row_counts(sessions)
+    index.reserve(n_jobs, n_workers)
+    jobs_seen = workers_seen = EPOCH
+    count = 0
+    pages = Pages(processes=n_jobs + n_workers >= PAGES_APART_FROM)
+    steps: deque[tuple[asyncio.Future[Any] | None, Callable[[Any], object]]] = deque()
+
+    async def write_until(left: int) -> None:
+        while len(steps) > left:
+            page, write = steps.popleft()
+            await asyncio.to_thread(write, await page if page is not None else None)
+
+    try:
+        async for jobs in index_rows.job_pages(sessions):
+            jobs_seen = max(jobs_seen, *(job.synced_at for job in jobs))
+            made = pages.ready(ready_jobs, *job_pages_parts(jobs), today, index.n_features)
+            steps.append((asyncio.ensure_future(made), functools.partial(held.apply_ready_jobs, jobs)))
+            count += len(jobs)
+            await write_until(PAGES_AHEAD)
+        steps.append((None, lambda _: index.maintain(force_refit=True, snapshots=True)))
+        async for workers in index_rows.worker_pages(sessions):
+            workers_seen = max(workers_seen, *(worker.synced_at for worker in workers))
+            ready = pages.ready(ready_workers, *worker_pages_parts(workers), index.n_features)
+            steps.append((asyncio.ensure_future(ready), functools.partial(held.apply_ready_workers, workers)))
+            count += len(workers)
+            await write_until(PAGES_AHEAD)
+        await write_until(0)
+    finally:
+        for page, _ in steps:
+            if page is not None:
+                page.cancel()
+        pages.close()
+    await asyncio.to_thread(index.maintain, snapshots=True)
+    return held, jobs_seen, workers_seen, count

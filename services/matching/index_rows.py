@@ -33,9 +33,7 @@ class JobRow:
     synced_at: datetime
 
     def job(self) -> JobPayload:
-        """As `JobView.job`: the row's status wins over the payload's."""
-        job = JobPayload.model_validate_json(self.payload)
-        return job if job.status == self.status else job.model_copy(update={"status": self.status})
+        return job_of(self.status, self.payload)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +53,19 @@ class WorkerRow:
 
     @property
     def trained_lists(self) -> tuple[list[str], list[str], list[str]]:
-        occupations, skills, certificates = json.loads(self.trained)
-        return occupations or [], skills or [], certificates or []
+        return trained_lists(self.trained)
+
+
+def job_of(status: str, payload: str) -> JobPayload:
+    """As `JobView.job`: the row's status wins over the payload's."""
+    job = JobPayload.model_validate_json(payload)
+    return job if job.status == status else job.model_copy(update={"status": status})
+
+
+def trained_lists(trained: str) -> tuple[list[str], list[str], list[str]]:
+    """`WorkerRow.trained`: occupations, skills and certificates trained for."""
+    occupations, skills, certificates = json.loads(trained)
+    return occupations or [], skills or [], certificates or []
 
 
 def _jobs() -> Select[Any]:

@@ -54,7 +54,6 @@ from .columns import (
     worker_columns,
 )
 from .features import JobFeatures, Match, PriorityWeights, Reason, ScoreWeights, WorkerFeatures
-from .ngrams import hashed_counts
 from .synthetic import make_jobs, make_workers
 
 F32 = npt.NDArray[np.float32]
@@ -602,8 +601,9 @@ class MatchIndex:
         self._grow_jobs(jobs)
         self._grow_workers(workers)
 
-    def _hash(self, texts: list[str]) -> Any:
-        return hashed_counts(texts, self._n_features)
+    @property
+    def n_features(self) -> int:
+        return self._n_features
 
     def upsert_job(self, job: JobFeatures) -> None:
         self.upsert_jobs([job])

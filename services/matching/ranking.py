@@ -18,7 +18,8 @@ from libs.db import beijing_date
 from services.matching import repository
 from services.matching.features import Match, job_features
 from services.matching.filters import why_not
-from services.matching.index import IndexHolder, worker_of
+from services.matching.index import IndexHolder
+from services.matching.index_pages import worker_of
 from services.matching.models import JobView
 from services.matching.ranker import Ranked, RankKey
 from services.matching.schemas import (

@@ -4,7 +4,7 @@
 A fit is made once a day from matching's applications and placements and kept (`WeightFit`), whether used or not;
 it is used only when it beat the hand-set weights on the newer outcomes (`LearnedFit.better`), and a restart starts
 from the last kept fit. Ranking features are read from the same read models the index holds, through the same
-mapping (`features.job_features`, `index.worker_of`), in a worker thread.
+mapping (`features.job_features`, `index_pages.worker_of`), in a worker thread.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from libs.db import beijing_date, utcnow
 from libs.observability import get_logger
 from services.matching import learning, repository
 from services.matching.features import ScoreWeights, job_features
-from services.matching.index import IndexHolder, worker_of
+from services.matching.index import IndexHolder
+from services.matching.index_pages import worker_of
 from services.matching.models import JobView, WeightFit, WorkerView
 from services.matching.ranker import MatchIndex
 

@@ -22,6 +22,7 @@ from services.matching.features import (
     job_features,
     worker_features,
 )
+from services.matching.ngrams import hashed_counts
 from services.matching.ranker import MatchIndex, char_ngrams
 from services.matching.synthetic import make_jobs, make_workers
 
@@ -209,7 +210,7 @@ def test_the_idf_is_scikit_learns_over_the_jobs_held_to_the_bit() -> None:
         index.remove_job(gone.id)
     index.maintain(force_refit=True)
     held = [j for j in jobs if j.id in index._job_row]
-    counts = index._hash([job_text(j) for j in held])
+    counts = hashed_counts([job_text(j) for j in held], index.n_features)
     expected = TfidfTransformer(sublinear_tf=True, smooth_idf=True).fit(sp.csr_matrix(counts)).idf_
     assert np.array_equal(index._idf[:-1], expected.astype(np.float32))
 
