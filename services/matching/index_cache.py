@@ -26,7 +26,15 @@ from libs.observability import get_logger
 
 log = get_logger("ew.matching.index_cache")
 FORMAT = 1
-_SHAPING = ("ranker.py", "ngrams.py", "features.py", "index.py", "index_pages.py", "index_cache.py")
+_SHAPING = (
+    "ranker.py",
+    "columns.py",
+    "ngrams.py",
+    "features.py",
+    "index.py",
+    "index_pages.py",
+    "index_cache.py",
+)
 
 
 def fingerprint() -> str:

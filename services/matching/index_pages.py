@@ -26,7 +26,9 @@ from services.matching.models import WorkerView
 
 log = get_logger("ew.matching.index_pages")
 T = TypeVar("T")
-IN_POOL = 9  # pages given to the second process and not yet back, at most
+IN_POOL = (
+    9  # pages in the second process at most; beyond, this one makes the next ready itself (so both work)
+)
 
 
 def worker_of(row: WorkerView | WorkerRow) -> tuple[WorkerFeatures, str]:
@@ -103,7 +105,10 @@ class Pages:
         self._pool: ProcessPoolExecutor | None = None
         self._in_pool = 0
         if processes:  # spawn: a fork of a process with an event loop and threads may inherit a held lock
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            try:
+                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            except OSError as error:  # no semaphores (no /dev/shm, say): threads will do
+                log.warning("index.pages_in_thread", error=str(error))
 
     async def ready(self, make: Callable[..., T], *args: Any) -> T:
         """`make(*args)`, in the second process unless it has enough waiting: then here, in a thread, so that

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -18,6 +21,7 @@ from eastwest.services import FACTORIES
 from libs import migrations
 from libs.db import create_engine
 from libs.events.contracts import Benefits, Intention, JobPayload, PersonPayload
+from services.matching import index, index_pages, index_rows
 from services.matching.index import IndexHolder
 from services.matching.models import JobView, WorkerView
 from tests.harness import DatabaseFactory
@@ -186,5 +190,51 @@ async def test_a_restarted_replica_starts_from_its_kept_index_and_catches_up(
         fresh = IndexHolder(cache=cache)
         await fresh.refresh(sessions)
         assert not fresh.restored and fresh.index.job_count == 41
+    finally:
+        await engine.dispose()
+
+
+async def test_a_large_load_made_ready_in_a_second_process_builds_the_index_one_process_builds(
+    databases: DatabaseFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full load of many rows parses and hashes its pages in a second process (a real one, spawned): the
+    index it gives ranks as the one built in one process, with the same versions and statuses, closed jobs and
+    erased workers left out."""
+    url = await databases.create("matching")
+    await migrations.upgrade("matching", url)
+    engine = create_engine(url)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    jobs = [job_row(index) for index in range(300)]
+    jobs[5]["status"] = "closed"
+    workers = [{**worker_row(index), "erased": index == 7} for index in range(600)]
+    submitted: list[str] = []
+
+    class Counted(ProcessPoolExecutor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            submitted.append(fn.__name__)
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(index_pages, "ProcessPoolExecutor", Counted)
+    monkeypatch.setattr(index_rows, "PAGE_ROWS", 100)  # several pages of each
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(insert(JobView), jobs)
+            await connection.execute(insert(WorkerView), workers)
+        monkeypatch.setattr(index, "PAGES_APART_FROM", 0)
+        apart = IndexHolder()
+        await apart.refresh(sessions)
+        assert {"ready_jobs", "ready_workers"} <= set(submitted)
+        monkeypatch.setattr(index, "PAGES_APART_FROM", 10**9)
+        submitted.clear()
+        here = IndexHolder()
+        await here.refresh(sessions)
+        assert not submitted
+        assert (apart.index.job_count, apart.index.worker_count) == (299, 599)
+        assert apart._held.versions == here._held.versions and apart.statuses == here.statuses
+        today = date(2026, 12, 1)
+        for person in ("person-000000", "person-000031", "person-000599"):
+            assert apart.index.recommend(person, 20, today) == here.index.recommend(person, 20, today)
+        for job_id in ("job-000000", "job-000299"):
+            assert apart.index.candidates(job_id, 20, today) == here.index.candidates(job_id, 20, today)
     finally:
         await engine.dispose()
