@@ -1,4 +1,5 @@
-"""The one mapping from stored payloads to what the ranker sees, as the index applies it to read-model rows.
+"""The one mapping from stored payloads to what the ranker sees, as the index applies it to read-model rows (as
+`index_rows` reads them).
 
 Matching once had two mappers that disagreed; these pin the decisions taken when they became one:
 - a job is open only when published, with headcount left and not past its last day (a Beijing date);
@@ -8,13 +9,14 @@ Matching once had two mappers that disagreed; these pin the decisions taken when
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from libs.events.contracts import Benefits, Intention, JobPayload, PersonPayload
 from services.matching.features import job_features
 from services.matching.index import _Held
-from services.matching.models import JobView, WorkerView
+from services.matching.index_rows import JobRow, WorkerRow
 from services.matching.ranker import MatchIndex
 
 TODAY = date(2026, 12, 1)
@@ -42,21 +44,22 @@ def person_payload(**changes: Any) -> PersonPayload:
     return person.model_copy(update=changes)
 
 
-def job_row(job: JobPayload, status: str | None = None) -> JobView:
-    return JobView(
-        id=job.id, version=job.version, employer_id=job.employer_id, status=status or job.status,
-        headcount=job.headcount, payload=job.model_dump(mode="json"), synced_at=NOW,
-    )  # fmt: skip
+def job_row(job: JobPayload, status: str | None = None) -> JobRow:
+    """As the index reads a row of matching's job table."""
+    return JobRow(job.id, job.version, status or job.status, job.model_dump_json(), NOW)
 
 
-def worker_row(person: PersonPayload, **training: Any) -> WorkerView:
-    fields: dict[str, Any] = {
-        "trained_occupations": [], "trained_skills": [], "trained_certificates": [], "trainings": 0, **training,
-    }  # fmt: skip
-    return WorkerView(
-        id=person.id, version=person.version, station_id=person.station_id, province_code=person.province_code,
-        payload=person.model_dump(mode="json"), erased=False, synced_at=NOW, **fields,
-    )  # fmt: skip
+def worker_row(person: PersonPayload, **training: Any) -> WorkerRow:
+    lists = [training.get(f"trained_{kind}", []) for kind in ("occupations", "skills", "certificates")]
+    return WorkerRow(
+        person.id,
+        person.version,
+        False,
+        training.get("trainings", 0),
+        person.model_dump_json(),
+        json.dumps(lists),
+        NOW,
+    )
 
 
 def held() -> _Held:
