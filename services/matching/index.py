@@ -352,4 +352,6 @@ async def _build(
                 page.cancel()
         pages.close()
     await asyncio.to_thread(index.maintain, snapshots=True)
+    if pages.error is not None:
+        log.warning("index.pages_in_thread", error=pages.error, made_apart=pages.apart)
     return held, jobs_seen, workers_seen, count

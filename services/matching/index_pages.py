@@ -10,25 +10,38 @@ a thread otherwise or when no process can be started.
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from libs.events.contracts import PersonPayload
-from libs.observability import get_logger
+from libs.events.contracts import JobPayload, PersonPayload
 from services.matching.columns import JobColumns, WorkerColumns, job_columns, worker_columns
 from services.matching.features import WorkerFeatures, job_features, worker_features
-from services.matching.index_rows import JobRow, WorkerRow, job_of, trained_lists
-from services.matching.models import WorkerView
 
-log = get_logger("ew.matching.index_pages")
+if TYPE_CHECKING:  # the second process imports only what making pages ready needs (it starts faster)
+    from services.matching.index_rows import JobRow, WorkerRow
+    from services.matching.models import WorkerView
+
 T = TypeVar("T")
 IN_POOL = (
     9  # pages in the second process at most; beyond, this one makes the next ready itself (so both work)
 )
+
+
+def job_of(status: str, payload: str) -> JobPayload:
+    """As `JobView.job`: the row's status wins over the payload's."""
+    job = JobPayload.model_validate_json(payload)
+    return job if job.status == status else job.model_copy(update={"status": status})
+
+
+def trained_lists(trained: str) -> tuple[list[str], list[str], list[str]]:
+    """`WorkerRow.trained`: occupations, skills and certificates trained for."""
+    occupations, skills, certificates = json.loads(trained)
+    return occupations or [], skills or [], certificates or []
 
 
 def worker_of(row: WorkerView | WorkerRow) -> tuple[WorkerFeatures, str]:
@@ -99,16 +112,19 @@ def ready_workers(
 
 
 class Pages:
-    """Makes pages ready in a second process (`processes`) or in a thread; `close` when the load is over."""
+    """Makes pages ready in a second process (`processes`) or in a thread; `close` when the load is over.
+    `apart` counts the pages the second process made; `error` says why it stopped being used, if it did."""
 
     def __init__(self, processes: bool) -> None:
         self._pool: ProcessPoolExecutor | None = None
         self._in_pool = 0
+        self.apart = 0
+        self.error: str | None = None
         if processes:  # spawn: a fork of a process with an event loop and threads may inherit a held lock
             try:
                 self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
             except OSError as error:  # no semaphores (no /dev/shm, say): threads will do
-                log.warning("index.pages_in_thread", error=str(error))
+                self.error = str(error)
 
     async def ready(self, make: Callable[..., T], *args: Any) -> T:
         """`make(*args)`, in the second process unless it has enough waiting: then here, in a thread, so that
@@ -116,9 +132,11 @@ class Pages:
         if self._pool is not None and self._in_pool < IN_POOL:
             self._in_pool += 1
             try:
-                return await asyncio.wrap_future(self._pool.submit(make, *args))
+                made = await asyncio.wrap_future(self._pool.submit(make, *args))
+                self.apart += 1
+                return made
             except (OSError, RuntimeError) as error:  # BrokenProcessPool is a RuntimeError
-                log.warning("index.pages_in_thread", error=str(error))
+                self.error = str(error)
                 self.close()
             finally:
                 self._in_pool -= 1

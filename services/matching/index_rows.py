@@ -9,7 +9,6 @@ catch-up and the full comparison, so every path applies rows the same way.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,7 @@ from sqlalchemy import Select, Text, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.events.contracts import JobPayload, PersonPayload
+from services.matching.index_pages import job_of, trained_lists
 from services.matching.models import JobView, WorkerView
 
 PAGE_ROWS = 5000
@@ -54,18 +54,6 @@ class WorkerRow:
     @property
     def trained_lists(self) -> tuple[list[str], list[str], list[str]]:
         return trained_lists(self.trained)
-
-
-def job_of(status: str, payload: str) -> JobPayload:
-    """As `JobView.job`: the row's status wins over the payload's."""
-    job = JobPayload.model_validate_json(payload)
-    return job if job.status == status else job.model_copy(update={"status": status})
-
-
-def trained_lists(trained: str) -> tuple[list[str], list[str], list[str]]:
-    """`WorkerRow.trained`: occupations, skills and certificates trained for."""
-    occupations, skills, certificates = json.loads(trained)
-    return occupations or [], skills or [], certificates or []
 
 
 def _jobs() -> Select[Any]:

@@ -742,8 +742,8 @@ class MatchIndex:
         idf = smooth_idf(document_frequency, live)
         idf[self._job_text.pad] = 0.0
         self._idf = idf
-        self._job_text.renorm(None, idf)
-        self._worker_text.renorm(None, idf)
+        self._job_text.renorm(np.flatnonzero(self._j_live), idf)  # slots not in use weigh nothing anyway
+        self._worker_text.renorm(np.flatnonzero(self._w_live), idf)
         self._job_text.invalidate()
         self._worker_text.invalidate()
         self._fitted_on, self._changed_jobs = live, 0
