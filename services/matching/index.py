@@ -2,7 +2,8 @@
 
 Consumers write the tables (one replica handles each event); every replica refreshes its own index from the
 tables: rows synced since the last look, with an overlap so a transaction that committed late is not missed
-(upserts are idempotent, versions decide)."""
+(upserts are idempotent, versions decide). The first load builds from every row (`_build`, with a second process
+for a large one), or restores the index kept at the last shutdown (`index_cache.py`) and catches up."""
 
 from __future__ import annotations
 
