@@ -158,10 +158,19 @@ async def import_supply_list(
     session: Session,
     caller: Caller,
     file: Annotated[UploadFile, File(description=".xlsx 或 .csv 岗位供给清单")],
-    employer_id: Annotated[str, Form(min_length=1, max_length=36)],
+    employer_id: Annotated[
+        str | None,
+        Form(
+            min_length=1,
+            max_length=36,
+            description="一家单位的清单：该单位；不填为区域清单（每行带用人单位名称和统一社会信用代码，市人社局或管理员导入）",
+        ),
+    ] = None,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
-    require_role(caller, Role.admin, Role.recruiter)  # before reading a file the caller may not upload
+    require_role(
+        caller, Role.admin, Role.recruiter, Role.bureau
+    )  # before reading a file the caller may not upload
     content = await file.read()
     filename = file.filename or "upload"
     if not content:
@@ -173,7 +182,7 @@ async def import_supply_list(
         )
         return 201, result.model_dump(mode="json")
 
-    body = fingerprint(employer_id, filename, content).encode()
+    body = fingerprint(employer_id or "", filename, content).encode()
     return await idempotent_create(request, session, platform.idempotency, caller, key, create, body=body)
 
 
@@ -182,15 +191,23 @@ async def import_supply_list(
     response_class=Response,
     responses=file_responses("岗位供给清单模板（表头与示例行）", "text/csv", XLSX),
 )
-async def supply_list_template(caller: Caller, format: Literal["xlsx", "csv"] = "xlsx") -> Response:
+async def supply_list_template(
+    caller: Caller,
+    format: Literal["xlsx", "csv"] = "xlsx",
+    kind: Annotated[
+        Literal["employer", "regional"],
+        Query(description="employer：一家单位的清单；regional：区域清单，每行带用人单位"),
+    ] = "employer",
+) -> Response:
     media = {
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "csv": "text/csv; charset=utf-8",
     }[format]
+    name = "regional-supply-list-template" if kind == "regional" else "supply-list-template"
     return Response(
-        supply_template(format),
+        supply_template(format, regional=kind == "regional"),
         media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="supply-list-template.{format}"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'},
     )
 
 

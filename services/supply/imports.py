@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -32,9 +33,19 @@ from libs.spreadsheet_cells import (
     split_items,
 )
 from libs.spreadsheets import SheetRow, write_table
-from services.supply.schemas import JobCreate
+from services.supply.schemas import JobCreate, credit_code
 
-__all__ = ["REQUIRED_HEADERS", "SUPPLY_COLUMNS", "ImportColumn", "parse_supply_rows", "supply_template"]
+__all__ = [
+    "REGIONAL_COLUMNS",
+    "REGIONAL_REQUIRED_HEADERS",
+    "REQUIRED_HEADERS",
+    "SUPPLY_COLUMNS",
+    "ImportColumn",
+    "ListedEmployer",
+    "parse_regional_rows",
+    "parse_supply_rows",
+    "supply_template",
+]
 
 EDUCATION_LEVELS = education.JOB_MINIMUMS
 
@@ -92,6 +103,23 @@ SUPPLY_COLUMNS: tuple[ImportColumn, ...] = (
     ),
 )
 REQUIRED_HEADERS: tuple[str, ...] = tuple(column.header for column in SUPPLY_COLUMNS if column.required)
+# A region's list (区域岗位供给清单: a bureau's, many employers) leads each row with its employer.
+EMPLOYER_COLUMNS: tuple[ImportColumn, ...] = (
+    ImportColumn(
+        "用人单位名称", "employer.name", True, "营业执照上的单位全称，2 至 100 个字", "苏州精密电子有限公司"
+    ),
+    ImportColumn(
+        "统一社会信用代码",
+        "employer.credit_code",
+        True,
+        "18 位，见营业执照（GB 32100）",
+        "91320500MA00000010",
+    ),
+)
+REGIONAL_COLUMNS: tuple[ImportColumn, ...] = EMPLOYER_COLUMNS + SUPPLY_COLUMNS
+REGIONAL_REQUIRED_HEADERS: tuple[str, ...] = tuple(
+    column.header for column in REGIONAL_COLUMNS if column.required
+)
 # Typed into General cells, Excel turns "10-12" into 12 October; text format keeps what was typed.
 _TEXT_HEADERS = ("工种", "年龄要求")
 _HEADER_BY_FIELD: dict[str, str] = {
@@ -99,7 +127,7 @@ _HEADER_BY_FIELD: dict[str, str] = {
     "age_min": "年龄要求",
     "age_max": "年龄要求",
 }
-_COLUMN_ORDER = {column.header: index for index, column in enumerate(SUPPLY_COLUMNS)}
+_COLUMN_ORDER = {column.header: index for index, column in enumerate(REGIONAL_COLUMNS)}
 _DUPLICATE_KEY_HEADERS = ("岗位名称", "工作城市", "月薪下限", "月薪上限")
 
 _AGE_BETWEEN = re.compile(r"(\d{1,3})岁?(?:-|—|–|―|~|至|到)(\d{1,3})岁?")
@@ -200,18 +228,47 @@ _NOTHING_MEANS_EMPTY = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class ListedEmployer:
+    """The employer a row of a region's list names (matched by credit code, or registered, by the service)."""
+
+    name: str
+    credit_code: str
+
+
 def parse_supply_rows(
     rows: Sequence[SheetRow], employer_id: str
 ) -> tuple[list[tuple[int, JobCreate]], list[RowError]]:
     """Split rows into jobs ready to create (with their row numbers) and every error of every bad row."""
-    jobs: list[tuple[int, JobCreate]] = []
+    jobs, errors = _parse_rows(rows, regional=False, employer_id=employer_id)
+    return [(number, job) for number, _, job in jobs], errors
+
+
+def parse_regional_rows(
+    rows: Sequence[SheetRow],
+) -> tuple[list[tuple[int, ListedEmployer, JobCreate]], list[RowError]]:
+    """A region's list: each good row's employer and job (its `employer_id` left for the service to fill),
+    and every error of every bad row. Duplicates are judged within an employer, not across the list."""
+    jobs, errors = _parse_rows(rows, regional=True, employer_id="")
+    return [(number, employer, job) for number, employer, job in jobs if employer is not None], errors
+
+
+def _parse_rows(
+    rows: Sequence[SheetRow], *, regional: bool, employer_id: str
+) -> tuple[list[tuple[int, ListedEmployer | None, JobCreate]], list[RowError]]:
+    jobs: list[tuple[int, ListedEmployer | None, JobCreate]] = []
     errors: list[RowError] = []
     first_row_by_key: dict[tuple[object, ...], int] = {}
+    names: dict[str, tuple[str, int]] = {}  # credit code: the name it first came with, and on which row
     for row in rows:
         data, row_errors = _parse_row(row)
+        employer = None
+        if regional:
+            employer, employer_errors = _listed_employer(row, names)
+            row_errors = employer_errors + row_errors
         job = None
         try:
-            job = JobCreate.model_validate({**data, "employer_id": employer_id})
+            job = JobCreate.model_validate({**data, "employer_id": employer_id or "-"})
         except ValidationError as error:
             failed = {item.column for item in row_errors}
             row_errors.extend(
@@ -221,22 +278,56 @@ def parse_supply_rows(
             )
         row_errors.sort(key=lambda item: _COLUMN_ORDER.get(item.column, len(_COLUMN_ORDER)))
         key = _duplicate_key(data)
-        if key is not None:
+        if key is not None and (employer is not None or not regional):
+            key = (employer.credit_code if employer else "", *key)
             first = first_row_by_key.setdefault(key, row.number)
             if first != row.number:
+                within = "同一用人单位的" if regional else ""
                 row_errors.append(
                     RowError(
                         row=row.number,
                         column="岗位名称",
                         code="duplicate_in_file",
-                        message=f"与第 {first} 行重复（{'、'.join(_DUPLICATE_KEY_HEADERS)}均相同）",
+                        message=f"与第 {first} 行重复（{within}{'、'.join(_DUPLICATE_KEY_HEADERS)}均相同）",
                     )
                 )
         if row_errors:
             errors.extend(row_errors)
         elif job is not None:
-            jobs.append((row.number, job))
+            jobs.append((row.number, employer, job))
     return jobs, errors
+
+
+def _listed_employer(
+    row: SheetRow, names: dict[str, tuple[str, int]]
+) -> tuple[ListedEmployer | None, list[RowError]]:
+    name_column, code_column = EMPLOYER_COLUMNS
+    name = re.sub(r"\s+", " ", row.values.get(name_column.header, "").strip())
+    number = plain(row.values.get(code_column.header, "")).upper()
+    errors: list[RowError] = []
+
+    def refuse(column: ImportColumn, code: str, message: str) -> None:
+        errors.append(RowError(row=row.number, column=column.header, code=code, message=message))
+
+    if not name:
+        refuse(name_column, "required", f"{name_column.header}为必填项，不能为空")
+    elif not 2 <= len(name) <= 100:
+        refuse(name_column, "length", f"{name_column.header}应为 2 至 100 个字")
+    if not number:
+        refuse(code_column, "required", f"{code_column.header}为必填项，不能为空")
+    else:
+        try:
+            number = credit_code(number)
+        except ValueError as problem:
+            refuse(code_column, "invalid_credit_code", str(problem))
+    if errors:
+        return None, errors
+    first_name, first_row = names.setdefault(number, (name, row.number))
+    if first_name != name:
+        message = f"与第 {first_row} 行的统一社会信用代码相同，但单位名称不同（第 {first_row} 行为「{first_name}」）"
+        refuse(name_column, "name_mismatch", message)
+        return None, errors
+    return ListedEmployer(name, number), errors
 
 
 def _parse_row(row: SheetRow) -> tuple[dict[str, Any], list[RowError]]:
@@ -283,11 +374,13 @@ def _duplicate_key(data: dict[str, Any]) -> tuple[object, ...] | None:
     return (re.sub(r"\s+", " ", str(data["title"]).strip()), *(data[field] for field in fields[1:]))
 
 
-def supply_template(fmt: Literal["xlsx", "csv"]) -> bytes:
-    """The sheet employers download: required headers starred, one valid example row, and notes (xlsx)."""
-    headers = [f"{column.header}*" if column.required else column.header for column in SUPPLY_COLUMNS]
+def supply_template(fmt: Literal["xlsx", "csv"], *, regional: bool = False) -> bytes:
+    """The sheet employers (or, `regional`, bureaus) download: required headers starred, one valid example row,
+    and notes (xlsx)."""
+    columns = REGIONAL_COLUMNS if regional else SUPPLY_COLUMNS
+    headers = [f"{column.header}*" if column.required else column.header for column in columns]
     example: list[object] = []
-    for column in SUPPLY_COLUMNS:
+    for column in columns:
         if column.field in ("headcount", "salary_min", "salary_max"):
             example.append(int(column.example))
         elif column.field == "valid_until":
@@ -297,14 +390,17 @@ def supply_template(fmt: Literal["xlsx", "csv"]) -> bytes:
             example.append(column.example)
     notes = [
         (header, ("必填。" if column.required else "选填。") + column.description)
-        for header, column in zip(headers, SUPPLY_COLUMNS, strict=True)
+        for header, column in zip(headers, columns, strict=True)
     ]
-    notes.append(("说明", "示例行仅供参考，导入前请删除或替换；列名后带 * 的为必填列；每行一个岗位。"))
+    per_row = "每行一个岗位，并写明其用人单位；同一单位的多个岗位各占一行" if regional else "每行一个岗位"
+    notes.append(("说明", f"示例行仅供参考，导入前请删除或替换；列名后带 * 的为必填列；{per_row}。"))
     return write_table(
         headers,
         [example],
         fmt,
-        sheet_title="岗位供给清单",
+        sheet_title="区域岗位供给清单" if regional else "岗位供给清单",
         notes=notes,
-        text_headers=[header for header in headers if header.rstrip("*") in _TEXT_HEADERS],
+        text_headers=[
+            header for header in headers if header.rstrip("*") in (*_TEXT_HEADERS, "统一社会信用代码")
+        ],
     )

@@ -103,12 +103,16 @@ class Job(Base):
 
 
 class SupplyList(Base):
-    """One imported 岗位供给清单 file and what became of each row."""
+    """One imported 岗位供给清单 file and what became of each row: one employer's, or a region's with an employer
+    per row (`employer_id` None, `city_code` the importing bureau's city, None for an admin's)."""
 
     __tablename__ = "supply_lists"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    employer_id: Mapped[str] = mapped_column(ForeignKey("employers.id"))
+    employer_id: Mapped[str | None] = mapped_column(ForeignKey("employers.id"), nullable=True)
+    city_code: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    employers_matched: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    employers_created: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     filename: Mapped[str] = mapped_column(String(200))
     accepted: Mapped[int] = mapped_column(Integer)
     rejected: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

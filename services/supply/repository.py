@@ -19,6 +19,7 @@ class JobFilter:
     city_code: str | None = None
     occupation_code: str | None = None
     statuses: Sequence[str] | None = None
+    employer_city_code: str | None = None  # the employer's city (a bureau's jobs), not where the job is
 
 
 async def get_employer(session: AsyncSession, employer_id: str) -> Employer | None:
@@ -59,6 +60,9 @@ async def list_jobs(
         query = query.where(Job.occupation_code == job_filter.occupation_code)
     if job_filter.statuses:
         query = query.where(Job.status.in_(job_filter.statuses))
+    if job_filter.employer_city_code:
+        in_city = select(Employer.id).where(Employer.city_code == job_filter.employer_city_code)
+        query = query.where(Job.employer_id.in_(in_city))
     query = query.where(after_key(Job.created_at, Job.id, after))
     return (await session.scalars(query.order_by(Job.created_at, Job.id).limit(limit))).all()
 

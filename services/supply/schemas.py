@@ -53,7 +53,8 @@ _JOB = {
 }
 
 
-def _credit_code(value: str) -> str:
+def credit_code(value: str) -> str:
+    """The code as GB 32100 writes it, or a ValueError saying why not (in Chinese)."""
     try:
         return str(uscc.validate(value))
     except Exception as error:
@@ -84,7 +85,7 @@ class EmployerCreate(Strict):
     @field_validator("credit_code")
     @classmethod
     def _check_credit_code(cls, value: str) -> str:
-        return _credit_code(value)
+        return credit_code(value)
 
     @field_validator("city_code")
     @classmethod
@@ -239,3 +240,5 @@ class ImportResult(BaseModel):
     flagged: int = 0
     rejected: list[RowError]
     job_ids: list[str] = []
+    employers_matched: int = Field(0, description="区域清单：按统一社会信用代码找到的已登记单位数")
+    employers_created: int = Field(0, description="区域清单：新登记的单位数")

@@ -16,10 +16,15 @@ from libs.db import utcnow
 from libs.events.contracts import JOB_CLOSED, JOB_PUBLISHED, JOB_UPDATED, Benefits, JobPayload
 from libs.events.envelope import new_event
 from libs.events.outbox import add_event
-from libs.spreadsheet_cells import read_upload
+from libs.spreadsheet_cells import RowError, read_upload
 from services.supply import repository, risk
 from services.supply.compliance import check_posting
-from services.supply.imports import REQUIRED_HEADERS, parse_supply_rows
+from services.supply.imports import (
+    REGIONAL_REQUIRED_HEADERS,
+    REQUIRED_HEADERS,
+    parse_regional_rows,
+    parse_supply_rows,
+)
 from services.supply.models import Employer, Job, SupplyList, platform
 from services.supply.schemas import EmployerCreate, ImportResult, JobCreate, JobPatch
 
@@ -29,23 +34,36 @@ SERVICE = "supply"
 # --- scope --------------------------------------------------------------------------------------------------
 
 
-def can_manage_employer(caller: Principal, employer_id: str) -> bool:
-    return caller.is_admin or (caller.role is Role.recruiter and caller.employer_id == employer_id)
+def can_manage_employer(caller: Principal, employer: Employer) -> bool:
+    """Who posts and changes an employer's jobs: an admin, the employer's own recruiter, the bureau of its city."""
+    if caller.role is Role.recruiter:
+        return caller.employer_id == employer.id
+    if caller.role is Role.bureau:
+        return caller.city_code == employer.city_code
+    return caller.is_admin
 
 
 def can_read_job(caller: Principal, job: Job) -> bool:
-    """Recruiters see their own employer's jobs; provinces and stations see what is published."""
-    if can_manage_employer(caller, job.employer_id):
+    """Those who manage the employer see its jobs in every status; provinces, stations, training bases and the
+    bureaus see what is published."""
+    if can_manage_employer(caller, job.employer):
         return True
-    return caller.role in (Role.partner, Role.station, Role.training) and job.status == "published"
+    readers = (Role.partner, Role.station, Role.training, Role.bureau)
+    return caller.role in readers and job.status == "published"
 
 
 # --- employers ----------------------------------------------------------------------------------------------
 
 
 async def create_employer(session: AsyncSession, caller: Principal, data: EmployerCreate) -> Employer:
-    if not caller.is_admin:
-        raise Problem(403, "只有管理员可以登记用人单位")
+    """An admin registers any employer; a bureau those of its own city."""
+    require_role(caller, Role.admin, Role.bureau)
+    if caller.role is Role.bureau and data.city_code != caller.city_code:
+        raise Problem(
+            403,
+            "只能登记本市的用人单位",
+            errors=[FieldError("body.city_code", "outside_scope", "不是本局所在城市")],
+        )
     existing = await repository.employer_by_credit_code(session, data.credit_code)
     if existing is not None:
         raise Problem(
@@ -71,19 +89,20 @@ async def list_employers(
     after: tuple[datetime, str] | None,
     limit: int,
 ) -> list[Employer]:
-    """The employer directory, for admins and the origin side (partners, stations)."""
-    require_role(caller, Role.admin, Role.partner, Role.station)
+    """The employer directory, for admins and the origin side (partners, stations); a bureau's own city's."""
+    require_role(caller, Role.admin, Role.partner, Role.station, Role.bureau)
+    if caller.role is Role.bureau:
+        if city_code not in (None, caller.city_code):
+            return []
+        city_code = caller.city_code
     return list(await repository.list_employers(session, city_code=city_code, after=after, limit=limit))
 
 
 async def employer_in_scope(session: AsyncSession, caller: Principal, employer_id: str) -> Employer:
     employer = await repository.get_employer(session, employer_id)
-    readable = (
-        caller.is_admin
-        or caller.role in (Role.partner, Role.station)
-        or (caller.role is Role.recruiter and caller.employer_id == employer_id)
-    )
-    if employer is None or not readable:
+    if employer is None or not (
+        caller.role in (Role.partner, Role.station) or can_manage_employer(caller, employer)
+    ):
         raise not_found("用人单位")
     return employer
 
@@ -93,7 +112,7 @@ async def managed_employer(
 ) -> Employer:
     """The employer a caller may post for; any other answers 404 naming the field."""
     employer = await repository.get_employer(session, employer_id)
-    if employer is None or not can_manage_employer(caller, employer_id):
+    if employer is None or not can_manage_employer(caller, employer):
         problem = not_found("用人单位")
         problem.errors = [FieldError(field, "not_found", "用人单位不存在或不在您的权限范围内")]
         raise problem
@@ -146,7 +165,7 @@ async def _changed(session: AsyncSession, job: Job, before: str | None) -> None:
 async def create_job(
     session: AsyncSession, caller: Principal, data: JobCreate, *, supply_list_id: str | None = None
 ) -> Job:
-    require_role(caller, Role.admin, Role.recruiter)
+    require_role(caller, Role.admin, Role.recruiter, Role.bureau)
     employer = await managed_employer(session, caller, data.employer_id, "body.employer_id")
     now = utcnow()
     fields: dict[str, Any] = data.model_dump(exclude={"employer_id"}, exclude_none=True)
@@ -177,11 +196,14 @@ async def list_jobs(
     after: tuple[datetime, str] | None,
     limit: int,
 ) -> list[Job]:
-    """A recruiter sees its employer's jobs in every status; everyone else published jobs only."""
-    require_role(caller, Role.admin, Role.recruiter, Role.partner, Role.station, Role.training)
+    """A recruiter sees its employer's jobs in every status, a bureau those of its city's employers; everyone
+    else published jobs only."""
+    require_role(caller, Role.admin, Role.recruiter, Role.partner, Role.station, Role.training, Role.bureau)
     job_filter = asked
     if caller.role is Role.recruiter:
         job_filter = dataclasses.replace(asked, employer_id=caller.employer_id)
+    elif caller.role is Role.bureau:
+        job_filter = dataclasses.replace(asked, employer_city_code=caller.city_code)
     elif not caller.is_admin:
         published = asked.statuses in (None, ["published"])
         job_filter = dataclasses.replace(asked, statuses=["published"] if published else ["__none__"])
@@ -199,7 +221,7 @@ async def job_in_scope(
 
 async def update_job(session: AsyncSession, caller: Principal, job_id: str, patch: JobPatch) -> Job:
     job = await job_in_scope(session, caller, job_id, for_update=True)
-    if not can_manage_employer(caller, job.employer_id):
+    if not can_manage_employer(caller, job.employer):
         raise not_found("岗位")
     if job.status == "closed":
         raise Problem(409, "岗位已关闭，不能再修改")
@@ -244,7 +266,7 @@ def _check_merged_ranges(job: Job, changes: dict[str, Any]) -> None:
 
 async def close_job(session: AsyncSession, caller: Principal, job_id: str) -> Job:
     job = await job_in_scope(session, caller, job_id, for_update=True)
-    if not can_manage_employer(caller, job.employer_id):
+    if not can_manage_employer(caller, job.employer):
         raise not_found("岗位")
     if job.status == "closed":
         return job
@@ -261,15 +283,77 @@ async def close_job(session: AsyncSession, caller: Principal, job_id: str) -> Jo
 
 
 async def import_supply_list(
-    session: AsyncSession, caller: Principal, *, employer_id: str, filename: str, content: bytes
+    session: AsyncSession, caller: Principal, *, employer_id: str | None, filename: str, content: bytes
 ) -> ImportResult:
-    """Every good row becomes a job, every bad row is reported; one transaction for the whole list."""
+    """Every good row becomes a job, every bad row is reported; one transaction for the whole list. Without
+    `employer_id` the list is a region's: each row names its employer (`import_regional_list`)."""
+    if employer_id is None:
+        return await import_regional_list(session, caller, filename=filename, content=content)
     await managed_employer(session, caller, employer_id, "form.employer_id")
     rows = await read_upload(content, filename, required_headers=REQUIRED_HEADERS)
     good, rejected = parse_supply_rows(rows, employer_id)
+    supply_list = await _new_list(session, filename, employer_id=employer_id, city_code=None)
+    return await _create_jobs(session, caller, supply_list, [data for _, data in good], rejected)
+
+
+async def import_regional_list(
+    session: AsyncSession, caller: Principal, *, filename: str, content: bytes
+) -> ImportResult:
+    """A bureau's (or an admin's) list of many employers' jobs. Employers are matched by credit code; one not
+    yet registered is registered (a bureau's in its own city, an admin's in the city of its first job). An
+    employer already registered in another city is not a bureau's to post for: its rows are reported."""
+    rows = await read_upload(content, filename, required_headers=REQUIRED_HEADERS)
+    if rows and not all(header in rows[0].values for header in REGIONAL_REQUIRED_HEADERS):
+        message = "一家单位的清单请填写 employer_id；区域清单须有 用人单位名称、统一社会信用代码 两列"
+        raise validation_problem("form.employer_id", "required", message)
+    require_role(caller, Role.admin, Role.bureau)
+    good, rejected = parse_regional_rows(rows)
+    employers: dict[str, Employer | None] = {}
+    matched = created = 0
+    jobs: list[JobCreate] = []
+    for number, listed, data in good:
+        if listed.credit_code not in employers:
+            employer = await repository.employer_by_credit_code(session, listed.credit_code)
+            if employer is None:
+                employer = Employer(
+                    id=str(uuid.uuid4()),
+                    name=listed.name,
+                    credit_code=listed.credit_code,
+                    city_code=caller.city_code or data.city_code,
+                    created_at=utcnow(),
+                )
+                session.add(employer)
+                created += 1
+            elif can_manage_employer(caller, employer):
+                matched += 1
+            else:
+                employer = None
+            employers[listed.credit_code] = employer
+        employer = employers[listed.credit_code]
+        if employer is None:
+            message = "该统一社会信用代码的单位已在其他城市登记，不在本局的权限范围内"
+            rejected.append(
+                RowError(row=number, column="统一社会信用代码", code="outside_scope", message=message)
+            )
+            continue
+        jobs.append(data.model_copy(update={"employer_id": employer.id}))
+    try:
+        await session.flush()
+    except IntegrityError as error:  # another import registered the same employer meanwhile
+        raise Problem(409, "有单位正被同时登记，请稍后重试") from error
+    rejected.sort(key=lambda error: error.row)
+    supply_list = await _new_list(session, filename, employer_id=None, city_code=caller.city_code)
+    supply_list.employers_matched, supply_list.employers_created = matched, created
+    return await _create_jobs(session, caller, supply_list, jobs, rejected)
+
+
+async def _new_list(
+    session: AsyncSession, filename: str, *, employer_id: str | None, city_code: str | None
+) -> SupplyList:
     supply_list = SupplyList(
         id=str(uuid.uuid4()),
         employer_id=employer_id,
+        city_code=city_code,
         filename=filename[:200],
         accepted=0,
         rejected=[],
@@ -277,33 +361,59 @@ async def import_supply_list(
     )
     session.add(supply_list)
     await session.flush()
+    return supply_list
+
+
+async def _create_jobs(
+    session: AsyncSession,
+    caller: Principal,
+    supply_list: SupplyList,
+    jobs: list[JobCreate],
+    rejected: list[RowError],
+) -> ImportResult:
     job_ids: list[str] = []
     flagged = 0
-    for _row_number, data in good:
+    for data in jobs:
         job = await create_job(session, caller, data, supply_list_id=supply_list.id)
         job_ids.append(job.id)
         flagged += job.status == "flagged"
     supply_list.accepted = len(job_ids)
     supply_list.rejected = [error.model_dump() for error in rejected]
     await session.flush()
+    return _result(supply_list, job_ids, flagged)
+
+
+def _result(supply_list: SupplyList, job_ids: list[str], flagged: int) -> ImportResult:
     return ImportResult(
-        list_id=supply_list.id, accepted=len(job_ids), flagged=flagged, rejected=rejected, job_ids=job_ids
+        list_id=supply_list.id,
+        accepted=supply_list.accepted,
+        flagged=flagged,
+        rejected=supply_list.rejected,
+        job_ids=job_ids,
+        employers_matched=supply_list.employers_matched,
+        employers_created=supply_list.employers_created,
     )
+
+
+def can_read_list(caller: Principal, supply_list: SupplyList, employer: Employer | None) -> bool:
+    """One employer's list: as its jobs; a region's: an admin, and the bureau that imported it."""
+    if employer is not None:
+        return can_manage_employer(caller, employer)
+    return caller.is_admin or (caller.role is Role.bureau and caller.city_code == supply_list.city_code)
 
 
 async def supply_list_in_scope(session: AsyncSession, caller: Principal, list_id: str) -> ImportResult:
     """The import's answer again: its rows' jobs as they are now."""
     supply_list = await repository.get_supply_list(session, list_id)
-    if supply_list is None or not can_manage_employer(caller, supply_list.employer_id):
+    employer = (
+        await repository.get_employer(session, supply_list.employer_id)
+        if supply_list is not None and supply_list.employer_id is not None
+        else None
+    )
+    if supply_list is None or not can_read_list(caller, supply_list, employer):
         raise not_found("岗位供给清单")
     jobs = await repository.jobs_of_supply_list(session, list_id)
-    return ImportResult(
-        list_id=supply_list.id,
-        accepted=supply_list.accepted,
-        flagged=sum(job.status == "flagged" for job in jobs),
-        rejected=supply_list.rejected,
-        job_ids=[job.id for job in jobs],
-    )
+    return _result(supply_list, [job.id for job in jobs], sum(job.status == "flagged" for job in jobs))
 
 
 # --- placements (from matching) -----------------------------------------------------------------------------
