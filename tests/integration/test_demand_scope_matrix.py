@@ -17,7 +17,9 @@ from tests.integration.test_demand import new_station
 
 pytestmark = pytest.mark.services("stations", "demand")
 
-ROLES = ["admin", "partner-61", "partner-52", "station-61", "station-52", "recruiter", "training", "public"]
+ROLES = [
+    "admin", "partner-61", "partner-52", "station-61", "station-52", "recruiter", "training", "bureau", "public",
+]  # fmt: skip
 INSIDE = {"admin", "partner-61", "station-61"}
 
 
@@ -36,6 +38,7 @@ class World:
             "station-52": auth("station", station_id=self.station_52),
             "recruiter": auth("recruiter", employer_id="employer-1"),
             "training": auth("training", base_id="base-1"),
+            "bureau": auth("bureau", city_code="3205"),  # a Jiangsu city: no origin worker's records
             "public": auth("public"),
         }
         return tokens[role]
@@ -161,5 +164,5 @@ async def test_scope_matrix(platform: Platform, world: World) -> None:
                 ok = status in (403, 404)
             if not ok:
                 failures.append((endpoint, role, status, visible))
-    assert cases == len(ENDPOINTS) * len(ROLES) == 104
+    assert cases == len(ENDPOINTS) * len(ROLES) == 117
     assert failures == []

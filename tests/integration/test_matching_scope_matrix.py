@@ -24,6 +24,7 @@ ROLES = [
     "recruiter",
     "recruiter-other",
     "training",
+    "bureau",  # a Jiangsu city's bureau: not a party to an origin worker's ranking
     "public",
 ]
 # who gets an answer, per endpoint; for lists, who sees the worker in it (the others get it without)
@@ -56,6 +57,7 @@ class World:
             "recruiter": auth("recruiter", employer_id=self.employer_id),
             "recruiter-other": auth("recruiter", employer_id="employer-other"),
             "training": auth("training", base_id="base-1"),
+            "bureau": auth("bureau", city_code="3205"),
             "public": auth("public"),
         }[role]
 
